@@ -1,0 +1,34 @@
+"""Benchmark harness: `python -m bench [WORKLOAD ...] [--quick]` prints one JSON line per result.
+
+Each workload is a module in this package defining `WORKLOAD = "name"` and
+`run(quick: bool, device: torch.device) -> Iterator[dict]` yielding results made by `result()`.
+"""
+import importlib
+import pkgutil
+
+
+def result(workload: str, impl: str, device, epochs: int, train_seconds: float, samples: int,
+           metric: str, value: float) -> dict:
+    """One benchmark line; `samples` is the number of training samples processed."""
+    return {
+        "workload": workload,
+        "impl": impl,  # "playground" (the core engine) or "reference" (notebook-style DataLoader)
+        "device": str(device),
+        "epochs": int(epochs),
+        "train_seconds": round(float(train_seconds), 4),
+        "samples_per_second": round(samples / train_seconds, 1) if train_seconds > 0 else 0.0,
+        "metric": metric,
+        "value": round(float(value), 4),
+    }
+
+
+def discover() -> dict:
+    """WORKLOAD name -> module, for every workload module in this package."""
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "WORKLOAD"):
+            found[module.WORKLOAD] = module
+    return dict(sorted(found.items()))

@@ -1,0 +1,1 @@
+"""Plain Python + PyTorch logic of the deep-learning playground (never imports Streamlit)."""

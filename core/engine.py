@@ -1,0 +1,237 @@
+"""The one training engine: tensors resident on the device, batches by slicing, events as floats."""
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import torch
+from torch import nn
+
+from core.device import synchronize
+
+OPTIMIZERS = ("sgd", "sgd_momentum", "adam", "adamw", "rmsprop")
+OPTIMIZER_LABELS = {
+    "sgd": "SGD",
+    "sgd_momentum": "SGD + momentum",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "rmsprop": "RMSprop",
+}
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10            # passes over the training set
+    batch_size: int = 64        # samples per optimizer step
+    lr: float = 0.01            # learning rate
+    optimizer: str = "sgd_momentum"  # one of OPTIMIZERS
+    momentum: float = 0.9       # used by sgd_momentum (and RMSprop's momentum stays 0)
+    weight_decay: float = 0.0   # L2 penalty (decoupled for AdamW)
+    seed: int = 0               # same seed -> same init, same batch order, same result
+    patience: int | None = None  # early stopping: epochs without improvement; None = off
+    min_delta: float = 0.0      # early stopping tolerance: smaller improvements do not count
+    restore_best: bool = True   # with early stopping, end on the best epoch's weights
+    log_every: int = 50         # batches between "batch" events (each one is a device sync)
+    shuffle: bool = True        # reshuffle the training set every epoch
+    task: str = "classification"  # "classification" (cross-entropy, accuracy) or "regression" (MSE)
+
+
+def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
+    name = config.optimizer
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay)
+    if name == "sgd_momentum":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                               weight_decay=config.weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=config.lr, weight_decay=config.weight_decay)
+    raise ValueError(f"Unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch's CPU and GPU generators (model init, dropout)."""
+    torch.manual_seed(seed)
+
+
+def _loss_fn(task: str) -> nn.Module:
+    return nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
+
+
+def _as_batches(n: int, batch_size: int):
+    return range(0, n, batch_size)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
+             task: str = "classification", batch_size: int = 2048,
+             transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict:
+    """Mean loss (and accuracy in % for classification) of `model` on (x, y), in eval mode."""
+    was_training = model.training
+    model.eval()
+    loss_fn = _loss_fn(task)
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    x, y = x.to(device), y.to(device)
+    for start in _as_batches(len(x), batch_size):
+        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        if transform is not None:
+            xb = transform(xb)
+        out = model(xb)
+        total_loss += loss_fn(out, yb) * len(xb)
+        if task == "classification":
+            correct += (out.argmax(dim=1) == yb).sum()
+    model.train(was_training)
+    result = {"loss": (total_loss / max(len(x), 1)).item()}
+    if task == "classification":
+        result["accuracy"] = 100.0 * correct.item() / max(len(x), 1)
+    return result
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 2048,
+            transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+            softmax: bool = False) -> torch.Tensor:
+    """Model outputs on x (softmax probabilities if asked), returned on the CPU."""
+    was_training = model.training
+    model.eval()
+    outputs = []
+    for start in _as_batches(len(x), batch_size):
+        xb = x[start:start + batch_size].to(device)
+        if transform is not None:
+            xb = transform(xb)
+        out = model(xb)
+        outputs.append(torch.softmax(out, dim=1) if softmax else out)
+    model.train(was_training)
+    return torch.cat(outputs).cpu() if outputs else torch.empty(0)
+
+
+def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig,
+          device: torch.device, val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+          transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+          loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+          step_probe: Callable[[nn.Module], dict] | None = None,
+          optimizer: torch.optim.Optimizer | None = None) -> Iterator[dict]:
+    """Train `model` and yield small progress events (plain floats, never tensors).
+
+    The whole dataset is moved to `device` once; each batch is an index slice of a shuffled
+    permutation, so there is no per-sample Python work. `transform` runs on each batch on the
+    device (e.g. uint8 -> normalized float). Break out of the loop to stop at once.
+
+    Events (dicts, "kind" says which):
+      batch: epoch, step, progress (0..1), loss, elapsed, eta [, probe: dict from step_probe]
+      epoch: epoch, train_loss, train_acc, val_loss, val_acc, monitor, best, elapsed, eta
+      end:   reason ("completed" | "early_stop" | "diverged"), message, epochs_run,
+             best_epoch, best_monitor, elapsed, stop_epoch
+    `step_probe(model)` is called after backward on logged steps (gradients are populated),
+    e.g. to record per-layer gradient norms; it must return plain floats.
+    """
+    if config.epochs < 1 or config.batch_size < 1:
+        raise ValueError("epochs and batch_size must be at least 1")
+    seed_everything(config.seed)
+    order_gen = torch.Generator().manual_seed(config.seed)  # batch order, independent of init
+    model.to(device).train()
+    x, y = train_data[0].to(device), train_data[1].to(device)
+    n = len(x)
+    if n == 0:
+        raise ValueError("the training set is empty")
+    loss_fn = loss_fn or _loss_fn(config.task)
+    optimizer = optimizer or make_optimizer(model.parameters(), config)
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    log_every = max(1, config.log_every)
+
+    best_monitor, best_epoch, best_state, bad_epochs = math.inf, 0, None, 0
+    started = time.perf_counter()
+    step = 0
+    reason, message = "completed", f"Finished {config.epochs} epochs."
+    epoch = 0
+    for epoch in range(1, config.epochs + 1):
+        perm = (torch.randperm(n, generator=order_gen) if config.shuffle else torch.arange(n)).to(device)
+        loss_sum = torch.zeros((), device=device)  # summed on the device: no sync per batch
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        diverged = False
+        for start in _as_batches(n, config.batch_size):
+            idx = perm[start:start + config.batch_size]
+            xb, yb = x[idx], y[idx]
+            if transform is not None:
+                xb = transform(xb)
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            step += 1
+            logged = step % log_every == 0 or start + config.batch_size >= n
+            probe = step_probe(model) if (step_probe is not None and logged) else None
+            optimizer.step()
+            loss_sum += loss.detach() * len(idx)
+            if config.task == "classification":
+                correct += (out.detach().argmax(dim=1) == yb).sum()
+            if logged:
+                loss_value = loss.item()  # the sync point: only when reporting
+                elapsed = time.perf_counter() - started
+                if not math.isfinite(loss_value):
+                    diverged = True
+                    break
+                event = {"kind": "batch", "epoch": epoch, "step": step,
+                         "progress": step / total_steps, "loss": loss_value, "elapsed": elapsed,
+                         "eta": elapsed / step * (total_steps - step)}
+                if probe is not None:
+                    event["probe"] = probe
+                yield event
+        if diverged:
+            reason = "diverged"
+            message = (f"Diverged at epoch {epoch}: the loss became NaN or infinite. "
+                       "Lower the learning rate.")
+            break
+
+        train_loss = loss_sum.item() / n
+        if not math.isfinite(train_loss):
+            reason, message = "diverged", (f"Diverged at epoch {epoch}: the loss became NaN or "
+                                           "infinite. Lower the learning rate.")
+            break
+        train_acc = 100.0 * correct.item() / n if config.task == "classification" else None
+        val_loss = val_acc = None
+        if val_data is not None:
+            metrics = evaluate(model, val_data[0], val_data[1], device, config.task,
+                               transform=transform)
+            val_loss, val_acc = metrics["loss"], metrics.get("accuracy")
+        monitor = val_loss if val_loss is not None else train_loss
+        improved = monitor < best_monitor - config.min_delta
+        if improved:
+            best_monitor, best_epoch, bad_epochs = monitor, epoch, 0
+            if config.patience is not None and config.restore_best:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+        synchronize(device)
+        elapsed = time.perf_counter() - started
+        yield {"kind": "epoch", "epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
+               "val_loss": val_loss, "val_acc": val_acc, "monitor": monitor, "best": improved,
+               "elapsed": elapsed, "eta": elapsed / epoch * (config.epochs - epoch)}
+        if config.patience is not None and bad_epochs >= config.patience:
+            reason = "early_stop"
+            message = (f"Early stopping at epoch {epoch}: no improvement larger than "
+                       f"{config.min_delta:g} for {config.patience} epochs "
+                       f"(best epoch {best_epoch}).")
+            break
+
+    if best_state is not None and reason != "diverged":
+        model.load_state_dict(best_state)
+    yield {"kind": "end", "reason": reason, "message": message, "epochs_run": epoch,
+           "best_epoch": best_epoch, "best_monitor": best_monitor if math.isfinite(best_monitor) else None,
+           "elapsed": time.perf_counter() - started, "stop_epoch": epoch}
+
+
+def run_to_end(events: Iterator[dict]) -> tuple[list[dict], dict]:
+    """Drain a training generator: (all epoch events, the end event). Handy for tests and bench."""
+    epochs, end = [], {}
+    for event in events:
+        if event["kind"] == "epoch":
+            epochs.append(event)
+        elif event["kind"] == "end":
+            end = event
+    return epochs, end

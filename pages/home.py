@@ -1,0 +1,54 @@
+"""Home: what the playground teaches, the learning path, device and data status."""
+import streamlit as st
+
+from core.data import DATA_DIR, EMBEDDED_STOCKS
+from core.device import device_info
+from ui import current_device
+
+st.title("🧠 Deep Learning Playground")
+st.markdown(
+    "Move a slider, retrain a small PyTorch model right here, and watch what changes — "
+    "with the real numbers and the code that produced them. Every page trains on "
+    "embedded data, so it works offline."
+)
+
+# --- The learning path -------------------------------------------------------------------
+st.header("The learning path")
+STEPS = [
+    ("perceptron", "1 · Perceptron & activations",
+     "What one neuron computes, activations and their derivatives, losses, gradient descent, XOR."),
+    ("ann", "2 · ANN on MNIST",
+     "The notebook's 784-128-64-10 network: tune, retrain, compare runs, draw a digit."),
+    ("cnn", "3 · CNN shapes & filters",
+     "Shape calculator, pooling and padding by hand, filters and feature maps."),
+    ("resnet", "4 · ResNet",
+     "Why skip connections let deep networks train: plain vs residual, BatchNorm."),
+    ("rnn", "5 · RNN, LSTM & GRU",
+     "Sequences and memory: sine waves, long-term recall, inside the gates."),
+    ("stocks", "6 · Stock forecasting",
+     "LSTM vs GRU on real prices — and honest baselines."),
+]
+columns = st.columns(3)
+for index, (url, title, blurb) in enumerate(STEPS):
+    with columns[index % 3].container(border=True):
+        st.page_link(f"pages/{ {'ann': 'ann_mnist'}.get(url, url) }.py", label=title)
+        st.caption(blurb)
+
+# --- Device and data status ----------------------------------------------------------------
+st.header("Status")
+left, right = st.columns(2)
+with left:
+    info = device_info(current_device())
+    st.metric("Training device", info["device"].upper(), help=info["name"])
+    st.caption(f"{info['name']} · torch {info['torch']} · {info['cpu_threads']} CPU threads. "
+               "Switch to the CPU with **Force CPU** in the sidebar.")
+with right:
+    files = {
+        "MNIST (60,000 train / 10,000 test, official IDX)": DATA_DIR / "mnist" / "t10k-images-idx3-ubyte.gz",
+        "CIFAR-10 subset (10,000 / 2,000 JPEG)": DATA_DIR / "cifar10" / "train.zip",
+        f"Stock prices ({len(EMBEDDED_STOCKS)} symbols, daily CSV)": DATA_DIR / "stocks" / "005930.csv",
+    }
+    for label, path in files.items():
+        st.markdown(("✅ " if path.exists() else "❌ missing: ") + label)
+    st.caption("Embedded in `data/`; see its README for sources. Online extras (full CIFAR-10, "
+               "FinanceDataReader, pretrained weights) are used only when the internet is reachable.")

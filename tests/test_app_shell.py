@@ -1,0 +1,42 @@
+"""The app shell: every page renders through app.py with no exception; core stays Streamlit-free."""
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, open_page
+
+PAGES = ["pages/home.py", "pages/perceptron.py", "pages/ann_mnist.py", "pages/cnn.py",
+         "pages/resnet.py", "pages/rnn.py", "pages/stocks.py"]
+
+
+def test_home_renders_title_path_and_status():
+    at = open_page("pages/home.py")
+    assert not at.exception
+    assert at.title[0].value.startswith("🧠 Deep Learning Playground")
+    headers = [h.value for h in at.header]
+    assert "The learning path" in headers and "Status" in headers
+    assert any(m.label == "Training device" for m in at.metric)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_exception(page):
+    at = open_page(page)
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def test_sidebar_shows_device_and_can_force_cpu():
+    at = open_page("pages/home.py")
+    sidebar_text = " ".join(m.value for m in at.sidebar.markdown)
+    assert "Device:" in sidebar_text
+    at.sidebar.toggle(key="force_cpu").set_value(True).run()
+    assert "`cpu`" in " ".join(m.value for m in at.sidebar.markdown)
+
+
+def test_core_never_imports_streamlit():
+    code = ("import importlib, pkgutil, sys, core\n"
+            "for m in pkgutil.iter_modules(core.__path__): importlib.import_module('core.' + m.name)\n"
+            "sys.exit(3 if 'streamlit' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+    for path in (ROOT / "core").glob("*.py"):
+        assert "import streamlit" not in path.read_text(), path
