@@ -57,6 +57,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def build_seeded(builder: Callable[[], nn.Module], seed: int) -> nn.Module:
+    """Build a model with a seeded initialization: same seed, same starting weights."""
+    seed_everything(seed)
+    return builder()
+
+
 def _loss_fn(task: str) -> nn.Module:
     return nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
 
@@ -117,7 +123,8 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
           optimizer: torch.optim.Optimizer | None = None) -> Iterator[dict]:
     """Train `model` and yield small progress events (plain floats, never tensors).
 
-    The whole dataset is moved to `device` once; each batch is an index slice of a shuffled
+    `train` seeds dropout and the batch order with `config.seed`; build the model with
+    `build_seeded` so its initial weights follow the same seed. The whole dataset is moved to `device` once; each batch is an index slice of a shuffled
     permutation, so there is no per-sample Python work. `transform` runs on each batch on the
     device (e.g. uint8 -> normalized float). Break out of the loop to stop at once.
 

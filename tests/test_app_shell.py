@@ -29,8 +29,20 @@ def test_sidebar_shows_device_and_can_force_cpu():
     at = open_page("pages/home.py")
     sidebar_text = " ".join(m.value for m in at.sidebar.markdown)
     assert "Device:" in sidebar_text
-    at.sidebar.toggle(key="force_cpu").set_value(True).run()
-    assert "`cpu`" in " ".join(m.value for m in at.sidebar.markdown)
+    assert at.sidebar.toggle(key="force_cpu").label == "Force CPU"
+    at.session_state["force_cpu"] = True
+    at.run()
+    assert not at.exception
+    assert any(m.label == "Training device" and m.value == "CPU" for m in at.metric)
+
+
+def test_force_cpu_overrides_detection(monkeypatch):
+    import torch
+
+    from core.device import pick_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device(force_cpu=True).type == "cpu"
 
 
 def test_core_never_imports_streamlit():

@@ -1,0 +1,548 @@
+"""One neuron and its tools: activations, toy 2-D data, perceptron rule, tiny MLP, losses, gradient descent."""
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from core.engine import TrainConfig, predict, seed_everything, train
+from core.models import make_mlp
+
+# --- Activation functions (derivatives by torch.autograd) -----------------------------------
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu")
+ACTIVATION_LABELS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU",
+                     "leaky_relu": "Leaky ReLU", "elu": "ELU", "gelu": "GELU"}
+# LaTeX of f(x) only: the derivative curves are never written by hand, autograd computes them.
+ACTIVATION_FORMULAS = {
+    "sigmoid": r"\sigma(x) = \frac{1}{1 + e^{-x}}",
+    "tanh": r"\tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}",
+    "relu": r"\mathrm{ReLU}(x) = \max(0, x)",
+    "leaky_relu": r"\mathrm{LeakyReLU}(x) = \begin{cases} x & x \ge 0 \\ \alpha x & x < 0 \end{cases}",
+    "elu": r"\mathrm{ELU}(x) = \begin{cases} x & x > 0 \\ \alpha (e^{x} - 1) & x \le 0 \end{cases}",
+    "gelu": r"\mathrm{GELU}(x) = x\,\Phi(x)",
+}
+SOFTMAX_FORMULA = r"\mathrm{softmax}(z)_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}"
+
+
+def activate(name: str, x: torch.Tensor, slope: float = 0.1, alpha: float = 1.0) -> torch.Tensor:
+    """f(x) for one of ACTIVATIONS; `slope` is Leaky ReLU's negative slope, `alpha` ELU's."""
+    if name == "sigmoid":
+        return torch.sigmoid(x)
+    if name == "tanh":
+        return torch.tanh(x)
+    if name == "relu":
+        return torch.relu(x)
+    if name == "leaky_relu":
+        return F.leaky_relu(x, negative_slope=slope)
+    if name == "elu":
+        return F.elu(x, alpha=alpha)
+    if name == "gelu":
+        return F.gelu(x)
+    raise ValueError(f"Unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+
+
+def derivative(name: str, x: torch.Tensor, slope: float = 0.1, alpha: float = 1.0) -> torch.Tensor:
+    """f'(x) by torch.autograd: each output depends on one input, so grad of the sum is f'."""
+    x = x.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(activate(name, x, slope, alpha).sum(), x)
+    return grad
+
+
+def activation_curves(x_min: float = -5.0, x_max: float = 5.0, points: int = 401,
+                      slope: float = 0.1, alpha: float = 1.0) -> pd.DataFrame:
+    """Long table (activation, x, series "f(x)" | "f'(x)", value) for every activation."""
+    if not x_max > x_min:
+        raise ValueError("x_max must be larger than x_min")
+    x = torch.linspace(x_min, x_max, points, dtype=torch.float64)
+    frames = []
+    for name in ACTIVATIONS:
+        y = activate(name, x, slope, alpha)
+        dy = derivative(name, x, slope, alpha)
+        for series, values in (("f(x)", y), ("f'(x)", dy)):
+            frames.append(pd.DataFrame({"activation": name, "x": x.numpy(), "series": series,
+                                        "value": values.detach().numpy()}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def softmax_with_jacobian(logits, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """softmax(z / T) and its Jacobian d p_i / d z_j, the latter by torch.autograd."""
+    z = torch.as_tensor(np.asarray(logits, dtype=np.float64))
+    if z.ndim != 1 or len(z) < 2:
+        raise ValueError("Give at least two logits.")
+    if not torch.isfinite(z).all():
+        raise ValueError("Logits must be finite numbers.")
+    if not temperature > 0:
+        raise ValueError("The temperature must be positive.")
+
+    def _softmax(v):
+        return torch.softmax(v / temperature, dim=0)
+
+    probs = _softmax(z)
+    jacobian = torch.autograd.functional.jacobian(_softmax, z)  # (K, K)
+    return probs.numpy(), jacobian.numpy()
+
+
+def parse_logits(text: str) -> list[float]:
+    """'2, 1, 0.1' -> [2.0, 1.0, 0.1]; a ValueError with a readable message otherwise."""
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"Could not read {text!r}: write numbers separated by commas, e.g. 2, 1, 0.1")
+    if len(values) < 2:
+        raise ValueError("Give at least two logits (one per class), e.g. 2, 1, 0.1")
+    if len(values) > 20:
+        raise ValueError("At most 20 logits, please.")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError("Logits must be finite numbers.")
+    return values
+
+
+# --- Vanishing gradient ----------------------------------------------------------------------
+
+VANISHING_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+
+
+def gradient_through_layers(depth: int, z: float = 1.0, slope: float = 0.1,
+                            names=VANISHING_ACTIVATIONS) -> pd.DataFrame:
+    """Backprop along one path through `depth` layers whose pre-activation is z (weights 1).
+
+    The chain rule multiplies one f'(z) per layer, so the surviving gradient is f'(z)^n.
+    Also adds sigmoid's best case 0.25^n (its largest derivative, at z = 0).
+    Rows: layer (1..depth), activation, gradient.
+    """
+    if depth < 1:
+        raise ValueError("depth must be at least 1")
+    layers = torch.arange(1, depth + 1, dtype=torch.float64)
+    rows = []
+    for name in names:
+        d = derivative(name, torch.tensor([z], dtype=torch.float64), slope).item()
+        rows.append(pd.DataFrame({"layer": layers.numpy(), "activation": ACTIVATION_LABELS[name],
+                                  "gradient": (torch.tensor(d, dtype=torch.float64) ** layers).numpy()}))
+    grid = torch.linspace(-6, 6, 1201, dtype=torch.float64)  # includes 0, where sigmoid' peaks
+    best = derivative("sigmoid", grid).max()
+    rows.append(pd.DataFrame({"layer": layers.numpy(), "activation": "Sigmoid, best case (z = 0)",
+                              "gradient": (best ** layers).numpy()}))
+    return pd.concat(rows, ignore_index=True)
+
+
+# --- Toy 2-D datasets ------------------------------------------------------------------------
+
+DATASETS = ("AND", "OR", "XOR", "blobs", "moons", "circles")
+LINEARLY_SEPARABLE = {"AND": True, "OR": True, "XOR": False, "blobs": True, "moons": False,
+                      "circles": False}
+
+
+def make_dataset(name, n=200, noise=0.1, seed=0):
+    """Toy 2-D classification data: X float32 (n, 2), y int64 (n,) with labels 0/1.
+
+    AND / OR / XOR: points jittered around the four corners (0,0), (0,1), (1,0), (1,1),
+    labelled by the logic gate (the truth table of the course). blobs: two Gaussian clouds.
+    moons: two interleaving half circles. circles: a small circle inside a large one.
+    `noise` is the standard deviation of the Gaussian jitter added to every point.
+    """
+    rng = np.random.default_rng(seed)
+    if n < 4:
+        raise ValueError("need at least 4 points")
+    if name in ("AND", "OR", "XOR"):
+        corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])[np.arange(n) % 4]  # (n, 2) balanced
+        a, b = corners[:, 0], corners[:, 1]
+        labels = {"AND": a & b, "OR": a | b, "XOR": a ^ b}[name]
+        points = corners.astype(float)
+    elif name == "blobs":
+        labels = np.arange(n) % 2
+        points = np.where(labels[:, None] == 1, 1.0, -1.0) + 0.3 * rng.normal(size=(n, 2))
+    elif name == "moons":
+        labels = np.arange(n) % 2
+        t = rng.uniform(0, np.pi, n)
+        outer = np.stack([np.cos(t), np.sin(t)], axis=1)
+        inner = np.stack([1 - np.cos(t), 0.5 - np.sin(t)], axis=1)
+        points = np.where(labels[:, None] == 1, inner, outer)
+    elif name == "circles":
+        labels = np.arange(n) % 2
+        t = rng.uniform(0, 2 * np.pi, n)
+        radius = np.where(labels == 1, 0.5, 1.0)
+        points = np.stack([radius * np.cos(t), radius * np.sin(t)], axis=1)
+    else:
+        raise ValueError(f"Unknown dataset {name!r}; choose AND, OR, XOR, blobs, moons or circles")
+    points = points + noise * rng.normal(size=(n, 2))
+    order = rng.permutation(n)  # mixed order, so no epoch sees one class first
+    X = torch.tensor(points[order], dtype=torch.float32)
+    y = torch.tensor(labels[order], dtype=torch.int64)
+    return X, y
+
+
+def plot_bounds(X: torch.Tensor, margin: float = 0.4) -> tuple[float, float, float, float]:
+    """(x1_min, x1_max, x2_min, x2_max) around the data, with a margin."""
+    lo, hi = X.min(dim=0).values, X.max(dim=0).values
+    return (lo[0].item() - margin, hi[0].item() + margin, lo[1].item() - margin, hi[1].item() + margin)
+
+
+def grid_points(bounds, resolution: int = 50) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """Cell centres of a resolution x resolution grid: xs (R,), ys (R,), points (R*R, 2) row-major in y."""
+    x1_min, x1_max, x2_min, x2_max = bounds
+    xs = np.linspace(x1_min, x1_max, resolution)
+    ys = np.linspace(x2_min, x2_max, resolution)
+    gx, gy = np.meshgrid(xs, ys)  # (R, R) each, rows follow x2
+    points = torch.tensor(np.stack([gx.ravel(), gy.ravel()], axis=1), dtype=torch.float32)
+    return xs, ys, points
+
+
+def grid_frame(xs: np.ndarray, ys: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    """Heatmap cells (x1, x1_end, x2, x2_end, value) for Altair's mark_rect."""
+    dx = (xs[1] - xs[0]) / 2 if len(xs) > 1 else 0.5
+    dy = (ys[1] - ys[0]) / 2 if len(ys) > 1 else 0.5
+    gx, gy = np.meshgrid(xs, ys)
+    return pd.DataFrame({"x1": (gx - dx).ravel(), "x1_end": (gx + dx).ravel(),
+                         "x2": (gy - dy).ravel(), "x2_end": (gy + dy).ravel(),
+                         "value": np.asarray(values, dtype=float).ravel()})
+
+
+# --- The perceptron ----------------------------------------------------------------------------
+
+def perceptron_output(X: torch.Tensor, w1: float, w2: float, b: float, activation: str = "step") -> np.ndarray:
+    """Output of one neuron y = f(w1 x1 + w2 x2 + b): step gives 0/1, sigmoid a probability."""
+    z = X.double() @ torch.tensor([w1, w2], dtype=torch.float64) + b  # (N,)
+    if activation == "step":
+        return (z >= 0).double().numpy()
+    if activation == "sigmoid":
+        return torch.sigmoid(z).numpy()
+    raise ValueError("activation must be 'step' or 'sigmoid'")
+
+
+def perceptron_accuracy(X: torch.Tensor, y: torch.Tensor, w1: float, w2: float, b: float) -> float:
+    """% of points on the right side of the line (class 1 where w.x + b >= 0, for step and sigmoid)."""
+    predicted = perceptron_output(X, w1, w2, b, "step")
+    return 100.0 * float((predicted == y.numpy()).mean())
+
+
+def line_segment(w1: float, w2: float, b: float, bounds) -> list[tuple[float, float]]:
+    """The part of the line w1 x1 + w2 x2 + b = 0 inside the plot box; [] if it misses the box."""
+    x1_min, x1_max, x2_min, x2_max = bounds
+    if abs(w1) < 1e-12 and abs(w2) < 1e-12:
+        return []
+    candidates = []
+    if abs(w2) > 1e-12:
+        for x1 in (x1_min, x1_max):
+            candidates.append((x1, -(w1 * x1 + b) / w2))
+    if abs(w1) > 1e-12:
+        for x2 in (x2_min, x2_max):
+            candidates.append((-(w2 * x2 + b) / w1, x2))
+    eps = 1e-9
+    inside = [(p, q) for p, q in candidates
+              if x1_min - eps <= p <= x1_max + eps and x2_min - eps <= q <= x2_max + eps]
+    inside = sorted(set((round(p, 9), round(q, 9)) for p, q in inside))
+    return [inside[0], inside[-1]] if len(inside) >= 2 else []
+
+
+@dataclass
+class PerceptronConfig:
+    lr: float = 0.1              # learning rate eta in w <- w + eta (y - y_hat) x
+    epochs: int = 20             # passes over the data (stops early once every point is right)
+    activation: str = "step"     # "step": Rosenblatt's rule; "sigmoid": the same update with sigma(z)
+    w1: float = 0.0              # starting weights (the page starts from the learner's sliders)
+    w2: float = 0.0
+    b: float = 0.0
+    seed: int = 0                # order of the points in each epoch
+
+
+def train_perceptron(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig) -> Iterator[dict]:
+    """The perceptron learning rule, one sample at a time; yields a snapshot per epoch.
+
+    For each point: y_hat = f(w.x + b); w <- w + lr (y - y_hat) x; b <- b + lr (y - y_hat).
+    With the step function only mistakes move the line. Events:
+      epoch: epoch (0 = the start), w1, w2, b, mistakes (points updated during the epoch),
+             accuracy (% after the epoch)
+      end:   reason "converged" | "completed", message, epochs_run, accuracy
+    """
+    if config.activation not in ("step", "sigmoid"):
+        raise ValueError("activation must be 'step' or 'sigmoid'")
+    if config.epochs < 1:
+        raise ValueError("epochs must be at least 1")
+    points = X.double().numpy()
+    labels = y.numpy().astype(float)
+    w = np.array([config.w1, config.w2], dtype=float)
+    b = float(config.b)
+    rng = np.random.default_rng(config.seed)
+    accuracy = perceptron_accuracy(X, y, w[0], w[1], b)
+    yield {"kind": "epoch", "epoch": 0, "w1": w[0], "w2": w[1], "b": b, "mistakes": None,
+           "accuracy": accuracy}
+    epoch = 0
+    for epoch in range(1, config.epochs + 1):
+        mistakes = 0
+        for i in rng.permutation(len(points)):
+            z = points[i] @ w + b
+            if config.activation == "step":
+                out = 1.0 if z >= 0 else 0.0
+            else:
+                out = 1.0 / (1.0 + math.exp(-max(min(z, 500.0), -500.0)))
+            error = labels[i] - out
+            mistakes += int((z >= 0) != (labels[i] == 1.0))
+            w += config.lr * error * points[i]
+            b += config.lr * error
+        accuracy = perceptron_accuracy(X, y, w[0], w[1], b)
+        yield {"kind": "epoch", "epoch": epoch, "w1": float(w[0]), "w2": float(w[1]), "b": b,
+               "mistakes": mistakes, "accuracy": accuracy}
+        if accuracy == 100.0:
+            yield {"kind": "end", "reason": "converged", "epochs_run": epoch, "accuracy": accuracy,
+                   "message": f"Converged after {epoch} epoch(s): every point is on the right side."}
+            return
+    wrong = round(len(points) * (100.0 - accuracy) / 100.0)
+    yield {"kind": "end", "reason": "completed", "epochs_run": epoch, "accuracy": accuracy,
+           "message": f"Stopped after {epoch} epochs with {wrong} point(s) still misclassified "
+                      f"(accuracy {accuracy:.1f}%)."}
+
+
+# --- From perceptron to MLP -----------------------------------------------------------------
+
+@dataclass
+class MLPConfig:
+    hidden: int = 4              # neurons in the single hidden layer (TensorFlow Playground starts with 4)
+    activation: str = "tanh"     # one of core.models.ACTIVATIONS
+    lr: float = 0.03             # learning rate
+    optimizer: str = "adam"      # one of core.engine.OPTIMIZERS
+    epochs: int = 200            # passes over the data
+    batch_size: int = 0          # 0 = full batch (one step per epoch, like TensorFlow Playground's default)
+    seed: int = 0                # weight init and batch order
+    snapshots: int = 40          # at most this many decision-region grids per run
+    resolution: int = 50         # grid cells per side of the decision-region heatmap
+
+
+def make_toy_mlp(hidden: int = 4, activation: str = "tanh") -> torch.nn.Sequential:
+    """2 -> hidden -> 2: one hidden layer, two logits (cross-entropy over the two classes)."""
+    return make_mlp(in_features=2, hidden=(hidden,), out_features=2, activation=activation)
+
+
+def train_mlp(X: torch.Tensor, y: torch.Tensor, config: MLPConfig, device: torch.device,
+              bounds=None) -> Iterator[dict]:
+    """Train the toy MLP through core.engine.train; adds decision-region "grid" events.
+
+    Passes on the engine's batch/epoch/end events and, at the start and every few epochs,
+    yields {kind: "grid", epoch, probs (R, R) numpy = P(class 1) over the plot, accuracy (%),
+    predicted (N,) numpy class per point, hidden: [(w1, w2, b), ...] one line per hidden neuron}.
+    """
+    if config.hidden < 1:
+        raise ValueError("the hidden layer needs at least one neuron")
+    seed_everything(config.seed)  # the engine seeds too, but the init happens here
+    model = make_toy_mlp(config.hidden, config.activation)
+    batch_size = config.batch_size if config.batch_size > 0 else len(X)
+    steps_per_epoch = math.ceil(len(X) / batch_size)
+    engine_config = TrainConfig(epochs=config.epochs, batch_size=batch_size, lr=config.lr,
+                                optimizer=config.optimizer, seed=config.seed,
+                                log_every=steps_per_epoch, task="classification")
+    bounds = bounds or plot_bounds(X)
+    _, _, grid = grid_points(bounds, config.resolution)
+    every = max(1, math.ceil(config.epochs / max(1, config.snapshots)))
+
+    def _grid_event(epoch: int) -> dict | None:
+        probs = predict(model, grid, device, softmax=True)[:, 1]  # (R*R,) P(class 1)
+        if not torch.isfinite(probs).all():
+            return None  # weights blew up after the last step; the engine reports the divergence
+        first = model[1]  # Flatten, Linear(2, hidden), activation, Linear(hidden, 2)
+        hidden = [(float(w[0]), float(w[1]), float(bias))
+                  for w, bias in zip(first.weight.detach().cpu(), first.bias.detach().cpu())]
+        predicted = predict(model, X, device).argmax(dim=1)  # (N,) class per data point
+        return {"kind": "grid", "epoch": epoch, "hidden": hidden,
+                "accuracy": 100.0 * float((predicted == y).float().mean()),
+                "predicted": predicted.numpy(),
+                "probs": probs.reshape(config.resolution, config.resolution).numpy()}  # (R, R)
+
+    model.to(device)
+    first_grid = _grid_event(0)
+    if first_grid is not None:
+        yield first_grid
+    for event in train(model, (X, y), engine_config, device):
+        yield event
+        if event["kind"] == "end":
+            return
+        if event["kind"] == "epoch" and (event["epoch"] % every == 0 or event["epoch"] == config.epochs):
+            grid_event = _grid_event(event["epoch"])  # accuracy after the epoch's last step
+            if grid_event is not None:
+                yield grid_event
+
+
+# --- Loss functions --------------------------------------------------------------------------
+
+COURSE_CE_EXAMPLE = ([0.02, 0.90, 0.05, 0.01, 0.02], 1)  # probabilities, true class -> CE 0.1053
+
+
+def regression_losses(y_true, y_pred) -> dict:
+    """MSE and MAE (torch.nn.functional) for two equal-length sequences."""
+    t = torch.tensor(np.asarray(y_true, dtype=np.float64))
+    p = torch.tensor(np.asarray(y_pred, dtype=np.float64))
+    if t.shape != p.shape or t.numel() == 0:
+        raise ValueError("Targets and predictions must be non-empty and of the same length.")
+    if not (torch.isfinite(t).all() and torch.isfinite(p).all()):
+        raise ValueError("Every target and prediction must be a number.")
+    return {"mse": F.mse_loss(p, t).item(), "mae": F.l1_loss(p, t).item()}
+
+
+def pointwise_regression_curves(max_error: float = 3.0, points: int = 121) -> pd.DataFrame:
+    """Loss of one sample against its error e = prediction - target: e^2 (MSE) and |e| (MAE)."""
+    e = torch.linspace(-max_error, max_error, points, dtype=torch.float64)
+    zero = torch.zeros_like(e)
+    return pd.concat([
+        pd.DataFrame({"error": e.numpy(), "loss": F.mse_loss(e, zero, reduction="none").numpy(),
+                      "series": "MSE: e²"}),
+        pd.DataFrame({"error": e.numpy(), "loss": F.l1_loss(e, zero, reduction="none").numpy(),
+                      "series": "MAE: |e|"}),
+    ], ignore_index=True)
+
+
+def binary_cross_entropy(p: float, label: int) -> float:
+    """-[y log p + (1 - y) log(1 - p)]; inf when the true class gets probability 0."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError("p must be a probability in [0, 1]")
+    q = p if label == 1 else 1.0 - p
+    return math.inf if q == 0.0 else -math.log(q)
+
+
+def binary_cross_entropy_curves(points: int = 400, p_min: float = 1e-3) -> pd.DataFrame:
+    """BCE against the predicted P(class 1), for a true label 1 and a true label 0 (torch)."""
+    p = torch.linspace(p_min, 1 - p_min, points, dtype=torch.float64)
+    frames = []
+    for label in (1, 0):
+        loss = F.binary_cross_entropy(p, torch.full_like(p, float(label)), reduction="none")
+        frames.append(pd.DataFrame({"p": p.numpy(), "loss": loss.numpy(), "series": f"true label {label}"}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def cross_entropy_from_probs(probs, target: int) -> float:
+    """Categorical CE of one sample from probabilities: -log p[target] via F.nll_loss(log p)."""
+    p = torch.as_tensor(np.asarray(probs, dtype=np.float64))
+    if p.ndim != 1 or not 0 <= target < len(p):
+        raise ValueError("target must index one of the probabilities")
+    if (p < 0).any() or abs(p.sum().item() - 1.0) > 1e-6:
+        raise ValueError("probabilities must be non-negative and sum to 1")
+    return F.nll_loss(torch.log(p).unsqueeze(0), torch.tensor([target])).item()  # (1, K) log-probs
+
+
+def with_true_class_prob(probs, target: int, p_true: float) -> list[float]:
+    """Set P(target) = p_true and rescale the other classes to share 1 - p_true in their old ratio."""
+    probs = [float(v) for v in probs]
+    if not 0.0 <= p_true <= 1.0:
+        raise ValueError("p_true must be in [0, 1]")
+    others = sum(v for i, v in enumerate(probs) if i != target)
+    k = len(probs) - 1
+    out = []
+    for i, v in enumerate(probs):
+        if i == target:
+            out.append(p_true)
+        else:
+            out.append((1.0 - p_true) * (v / others if others > 0 else 1.0 / k))
+    return out
+
+
+def cross_entropy_curve(p_min: float = 1e-4, points: int = 300) -> pd.DataFrame:
+    """-ln p for p from p_min to 1 (log-spaced), to show the blow-up as p -> 0."""
+    p = torch.logspace(math.log10(p_min), 0, points, dtype=torch.float64)
+    return pd.DataFrame({"p": p.numpy(), "loss": (-torch.log(p)).numpy()})
+
+
+# --- Gradient descent: fit a cubic to sin(x) ------------------------------------------------
+
+CUBIC_METHODS = ("plain", "momentum", "adam")
+CUBIC_METHOD_LABELS = {"plain": "Plain update (w -= lr * grad)", "momentum": "SGD + momentum",
+                       "adam": "Adam"}
+CUBIC_DEFAULT_LR = {"plain": 1e-6, "momentum": 1e-6, "adam": 1e-2}
+
+
+@dataclass
+class CubicFitConfig:
+    method: str = "plain"        # "plain" (the course's manual update), "momentum" or "adam"
+    lr: float = 1e-6             # the course's value for the summed loss; Adam needs ~1e-2
+    steps: int = 2000            # gradient steps (the course runs 2,000)
+    momentum: float = 0.9        # for "momentum"
+    n_points: int = 1000         # x evenly spaced on [-pi, pi], as in the course exercise
+    seed: int = 0                # the random starting coefficients
+    log_every: int = 10          # steps between "step" events
+
+
+def cubic_problem(n_points: int = 1000, seed: int = 0) -> dict:
+    """The data, the random start, the best possible cubic (least squares) and the stable-lr limit."""
+    x = torch.linspace(-math.pi, math.pi, n_points)
+    y = torch.sin(x)
+    start = torch.randn(4, generator=torch.Generator().manual_seed(seed))  # a, b, c, d
+    features = torch.stack([torch.ones_like(x), x, x ** 2, x ** 3], dim=1).double()  # (N, 4)
+    best = torch.linalg.lstsq(features, y.double().unsqueeze(1)).solution.squeeze(1)
+    # Summed squared error has Hessian 2 X^T X: plain gradient descent is stable for lr < 2/lambda_max.
+    lam_max = torch.linalg.eigvalsh(2 * features.T @ features).max().item()
+    best_loss = ((features @ best - y.double()) ** 2).sum().item()
+    return {"x": x.numpy(), "y": y.numpy(), "start": start.tolist(), "best": best.tolist(),
+            "best_loss": best_loss, "stable_lr": 2.0 / lam_max}
+
+
+def cubic_values(x: np.ndarray, coefficients) -> np.ndarray:
+    a, b, c, d = coefficients
+    return a + b * x + c * x ** 2 + d * x ** 3
+
+
+def fit_cubic(config: CubicFitConfig) -> Iterator[dict]:
+    """Fit y = a + b x + c x^2 + d x^3 to sin(x) by gradient descent on the summed squared error.
+
+    Gradients by autograd (loss.backward()); the update is the course's manual
+    `w -= lr * w.grad`, or torch.optim.SGD with momentum, or torch.optim.Adam. Events:
+      step: step, progress, loss, a, b, c, d  (every log_every steps and the last)
+      end:  reason "completed" | "diverged", message, steps_run, initial_loss, final_loss,
+            coefficients [a, b, c, d] (None when diverged)
+    A loss that becomes NaN/inf, or grows 1000x above its start, ends the run as "diverged".
+    """
+    if config.method not in CUBIC_METHODS:
+        raise ValueError(f"method must be one of {', '.join(CUBIC_METHODS)}")
+    if config.steps < 1 or config.n_points < 2 or not config.lr > 0:
+        raise ValueError("steps must be >= 1, n_points >= 2 and lr > 0")
+    x = torch.linspace(-math.pi, math.pi, config.n_points)
+    y = torch.sin(x)
+    coef = torch.randn(4, generator=torch.Generator().manual_seed(config.seed)).requires_grad_(True)
+    optimizer = None
+    if config.method == "momentum":
+        optimizer = torch.optim.SGD([coef], lr=config.lr, momentum=config.momentum)
+    elif config.method == "adam":
+        optimizer = torch.optim.Adam([coef], lr=config.lr)
+    log_every = max(1, config.log_every)
+    initial_loss = None
+    loss_value = math.nan
+    for step in range(1, config.steps + 1):
+        a, b, c, d = coef
+        y_pred = a + b * x + c * x ** 2 + d * x ** 3
+        loss = (y_pred - y).pow(2).sum()
+        loss_value = loss.item()  # CPU scalar: cheap, and needed to catch divergence at once
+        if initial_loss is None:
+            initial_loss = loss_value
+        if not math.isfinite(loss_value) or loss_value > 1e3 * initial_loss:
+            what = "NaN or infinite" if not math.isfinite(loss_value) else f"{loss_value:.3g}"
+            yield {"kind": "end", "reason": "diverged", "steps_run": step - 1,
+                   "initial_loss": initial_loss, "final_loss": None, "coefficients": None,
+                   "message": (f"Diverged at step {step}: the loss became {what}. The learning rate "
+                               f"{config.lr:g} is too large for this loss; lower it.")}
+            return
+        if optimizer is None:
+            loss.backward()
+            with torch.no_grad():
+                coef -= config.lr * coef.grad
+            coef.grad = None
+        else:
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        if step % log_every == 0 or step == config.steps or step == 1:
+            a, b, c, d = (v.item() for v in coef.detach())
+            yield {"kind": "step", "step": step, "progress": step / config.steps, "loss": loss_value,
+                   "a": a, "b": b, "c": c, "d": d}
+    with torch.no_grad():
+        a, b, c, d = coef
+        final_loss = (a + b * x + c * x ** 2 + d * x ** 3 - y).pow(2).sum().item()
+    if not math.isfinite(final_loss) or final_loss > 1e3 * initial_loss:
+        yield {"kind": "end", "reason": "diverged", "steps_run": config.steps,
+               "initial_loss": initial_loss, "final_loss": None, "coefficients": None,
+               "message": (f"Diverged after the last step: the loss became {final_loss:.3g}. "
+                           f"Lower the learning rate {config.lr:g}.")}
+        return
+    yield {"kind": "end", "reason": "completed", "steps_run": config.steps, "initial_loss": initial_loss,
+           "final_loss": final_loss, "coefficients": [v.item() for v in coef.detach()],
+           "message": (f"Finished {config.steps} steps: loss {initial_loss:.4g} -> {final_loss:.4g} "
+                       f"({100 * (1 - final_loss / initial_loss):.1f}% lower).")}

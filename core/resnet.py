@@ -1,0 +1,383 @@
+"""ResNet: residual blocks, plain vs residual twins, gradient/activation probes, real ResNets."""
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from core import data
+from core.models import ACTIVATIONS, count_params
+
+EXPERIMENT_ACTIVATIONS = ("relu", "sigmoid")
+NET_KINDS = {"mlp": "Fully connected (fast)", "conv": "Convolutional (slower)"}
+DATASETS = {"mnist": "MNIST digits", "cifar10": "CIFAR-10 subset"}
+TORCHVISION_RESNETS = ("resnet18", "resnet34", "resnet50")
+PRETRAINED_SIZE_MB = 45  # ResNet-18 ImageNet weights (resnet18-f37072fd.pth, 44.7 MB)
+
+
+# --- The textbook block (torchvision's BasicBlock) -----------------------------------------
+
+class BasicBlock(nn.Module):
+    """conv3x3-BN-ReLU-conv3x3-BN, plus the shortcut, then ReLU: H(x) = ReLU(F(x) + shortcut(x)).
+
+    F(x) and x must have the same shape to be added, so when the block changes the number of
+    channels or the stride, the shortcut is a 1x1 convolution (with BN) instead of the identity.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.shortcut = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))  # (N, out, H/stride, W/stride)
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + self.shortcut(x))  # the skip: gradient reaches x directly
+
+
+# --- Plain vs residual twins for the experiment --------------------------------------------
+
+@dataclass
+class NetConfig:
+    depth: int = 20               # weight layers: first + 2 per block + last (even, >= 4)
+    width: int = 64               # hidden features (mlp) or channels of the first stage (conv)
+    activation: str = "sigmoid"   # "relu" or "sigmoid" (sigmoid makes gradients vanish fastest)
+    batchnorm: bool = False       # BatchNorm before every activation
+    kind: str = "mlp"             # "mlp" (fully connected) or "conv" (3 stages, stride-2 stem)
+    in_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of one input image
+    num_classes: int = 10
+
+
+class _Block(nn.Module):
+    """Two weight layers, pre-activation order: F(x) = W2 act(BN(W1 act(BN(x)))).
+
+    Residual: H(x) = F(x) + shortcut(x), nothing after the add, so the skip path is a pure
+    identity (He et al. 2016, "Identity mappings"). With an activation after the add, sigmoid
+    would still multiply the gradient by at most 0.25 in every block. Plain: H(x) = F(x).
+    """
+
+    def __init__(self, cfg: NetConfig, in_dim: int, out_dim: int, stride: int, residual: bool):
+        super().__init__()
+        act = ACTIVATIONS[cfg.activation]
+        conv = cfg.kind == "conv"
+        norm = (nn.BatchNorm2d if conv else nn.BatchNorm1d) if cfg.batchnorm else None
+        self.residual = residual
+        self.norm1 = norm(in_dim) if norm else nn.Identity()
+        self.act1 = act()
+        self.layer1 = (nn.Conv2d(in_dim, out_dim, 3, stride=stride, padding=1) if conv
+                       else nn.Linear(in_dim, out_dim))
+        self.norm2 = norm(out_dim) if norm else nn.Identity()
+        self.act2 = act()
+        self.layer2 = nn.Conv2d(out_dim, out_dim, 3, padding=1) if conv else nn.Linear(out_dim, out_dim)
+        self.shortcut = nn.Identity()
+        if residual and (stride != 1 or in_dim != out_dim):  # shapes differ: 1x1 projection
+            self.shortcut = nn.Conv2d(in_dim, out_dim, 1, stride=stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.layer1(self.act1(self.norm1(x)))
+        out = self.layer2(self.act2(self.norm2(out)))
+        return out + self.shortcut(x) if self.residual else out
+
+
+class DeepNet(nn.Module):
+    """stem (1 weight layer) -> blocks (2 each) -> [BN] -> act -> head (1): `depth` weight layers."""
+
+    def __init__(self, cfg: NetConfig, residual: bool):
+        super().__init__()
+        channels, height, width = cfg.in_shape
+        n_blocks = blocks_for_depth(cfg.depth)
+        act = ACTIVATIONS[cfg.activation]
+        self.residual = residual
+        if cfg.kind == "conv":
+            # stride-2 stem halves the image (28 -> 14, 32 -> 16) so deep stacks stay cheap
+            self.stem = nn.Sequential(nn.Conv2d(channels, cfg.width, 3, stride=2, padding=1))
+            stage_of = [min(2, 3 * i // n_blocks) for i in range(n_blocks)]  # 3 stages
+            blocks, dim = [], cfg.width
+            for i, stage in enumerate(stage_of):
+                out_dim = cfg.width * 2 ** stage
+                stride = 2 if i > 0 and stage != stage_of[i - 1] else 1  # halve at a new stage
+                blocks.append(_Block(cfg, dim, out_dim, stride, residual))
+                dim = out_dim
+            norm = nn.BatchNorm2d(dim) if cfg.batchnorm else nn.Identity()
+            self.head = nn.Sequential(norm, act(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                      nn.Linear(dim, cfg.num_classes))  # (N, dim) -> (N, 10)
+        else:
+            self.stem = nn.Sequential(nn.Flatten(),  # (N, C, H, W) -> (N, C*H*W)
+                                      nn.Linear(channels * height * width, cfg.width))
+            blocks = [_Block(cfg, cfg.width, cfg.width, 1, residual) for _ in range(n_blocks)]
+            norm = nn.BatchNorm1d(cfg.width) if cfg.batchnorm else nn.Identity()
+            self.head = nn.Sequential(norm, act(), nn.Linear(cfg.width, cfg.num_classes))
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+
+    def weight_layers(self) -> list[nn.Module]:
+        """The `depth` layers on the main path, input to output (shortcut projections excluded)."""
+        layers = [m for m in self.stem if isinstance(m, (nn.Linear, nn.Conv2d))]
+        for block in self.blocks:
+            layers += [block.layer1, block.layer2]
+        return layers + [m for m in self.head if isinstance(m, nn.Linear)]
+
+    def activation_modules(self) -> list[nn.Module]:
+        """The activation after each hidden weight layer (what the BN histograms look at)."""
+        acts = []
+        for block in self.blocks:
+            acts += [block.act1, block.act2]
+        return acts + [m for m in self.head if isinstance(m, tuple(ACTIVATIONS.values()))]
+
+
+def blocks_for_depth(depth: int) -> int:
+    if depth < 4 or depth % 2:
+        raise ValueError(f"depth must be even and at least 4 (first + 2 per block + last), got {depth}")
+    return (depth - 2) // 2
+
+
+def build_pair(cfg: NetConfig, seed: int = 0) -> tuple[DeepNet, DeepNet]:
+    """(plain, residual) twins: same layers, same initial weights; only the skips differ."""
+    if cfg.activation not in EXPERIMENT_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {EXPERIMENT_ACTIVATIONS}, got {cfg.activation!r}")
+    if cfg.kind not in NET_KINDS:
+        raise ValueError(f"kind must be one of {tuple(NET_KINDS)}, got {cfg.kind!r}")
+    torch.manual_seed(seed)
+    plain = DeepNet(cfg, residual=False)
+    torch.manual_seed(seed)
+    residual = DeepNet(cfg, residual=True)
+    # the 1x1 projections are extra modules; copy the shared weights so the twins start equal
+    residual.load_state_dict(plain.state_dict(), strict=False)
+    return plain, residual
+
+
+def layer_names(model: DeepNet) -> list[str]:
+    width = len(str(len(model.weight_layers())))
+    return [f"L{i:0{width}d}" for i in range(1, len(model.weight_layers()) + 1)]
+
+
+def grad_norm_probe(model: DeepNet) -> dict:
+    """step_probe for core.engine.train: L2 norm of each main-path layer's weight gradient."""
+    grads = [layer.weight.grad for layer in model.weight_layers()]
+    norms = torch.stack([g.norm() if g is not None else torch.zeros(()) for g in grads])
+    return dict(zip(layer_names(model), norms.tolist()))  # one device sync for all layers
+
+
+def first_layer_gradients(plain: DeepNet, residual: DeepNet, x: torch.Tensor,
+                          y: torch.Tensor) -> tuple[float, float]:
+    """Gradient norm at the first weight layer of each twin after one backward pass on (x, y)."""
+    out = []
+    for model in (plain, residual):
+        model.train()
+        model.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(x), y).backward()
+        out.append(model.weight_layers()[0].weight.grad.norm().item())
+        model.zero_grad(set_to_none=True)
+    return out[0], out[1]
+
+
+def gradient_frame(history: list[dict]) -> pd.DataFrame:
+    """batch events with a probe -> long table [step, layer, layer_index, grad_norm]."""
+    rows = []
+    for event in history:
+        probe = event.get("probe") if event.get("kind") == "batch" else None
+        for index, (name, value) in enumerate((probe or {}).items(), start=1):
+            rows.append({"step": event["step"], "layer": name, "layer_index": index,
+                         "grad_norm": value})
+    return pd.DataFrame(rows, columns=["step", "layer", "layer_index", "grad_norm"])
+
+
+# --- Data for the experiment ---------------------------------------------------------------
+
+def experiment_data(dataset: str = "mnist", n_train: int = 5000, n_test: int = 2000,
+                    seed: int = 0) -> dict:
+    """A stratified random subset as normalized float tensors: x (N, C, H, W), y (N,)."""
+    if dataset == "mnist":
+        (xtr, ytr), (xte, yte) = data.load_mnist(True), data.load_mnist(False)
+        xtr, xte = xtr.unsqueeze(1), xte.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
+        mean, std = (data.MNIST_MEAN,), (data.MNIST_STD,)
+    elif dataset == "cifar10":
+        (xtr, ytr), (xte, yte) = data.load_cifar10(True), data.load_cifar10(False)
+        mean, std = data.CIFAR10_MEAN, data.CIFAR10_STD
+    else:
+        raise ValueError(f"dataset must be one of {tuple(DATASETS)}, got {dataset!r}")
+    gen = torch.Generator().manual_seed(seed)
+    tr = _stratified(ytr, n_train, gen)
+    te = _stratified(yte, n_test, gen)
+    return {"x_train": data.normalize(xtr[tr], mean, std), "y_train": ytr[tr],
+            "x_test": data.normalize(xte[te], mean, std), "y_test": yte[te],
+            "in_shape": tuple(xtr.shape[1:]), "mean": mean, "std": std}
+
+
+def _stratified(labels: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
+    """n indices with (nearly) equal counts per class, shuffled (the CIFAR subset is sorted)."""
+    n = max(1, min(int(n), len(labels)))
+    perm = torch.randperm(len(labels), generator=gen)
+    classes = labels[perm]
+    rank = torch.zeros_like(perm)
+    for c in classes.unique():  # rank of each sample within its class in the shuffled order
+        mask = classes == c
+        rank[mask] = torch.arange(int(mask.sum()))
+    chosen = perm[torch.argsort(rank, stable=True)[:n]]  # round-robin over classes
+    return chosen[torch.randperm(n, generator=gen)]
+
+
+# --- BatchNorm effect: activation histograms -----------------------------------------------
+
+def activation_histograms(cfg: NetConfig, x: torch.Tensor, seed: int = 0, bins: int = 30,
+                          max_layers: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Histograms of each hidden activation of the plain net at initialization, BN off vs on.
+
+    Forward hooks record the output of every activation for one batch x. Returns
+    (hist: [batchnorm, layer, layer_index, bin_start, bin_end, fraction],
+     stats: [batchnorm, layer, layer_index, mean, std, saturated]) for up to `max_layers`
+    evenly spaced layers. "saturated" is the share of units where the activation's slope is
+    tiny (sigmoid output < 0.02 or > 0.98, ReLU output exactly 0).
+    """
+    hist_rows, stat_rows = [], []
+    lo, hi = (0.0, 1.0) if cfg.activation == "sigmoid" else (None, None)
+    for bn in (False, True):
+        torch.manual_seed(seed)
+        model = DeepNet(NetConfig(**{**cfg.__dict__, "batchnorm": bn}), residual=False)
+        model.train()  # BN uses the batch statistics, as during training
+        acts = model.activation_modules()
+        keep = sorted(set(np.linspace(0, len(acts) - 1, min(max_layers, len(acts))).round().astype(int)))
+        captured = {}
+        handles = [acts[i].register_forward_hook(
+            lambda _m, _inp, out, i=i: captured.__setitem__(i, out.detach().flatten()))
+            for i in keep]
+        with torch.no_grad():
+            model(x)
+        for h in handles:
+            h.remove()
+        for i in keep:
+            values = captured[i].float()
+            name = f"act {i + 1}/{len(acts)}"
+            a, b = (lo, hi) if lo is not None else (0.0, max(float(values.max()), 1e-6))
+            counts = torch.histc(values, bins=bins, min=a, max=b)
+            edges = np.linspace(a, b, bins + 1)
+            total = max(float(counts.sum()), 1.0)
+            for k in range(bins):
+                hist_rows.append({"batchnorm": "with BN" if bn else "without BN", "layer": name,
+                                  "layer_index": i + 1, "bin_start": edges[k], "bin_end": edges[k + 1],
+                                  "fraction": float(counts[k]) / total})
+            if cfg.activation == "sigmoid":
+                saturated = ((values < 0.02) | (values > 0.98)).float().mean().item()
+            else:
+                saturated = (values == 0).float().mean().item()
+            stat_rows.append({"batchnorm": "with BN" if bn else "without BN", "layer": name,
+                              "layer_index": i + 1, "mean": values.mean().item(),
+                              "std": values.std().item(), "saturated": saturated})
+    return pd.DataFrame(hist_rows), pd.DataFrame(stat_rows)
+
+
+# --- Real architectures: torchvision ResNet-18/34/50 ---------------------------------------
+
+def stage_table(name: str = "resnet18", image_size: int = 224) -> pd.DataFrame:
+    """Run torchvision's model (weights=None) on a 1x3xSxS input and tabulate each stage.
+
+    Columns: stage, layers (what the stage is), blocks, output (C x H x W), parameters.
+    Output shapes come from forward hooks, parameter counts from the modules themselves.
+    """
+    import torchvision
+
+    if name not in TORCHVISION_RESNETS:
+        raise ValueError(f"name must be one of {TORCHVISION_RESNETS}, got {name!r}")
+    model = getattr(torchvision.models, name)(weights=None).eval()
+    block = type(model.layer1[0]).__name__  # BasicBlock (18/34) or Bottleneck (50)
+    stages = [
+        ("stem", "conv 7x7, 64, stride 2 + BN + ReLU", [model.conv1, model.bn1, model.relu], None),
+        ("pool", "max pool 3x3, stride 2", [model.maxpool], None),
+        ("layer1", block, [model.layer1], len(model.layer1)),
+        ("layer2", block, [model.layer2], len(model.layer2)),
+        ("layer3", block, [model.layer3], len(model.layer3)),
+        ("layer4", block, [model.layer4], len(model.layer4)),
+        ("avgpool", "global average pool", [model.avgpool], None),
+        ("fc", "fully connected -> 1000 classes", [model.fc], None),
+    ]
+    shapes = {}
+    handles = [modules[-1].register_forward_hook(
+        lambda _m, _i, out, stage=stage: shapes.__setitem__(stage, tuple(out.shape[1:])))
+        for stage, _d, modules, _b in stages]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, image_size, image_size))  # (1, 3, 224, 224)
+    for h in handles:
+        h.remove()
+    rows = []
+    for stage, description, modules, blocks in stages:
+        rows.append({"stage": stage, "layers": description,
+                     "blocks": blocks if blocks is not None else "",
+                     "output": " x ".join(str(s) for s in shapes[stage]),
+                     "parameters": sum(count_params(m) for m in modules)})
+    rows.append({"stage": "total", "layers": name, "blocks": sum(len(getattr(model, f"layer{i}")) for i in range(1, 5)),
+                 "output": rows[-1]["output"], "parameters": count_params(model)})
+    return pd.DataFrame(rows)
+
+
+# --- Transfer learning (needs the ImageNet weights once) -----------------------------------
+
+@dataclass
+class TransferConfig:
+    n_train: int = 2000          # CIFAR-10 subset images used to train (stratified)
+    n_test: int = 1000           # held-out images to score on
+    image_size: int = 64         # images are resized to this before ResNet-18 (ImageNet: 224)
+    head_epochs: int = 15        # epochs for the new last layer on frozen pretrained features
+    scratch_epochs: int = 3      # epochs for the whole ResNet-18 from random weights
+    batch_size: int = 64
+    seed: int = 0
+    lr_head: float = 1e-3        # Adam, only the new fc layer learns
+    lr_scratch: float = 1e-3     # Adam, every layer learns
+    extra: dict = field(default_factory=dict)  # unused; keeps the config open for the page
+
+
+def pretrained_weights_path():
+    """Where the ImageNet ResNet-18 weights live once downloaded (under core.data.CACHE_DIR)."""
+    from torchvision.models import ResNet18_Weights
+
+    url = ResNet18_Weights.IMAGENET1K_V1.url
+    return data.CACHE_DIR / "torch_hub" / "checkpoints" / url.rsplit("/", 1)[-1]
+
+
+def pretrained_available() -> bool:
+    """True when the weights are cached or the download server is reachable."""
+    return pretrained_weights_path().exists() or data.internet_available("download.pytorch.org", 443)
+
+
+def load_pretrained_resnet18() -> nn.Module:
+    """torchvision ResNet-18 with ImageNet weights, downloaded once into CACHE_DIR.
+
+    Raises core.data.OfflineError when the weights are not cached and the internet is not
+    reachable (or the download fails), with a message a page can show as is.
+    """
+    import torchvision
+    from torchvision.models import ResNet18_Weights
+
+    path = pretrained_weights_path()
+    if not path.exists() and not data.internet_available("download.pytorch.org", 443):
+        raise OfflineError_message()
+    try:
+        state = torch.hub.load_state_dict_from_url(
+            ResNet18_Weights.IMAGENET1K_V1.url, model_dir=str(path.parent), progress=False,
+            map_location="cpu")
+    except Exception as exc:  # network drop mid-download, corrupt file...
+        raise data.OfflineError(f"Could not download the ImageNet ResNet-18 weights: {exc}") from exc
+    model = torchvision.models.resnet18(weights=None)
+    model.load_state_dict(state)
+    return model
+
+
+def OfflineError_message() -> data.OfflineError:  # noqa: N802 - builds the exception
+    return data.OfflineError(
+        f"Transfer learning needs the ImageNet-pretrained ResNet-18 weights ({PRETRAINED_SIZE_MB} MB), "
+        "downloaded once from download.pytorch.org, and the internet is not reachable. "
+        "The rest of the page works offline; come back online once and the weights are cached.")

@@ -1,0 +1,468 @@
+"""CNN shape calculator: trace a layer stack's shapes, formulas, parameters and receptive field."""
+import math
+import operator
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+LAYER_TYPES = ("conv", "maxpool", "avgpool", "relu", "flatten", "linear")
+TYPE_LABELS = {"conv": "Conv2d", "maxpool": "MaxPool2d", "avgpool": "AvgPool2d",
+               "relu": "ReLU", "flatten": "Flatten", "linear": "Linear"}
+# Above this many weights (or activation numbers per sample) the torch cross-check runs on the
+# "meta" device (shapes and errors only, no arithmetic) instead of a real forward pass.
+REAL_FORWARD_LIMIT = 30_000_000
+
+
+class StackError(ValueError):
+    """A layer stack torch would refuse; says which layer, why, and how to fix it."""
+
+    def __init__(self, layer: int | None, reason: str, fix: str):
+        self.layer, self.reason, self.fix = layer, reason, fix  # layer: 1-based, None = the input
+        where = "Input" if layer is None else f"Layer {layer}"
+        super().__init__(f"{where}: {reason} Suggested fix: {fix}")
+
+
+# --- Reading layer dicts ---------------------------------------------------------------------
+
+def _int(value, name: str, layer: int | None) -> int:
+    """An int from an int-like value (numpy ints, 3.0 from a table); anything else is refused."""
+    if isinstance(value, bool):
+        raise StackError(layer, f"{name} must be a whole number, got {value!r}.", f"set {name} to a whole number.")
+    try:
+        return operator.index(value)
+    except TypeError:
+        pass
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return int(value)
+    raise StackError(layer, f"{name} must be a whole number, got {value!r}.", f"set {name} to a whole number.")
+
+
+def _field(spec: dict, name: str, layer: int, default=None, minimum: int = 1):
+    value = spec.get(name, default)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        raise StackError(layer, f"{TYPE_LABELS[spec['type']]} needs {name}, which is empty.",
+                         f"fill in {name} for layer {layer}.")
+    value = _int(value, name, layer)
+    if value < minimum:
+        limit = "at least 1" if minimum == 1 else "0 or more"
+        raise StackError(layer, f"{name} must be {limit}, got {value}.", f"set {name} to {limit}.")
+    return value
+
+
+def normalize_layer(spec: dict, layer: int) -> dict:
+    """A layer dict with defaults filled in and ints checked (stride None -> kernel for pools)."""
+    kind = str(spec.get("type", "")).strip().lower()
+    if kind not in LAYER_TYPES:
+        raise StackError(layer, f"unknown layer type {spec.get('type')!r}.",
+                         f"use one of {', '.join(LAYER_TYPES)}.")
+    spec = {**spec, "type": kind}
+    if kind == "conv":
+        return {"type": kind, "out_channels": _field(spec, "out_channels", layer),
+                "kernel_size": _field(spec, "kernel_size", layer),
+                "stride": _field(spec, "stride", layer, default=1),
+                "padding": _field(spec, "padding", layer, default=0, minimum=0)}
+    if kind in ("maxpool", "avgpool"):
+        kernel = _field(spec, "kernel_size", layer)
+        stride = spec.get("stride")
+        if stride is None or (isinstance(stride, float) and math.isnan(stride)):
+            stride = kernel  # torch's default: non-overlapping windows
+        return {"type": kind, "kernel_size": kernel,
+                "stride": _field({**spec, "stride": stride}, "stride", layer),
+                "padding": _field(spec, "padding", layer, default=0, minimum=0)}
+    if kind == "linear":  # torch accepts 0 output features (an empty layer), so we do too
+        return {"type": kind, "out_features": _field(spec, "out_features", layer, minimum=0)}
+    return {"type": kind}
+
+
+def describe(spec: dict) -> str:
+    """A short label such as 'Conv2d 6, 5×5, s1, p0'."""
+    kind = spec["type"]
+    if kind == "conv":
+        k = spec["kernel_size"]
+        return f"Conv2d {spec['out_channels']}, {k}×{k}, s{spec['stride']}, p{spec['padding']}"
+    if kind in ("maxpool", "avgpool"):
+        k = spec["kernel_size"]
+        return f"{TYPE_LABELS[kind]} {k}×{k}, s{spec['stride']}, p{spec['padding']}"
+    if kind == "linear":
+        return f"Linear → {spec['out_features']}"
+    return TYPE_LABELS[kind]
+
+
+def _fmt_shape(shape: tuple) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+# --- The trace --------------------------------------------------------------------------------
+
+def _side_formula(axis: str, size: int, k: int, s: int, p: int) -> tuple[int, str, bool]:
+    """Output size along one axis and the notes-style formula, e.g. H = ((28 + 2×0 − 5) / 1) + 1 = 24."""
+    top = size + 2 * p - k
+    out = top // s + 1
+    floored = top % s != 0
+    if floored:
+        text = (f"{axis} = ⌊({size} + 2×{p} − {k}) / {s}⌋ + 1 = ⌊{top / s:g}⌋ + 1 = {out}"
+                f"  (floor: {top}/{s} is not whole, the last {top % s} row(s)/col(s) are dropped)")
+    else:
+        text = f"{axis} = (({size} + 2×{p} − {k}) / {s}) + 1 = {out}"
+    return out, text, floored
+
+
+def _spatial(layer: int, spec: dict, shape: tuple, label: str) -> tuple[int, int, list[str], bool]:
+    """Output H, W for a conv/pool on shape (C, H, W), or StackError exactly where torch refuses."""
+    kind, k, s, p = spec["type"], spec["kernel_size"], spec["stride"], spec["padding"]
+    if len(shape) != 3:
+        raise StackError(layer, f"{label} needs a C×H×W input, but it gets {_fmt_shape(shape)} "
+                         "(already flattened by an earlier Flatten).",
+                         "move Flatten after the last convolution/pooling layer.")
+    _, h, w = shape
+    if 0 in shape:  # only a Linear with 0 outputs makes one; torch's conv/pool kernels refuse it
+        raise StackError(layer, f"{label} gets an empty input ({_fmt_shape(shape)}): a size is 0.",
+                         "give the Linear layer before it at least 1 output feature.")
+    if kind != "conv" and p > k // 2:
+        raise StackError(layer, f"{label}: pooling padding {p} is more than half the kernel "
+                         f"({k}//2 = {k // 2}); a window could then see only padding.",
+                         f"use padding ≤ {k // 2}, or a kernel of at least {2 * p}.")
+    if h + 2 * p < k or w + 2 * p < k:
+        small = min(h, w)
+        need_pad = math.ceil((k - small) / 2)
+        fix = f"use kernel_size ≤ {small + 2 * p}"
+        if kind == "conv":
+            fix += f", or padding ≥ {need_pad}"
+        elif need_pad <= k // 2:
+            fix += f", or padding ≥ {need_pad}"
+        fix += ", or remove a pooling/strided layer before it so the map stays bigger."
+        padded = (f"its padded input ({h + 2 * p}×{w + 2 * p} = {h}×{w} plus padding {p} on each side)"
+                  if p else f"its input ({h}×{w}, no padding)")
+        raise StackError(layer, f"{label}: the {k}×{k} window is larger than {padded}.", fix)
+    out_h, text_h, floor_h = _side_formula("H", h, k, s, p)
+    if h == w:
+        return out_h, out_h, [text_h.replace("H =", "H = W =", 1)], floor_h
+    out_w, text_w, floor_w = _side_formula("W", w, k, s, p)
+    return out_h, out_w, [text_h, text_w], floor_h or floor_w
+
+
+def trace(input_shape, layers) -> list[dict]:
+    """One dict per layer: output_shape (no batch), params, formula lines, receptive field, notes.
+
+    `input_shape` is (C, H, W). Layers are dicts, e.g. {"type": "conv", "out_channels": 6,
+    "kernel_size": 5, "stride": 1, "padding": 0}; see LAYER_TYPES. Raises StackError (a
+    ValueError) with which layer fails, why and a suggested fix, exactly when torch would refuse.
+    """
+    if len(tuple(input_shape)) != 3:
+        raise StackError(None, f"the input must be C×H×W (3 numbers), got {tuple(input_shape)!r}.",
+                         "give channels, height and width, e.g. (1, 28, 28).")
+    shape = tuple(_int(d, "input size", None) for d in input_shape)
+    if min(shape) < 1:
+        raise StackError(None, f"every input size must be at least 1, got {_fmt_shape(shape)}.",
+                         "use positive sizes, e.g. 1×28×28.")
+    return _trace_rows(shape, layers)
+
+
+def _trace_rows(shape: tuple, layers, first: int = 1) -> list[dict]:
+    """The trace from any shape on (no input checks): also used to size layers in build_module."""
+    rf, jump = 1, 1  # receptive field (input pixels per output pixel) and its stride in input pixels
+    rows = []
+    for number, raw in enumerate(layers, start=first):
+        spec = normalize_layer(raw, number)
+        kind, label = spec["type"], describe(spec)
+        formula, notes, params, floored = [], [], 0, False
+        if kind in ("conv", "maxpool", "avgpool"):
+            out_h, out_w, formula, floored = _spatial(number, spec, shape, label)
+            k, s = spec["kernel_size"], spec["stride"]
+            if kind == "conv":
+                c_in, c_out = shape[0], spec["out_channels"]
+                params = c_out * c_in * k * k + c_out
+                formula.append(f"params = {c_out} × ({c_in}×{k}×{k}) + {c_out} (bias) = {params:,}")
+                out = (c_out, out_h, out_w)
+            else:
+                out = (shape[0], out_h, out_w)
+                formula.append(f"channels unchanged ({shape[0]}); no parameters")
+            if rf is not None:
+                rf, jump = rf + (k - 1) * jump, jump * s
+            if floored:
+                notes.append("floor applied: some input rows/columns at the edge are never covered")
+            if s > k:
+                notes.append(f"stride {s} > kernel {k}: pixels between windows are skipped")
+        elif kind == "relu":
+            out = shape
+            formula.append("shape unchanged; max(0, x) per number")
+        elif kind == "flatten":
+            out = (math.prod(shape),)
+            formula.append(f"{' × '.join(str(d) for d in shape)} = {out[0]:,}"
+                           if len(shape) > 1 else f"already flat: {out[0]:,}")
+            rf = None
+        else:  # linear acts on the LAST dimension only, like torch
+            f_in, f_out = shape[-1], spec["out_features"]
+            params = f_in * f_out + f_out
+            out = shape[:-1] + (f_out,)
+            formula.append(f"params = {f_in} × {f_out} + {f_out} (bias) = {params:,}")
+            if len(shape) > 1:
+                notes.append(f"input is {_fmt_shape(shape)}, not flat: Linear acts on the last "
+                             f"dimension only (in_features = W = {f_in}). Add Flatten before it.")
+            if f_out == 0:
+                notes.append("0 output features: this layer outputs nothing")
+            rf = None
+        rows.append({"layer": number, "type": kind, "label": label, "spec": spec,
+                     "input_shape": shape, "output_shape": out, "params": params,
+                     "formula": formula, "floor": floored,
+                     "receptive_field": rf, "jump": jump if rf is not None else None,
+                     "notes": notes})
+        shape = out
+    return rows
+
+
+def summary(input_shape, rows: list[dict]) -> dict:
+    """Totals: parameters, output shape, and numbers stored per sample (activations)."""
+    return {"params": sum(r["params"] for r in rows),
+            "output_shape": rows[-1]["output_shape"] if rows else tuple(input_shape),
+            "activations": sum(math.prod(r["output_shape"]) for r in rows)}
+
+
+def trace_table(rows: list[dict]) -> list[dict]:
+    """Rows for a table: the strings a learner reads."""
+    table = []
+    for r in rows:
+        rf = r["receptive_field"]
+        table.append({"#": r["layer"], "layer": r["label"], "input": _fmt_shape(r["input_shape"]),
+                      "output": _fmt_shape(r["output_shape"]), "params": r["params"],
+                      "receptive field": f"{rf}×{rf}" if rf is not None else "whole input",
+                      "formula": " ;  ".join(r["formula"]), "notes": " ; ".join(r["notes"])})
+    return table
+
+
+def layers_from_table(records: list[dict]) -> list[dict]:
+    """Editor rows {type, out, kernel, stride, padding} (blanks as None/NaN) -> layer dicts."""
+    layers = []
+    for number, row in enumerate(records, start=1):
+        kind = row.get("type")
+        if kind is None or (isinstance(kind, float) and math.isnan(kind)) or str(kind).strip() == "":
+            continue  # an empty row the learner added but did not fill
+        kind = str(kind).strip().lower()
+        spec = {"type": kind}
+        if kind == "conv":
+            spec.update(out_channels=row.get("out"), kernel_size=row.get("kernel"),
+                        stride=_blank_to(row.get("stride"), 1), padding=_blank_to(row.get("padding"), 0))
+        elif kind in ("maxpool", "avgpool"):
+            spec.update(kernel_size=row.get("kernel"), stride=_blank_to(row.get("stride"), None),
+                        padding=_blank_to(row.get("padding"), 0))
+        elif kind == "linear":
+            spec.update(out_features=row.get("out"))
+        layers.append(spec)
+    return layers
+
+
+def _blank_to(value, default):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return default
+    return value
+
+
+def layers_to_table(layers: list[dict]) -> list[dict]:
+    """Layer dicts -> editor rows (the inverse of layers_from_table)."""
+    rows = []
+    for spec in layers:
+        kind = spec["type"]
+        out = spec.get("out_channels", spec.get("out_features"))
+        rows.append({"type": kind, "out": out, "kernel": spec.get("kernel_size"),
+                     "stride": spec.get("stride", 1 if kind == "conv" else None) if kind in ("conv", "maxpool", "avgpool") else None,
+                     "padding": spec.get("padding", 0) if kind in ("conv", "maxpool", "avgpool") else None})
+    return rows
+
+
+# --- Real torch modules -----------------------------------------------------------------------
+
+def build_module(input_shape, layers, device=None) -> nn.Sequential:
+    """The real nn.Sequential for a stack (in_channels/in_features taken from the trace).
+
+    Layers are named conv1, relu1, pool1, ..., flatten, fc1, ... so feature maps can be taken
+    by name. Conv and pool are built even for stacks torch refuses; the error comes on forward.
+    """
+    named = OrderedDict()
+    counters: dict[str, int] = {}
+    shape = tuple(int(d) for d in input_shape)
+    for number, raw in enumerate(layers, start=1):
+        spec = normalize_layer(raw, number)
+        kind = spec["type"]
+        prefix = {"conv": "conv", "maxpool": "pool", "avgpool": "pool", "relu": "relu",
+                  "flatten": "flatten", "linear": "fc"}[kind]
+        counters[prefix] = counters.get(prefix, 0) + 1
+        name = prefix if prefix == "flatten" and counters[prefix] == 1 else f"{prefix}{counters[prefix]}"
+        if kind == "conv":
+            module = nn.Conv2d(shape[0], spec["out_channels"], spec["kernel_size"], spec["stride"],
+                               spec["padding"], device=device)
+        elif kind == "maxpool":
+            module = nn.MaxPool2d(spec["kernel_size"], spec["stride"], spec["padding"])
+        elif kind == "avgpool":
+            module = nn.AvgPool2d(spec["kernel_size"], spec["stride"], spec["padding"])
+        elif kind == "relu":
+            module = nn.ReLU()  # not inplace: hooks must see the conv output unchanged
+        elif kind == "flatten":
+            module = nn.Flatten()
+        else:
+            module = nn.Linear(shape[-1], spec["out_features"], device=device)
+        named[name] = module
+        try:  # follow the shape so the next layer gets its in_channels/in_features
+            shape = _trace_rows(shape, [spec], number)[0]["output_shape"]
+        except StackError:
+            pass  # torch will refuse this layer on forward; later in-sizes no longer matter
+    return nn.Sequential(named)
+
+
+def check_against_torch(input_shape, layers, batch: int = 2) -> dict:
+    """Run the stack in torch and compare with trace: shapes, parameters and validity.
+
+    Returns {"matches", "mode" ("forward" | "meta"), "torch_error", "trace_error",
+    "torch_shapes", "torch_params", "message"}. A real CPU forward pass on random input is used
+    unless the stack is huge (then the meta device checks shapes and errors without arithmetic).
+    """
+    try:
+        rows, trace_error = trace(input_shape, layers), None
+    except StackError as exc:
+        rows, trace_error = None, str(exc)
+    size_guess = _size_guess(input_shape, layers)
+    mode = "forward" if size_guess <= REAL_FORWARD_LIMIT else "meta"
+    device = torch.device("cpu") if mode == "forward" else torch.device("meta")
+    torch_shapes, torch_params, torch_error = [], [], None
+    try:
+        model = build_module(input_shape, layers, device=device)
+    except StackError as exc:  # bad field values: torch cannot even build the layer
+        model, torch_error = None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - report whatever torch says
+        model, torch_error = None, f"{type(exc).__name__}: {exc}"
+    if model is not None:
+        x = torch.randn(batch, *[int(d) for d in input_shape], device=device)
+        with torch.no_grad():
+            for module in model:
+                try:
+                    x = module(x)
+                except Exception as exc:  # noqa: BLE001 - torch's own refusal, kept verbatim
+                    torch_error = f"{type(exc).__name__}: {exc}"
+                    break
+                torch_shapes.append(tuple(x.shape[1:]))
+                torch_params.append(sum(p.numel() for p in module.parameters()))
+    if rows is not None and torch_error is None:
+        matches = ([r["output_shape"] for r in rows] == torch_shapes
+                   and [r["params"] for r in rows] == torch_params)
+        message = ("✓ matches torch" if matches else
+                   "✗ trace and torch disagree: " + str(list(zip([r["output_shape"] for r in rows], torch_shapes))))
+    elif rows is None and torch_error is not None:
+        matches, message = True, f"✓ torch refuses it too: {torch_error.splitlines()[0][:200]}"
+    elif rows is None:
+        matches, message = False, "✗ trace refused a stack that torch runs"
+    else:
+        matches, message = False, f"✗ torch refused a stack that trace accepted: {torch_error}"
+    return {"matches": matches, "mode": mode, "torch_error": torch_error, "trace_error": trace_error,
+            "torch_shapes": torch_shapes, "torch_params": torch_params, "message": message}
+
+
+def _size_guess(input_shape, layers) -> int:
+    """Roughly the largest parameter count or activation size in the stack (to pick meta mode)."""
+    try:
+        rows = trace(input_shape, layers)
+    except StackError:
+        rows = []
+    biggest = math.prod(int(d) for d in input_shape) if len(tuple(input_shape)) == 3 else 0
+    for r in rows:
+        biggest = max(biggest, r["params"], math.prod(r["output_shape"]))
+    return biggest
+
+
+# --- Code export ------------------------------------------------------------------------------
+
+def sequential_code(input_shape, layers, name: str = "model") -> str:
+    """A PyTorch nn.Sequential snippet for the stack, with shape comments from the trace."""
+    rows = trace(input_shape, layers)
+    c, h, w = (int(d) for d in input_shape)
+    lines = [f"{name} = nn.Sequential(  # input (N, {c}, {h}, {w})"]
+    for r in rows:
+        spec, shape = r["spec"], r["input_shape"]
+        kind = spec["type"]
+        if kind == "conv":
+            code = (f"nn.Conv2d({shape[0]}, {spec['out_channels']}, kernel_size={spec['kernel_size']}, "
+                    f"stride={spec['stride']}, padding={spec['padding']}),")
+        elif kind in ("maxpool", "avgpool"):
+            code = (f"nn.{TYPE_LABELS[kind]}(kernel_size={spec['kernel_size']}, stride={spec['stride']}, "
+                    f"padding={spec['padding']}),")
+        elif kind == "relu":
+            code = "nn.ReLU(),"
+        elif kind == "flatten":
+            code = "nn.Flatten(),"
+        else:
+            code = f"nn.Linear({shape[-1]}, {spec['out_features']}),"
+        lines.append(f"    {code:<62}# -> (N, {', '.join(str(d) for d in r['output_shape'])})")
+    lines.append(")")
+    return "\n".join(lines)
+
+
+# --- Presets ----------------------------------------------------------------------------------
+
+def _conv(out, k, s=1, p=0):
+    return {"type": "conv", "out_channels": out, "kernel_size": k, "stride": s, "padding": p}
+
+
+def _pool(k, s=None, p=0, kind="maxpool"):
+    return {"type": kind, "kernel_size": k, "stride": s if s is not None else k, "padding": p}
+
+
+RELU, FLATTEN = {"type": "relu"}, {"type": "flatten"}
+
+
+def _linear(n):
+    return {"type": "linear", "out_features": n}
+
+
+MNIST_SIMPLECNN = [_conv(6, 3), RELU, _pool(2), _conv(16, 3), RELU, _pool(2), FLATTEN,
+                   _linear(120), RELU, _linear(84), RELU, _linear(10)]
+CIFAR_SIMPLECNN = [_conv(32, 3, p=1), RELU, _pool(2), _conv(64, 3, p=1), RELU, _pool(2), FLATTEN,
+                   _linear(512), RELU, _linear(10)]
+
+PRESETS = {
+    "Notes' worked example: 28×28×1, conv 5×5 → pool → conv 5×5 → pool": {
+        "input": (1, 28, 28),
+        "layers": [_conv(6, 5), RELU, _pool(2), _conv(16, 5), RELU, _pool(2), FLATTEN, _linear(10)],
+        "note": "The notes' worked example: 28 → conv 5×5 → 24 → pool → 12 → conv 5×5 → 8 → "
+                "pool → 4. Each 5×5 convolution without padding trims 2 pixels from every side "
+                "(5 − 1 = 4 in total); each 2×2 pool halves the size. The channel counts (6, 16) "
+                "are LeNet's; change them and only the parameters change, not H and W.",
+    },
+    "Notes' SimpleCNN on 28×28 MNIST (the view(-1, 16*6*6) mismatch)": {
+        "input": (1, 28, 28),
+        "layers": MNIST_SIMPLECNN,
+        "note": "The notes' SimpleCNN writes `x.view(-1, 16*6*6)` and `nn.Linear(16*6*6, 120)`. "
+                "On a 28×28 MNIST image the maps after the second pool are 16×5×5 = 400, not "
+                "16×6×6 = 576: that code assumes a 32×32 input (32 → 30 → 15 → 13 → 6). On 28×28: "
+                "28 → 26 → 13 → 11 → 5 (11/2 = 5.5 floors to 5). With a batch of 64 images "
+                "`view(-1, 576)` gets 64×400 = 25,600 numbers: not a multiple of 576, so it "
+                "crashes; with a batch of 36 (14,400 = 25×576) it silently makes 25 wrong rows. "
+                "Use nn.Flatten() (or x.flatten(1)) and Linear(16*5*5, 120), as this preset does.",
+    },
+    "Notes' CIFAR-10 SimpleCNN: 3→32→64, padding 1, two pools": {
+        "input": (3, 32, 32),
+        "layers": CIFAR_SIMPLECNN,
+        "note": "padding=1 with a 3×3 kernel keeps the size ('same' padding: (32 + 2 − 3)/1 + 1 "
+                "= 32); only the pools shrink it: 32 → 16 → 8, so fc1 gets 64×8×8 = 4,096 "
+                "features. Almost all the parameters (2.1 M) sit in that first Linear layer.",
+    },
+    "VGG-style block: conv 3×3 – conv 3×3 – pool": {
+        "input": (3, 32, 32),
+        "layers": [_conv(64, 3, p=1), RELU, _conv(64, 3, p=1), RELU, _pool(2)],
+        "note": "VGG stacks 3×3 convolutions with padding 1 (size kept) and halves the size with "
+                "a 2×2 pool. Two 3×3 convolutions see 5×5 of the input (receptive field) with "
+                "fewer weights than one 5×5 convolution.",
+    },
+    "ResNet-18 stem: conv 7×7 stride 2 → max-pool 3×3 stride 2 (224 → 112 → 56)": {
+        "input": (3, 224, 224),
+        "layers": [_conv(64, 7, s=2, p=3), RELU, _pool(3, s=2, p=1)],
+        "note": "224 → 112 → 56: both layers use stride 2 and both hit the floor: "
+                "⌊(224 + 2×3 − 7) / 2⌋ + 1 = ⌊111.5⌋ + 1 = 112 and ⌊(112 + 2×1 − 3) / 2⌋ + 1 = "
+                "⌊55.5⌋ + 1 = 56. Real ResNet-18 has bias=False in its convolutions "
+                "and a BatchNorm after the first one (no shape change): its stem conv has "
+                "64×3×7×7 = 9,408 weights; here the conv keeps its 64 biases (9,472).",
+    },
+}
+
+
+def preset(name: str) -> tuple[tuple, list[dict]]:
+    p = PRESETS[name]
+    return p["input"], [dict(layer) for layer in p["layers"]]

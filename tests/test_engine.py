@@ -1,0 +1,144 @@
+"""The training engine and device choice."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from core import device as device_mod
+from core.engine import OPTIMIZERS, TrainConfig, build_seeded, evaluate, predict, run_to_end, train
+from core.models import count_params, make_mlp
+
+CPU = torch.device("cpu")
+
+
+def _blobs(n=400, seed=0):
+    """Two well separated Gaussian blobs in 2-D: an easy classification problem."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.cat([torch.randn(n // 2, 2, generator=g) + 2, torch.randn(n // 2, 2, generator=g) - 2])
+    y = torch.cat([torch.zeros(n // 2, dtype=torch.long), torch.ones(n // 2, dtype=torch.long)])
+    return x, y
+
+
+def _small_model():
+    return nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_loss_falls_with_every_optimizer(optimizer):
+    x, y = _blobs()
+    config = TrainConfig(epochs=5, batch_size=32, lr=0.05 if optimizer.startswith("sgd") else 0.01,
+                         optimizer=optimizer, log_every=1)
+    events = list(train(_small_model(), (x, y), config, CPU))
+    batches = [e for e in events if e["kind"] == "batch"]
+    epochs = [e for e in events if e["kind"] == "epoch"]
+    assert events[-1]["kind"] == "end" and events[-1]["reason"] == "completed"
+    assert epochs[-1]["train_loss"] < 0.5 * epochs[0]["train_loss"] or epochs[-1]["train_acc"] > 98
+    assert batches[-1]["progress"] == pytest.approx(1.0)
+    for event in events:  # plain floats, never tensors
+        assert not any(isinstance(v, torch.Tensor) for v in event.values())
+
+
+def test_same_seed_reproduces_and_other_seed_differs():
+    x, y = _blobs()
+    def final_loss(seed):
+        config = TrainConfig(epochs=2, batch_size=16, lr=0.05, seed=seed)
+        model = build_seeded(_small_model, seed)
+        return run_to_end(train(model, (x, y), config, CPU))[0][-1]["train_loss"]
+    assert final_loss(1) == final_loss(1)
+    assert final_loss(1) != final_loss(2)
+
+
+def test_early_stopping_stops_and_restores_best():
+    x, y = _blobs()
+    model = _small_model()
+    config = TrainConfig(epochs=200, batch_size=400, lr=1e-9, optimizer="sgd", patience=3, min_delta=1e-3)
+    epochs, end = run_to_end(train(model, (x, y), config, CPU, val_data=(x, y)))
+    assert end["reason"] == "early_stop" and len(epochs) == 4  # best at 1, then 3 bad epochs
+    assert end["best_epoch"] == 1 and "Early stopping" in end["message"]
+
+
+def test_divergence_is_caught_not_raised():
+    x, y = _blobs()
+    x = x * 1e6
+    config = TrainConfig(epochs=5, batch_size=32, lr=1e6, optimizer="sgd", log_every=1)
+    epochs, end = run_to_end(train(_small_model(), (x, y), config, CPU))
+    assert end["reason"] == "diverged" and "lower the learning rate" in end["message"].lower()
+
+
+def test_stop_mid_epoch_by_breaking():
+    x, y = _blobs(4000)
+    config = TrainConfig(epochs=50, batch_size=8, log_every=5)
+    seen = []
+    for event in train(_small_model(), (x, y), config, CPU):
+        seen.append(event)
+        if event["kind"] == "batch" and event["step"] >= 20:
+            break  # what the page's Stop does
+    assert seen[-1]["epoch"] == 1 and seen[-1]["progress"] < 0.01
+
+
+def test_regression_and_step_probe():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(256, 1, generator=g)
+    y = 3 * x + 1
+    model = nn.Linear(1, 1)
+    probe = lambda m: {"grad_norm": m.weight.grad.norm().item()}
+    events = list(train(model, (x, y), TrainConfig(epochs=60, batch_size=64, lr=0.1, optimizer="adam",
+                                                  task="regression", log_every=4), CPU, step_probe=probe))
+    assert all("probe" in e for e in events if e["kind"] == "batch")
+    assert events[-2]["train_acc"] is None and events[-2]["train_loss"] < 0.01
+    assert evaluate(model, x, y, CPU, task="regression")["loss"] < 0.01
+
+
+def test_evaluate_and_predict():
+    x, y = _blobs()
+    model = _small_model()
+    run_to_end(train(model, (x, y), TrainConfig(epochs=3, batch_size=32, lr=0.05), CPU))
+    metrics = evaluate(model, x, y, CPU)
+    assert metrics["accuracy"] > 95 and math.isfinite(metrics["loss"])
+    probs = predict(model, x, CPU, softmax=True)
+    assert probs.shape == (400, 2) and torch.allclose(probs.sum(1), torch.ones(400))
+    assert model.training  # evaluate/predict restore the mode
+
+
+def test_bad_config_raises_value_error():
+    x, y = _blobs()
+    with pytest.raises(ValueError):
+        next(train(_small_model(), (x, y), TrainConfig(epochs=0), CPU))
+    with pytest.raises(ValueError):
+        next(train(_small_model(), (x, y), TrainConfig(optimizer="lbfgs"), CPU))
+
+
+def test_notebook_mlp_has_109386_parameters():
+    assert count_params(make_mlp()) == 109_386
+
+
+def test_device_choice(monkeypatch):
+    monkeypatch.delenv("PLAYGROUND_FORCE_CPU", raising=False)
+    assert device_mod.pick_device(force_cpu=True).type == "cpu"
+    # The build may be a CUDA build, but with no usable GPU we must get the CPU.
+    if not torch.cuda.is_available():
+        assert device_mod.pick_device().type in ("cpu", "mps")
+    # A usable CUDA wins over the rest.
+    monkeypatch.setattr(torch.accelerator, "current_accelerator",
+                        lambda check_available=False: torch.device("cuda") if check_available else None)
+    assert device_mod.pick_device().type == "cuda"
+    # The build's accelerator alone (check_available=False) must not be trusted.
+    monkeypatch.setattr(torch.accelerator, "current_accelerator",
+                        lambda check_available=False: None if check_available else torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert device_mod.pick_device().type in ("cpu", "mps")
+    info = device_mod.device_info(torch.device("cpu"))
+    assert info["device"] == "cpu" and info["cpu_threads"] >= 1 and info["torch"] == torch.__version__
+
+
+def test_small_mnist_run_learns():
+    from core.data import load_mnist, normalize
+
+    x, y = load_mnist(True)
+    xt, yt = load_mnist(False)
+    tf = lambda b: normalize(b, 0.5, 0.5)
+    model = make_mlp()
+    config = TrainConfig(epochs=2, batch_size=64, lr=0.01, log_every=100)
+    run_to_end(train(model, (x[:5000], y[:5000]), config, CPU, transform=tf))
+    assert evaluate(model, xt[:2000], yt[:2000], CPU, transform=tf)["accuracy"] > 75  # vs 10% guessing
