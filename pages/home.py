@@ -15,24 +15,32 @@ st.markdown(
 # --- The learning path -------------------------------------------------------------------
 st.header("The learning path")
 STEPS = [
-    ("perceptron", "1 · Perceptron & activations",
+    ("pages/perceptron.py", "1 · Perceptron & activations",
      "What one neuron computes, activations and their derivatives, losses, gradient descent, XOR."),
-    ("ann", "2 · ANN on MNIST",
+    ("pages/ann_mnist.py", "2 · ANN on MNIST",
      "The notebook's 784-128-64-10 network: tune, retrain, compare runs, draw a digit."),
-    ("cnn", "3 · CNN shapes & filters",
+    ("pages/cnn.py", "3 · CNN shapes & filters",
      "Shape calculator, pooling and padding by hand, filters and feature maps."),
-    ("resnet", "4 · ResNet",
+    ("pages/resnet.py", "4 · ResNet",
      "Why skip connections let deep networks train: plain vs residual, BatchNorm."),
-    ("rnn", "5 · RNN, LSTM & GRU",
+    ("pages/rnn.py", "5 · RNN, LSTM & GRU",
      "Sequences and memory: sine waves, long-term recall, inside the gates."),
-    ("stocks", "6 · Stock forecasting",
+    ("pages/stocks.py", "6 · Stock forecasting",
      "LSTM vs GRU on real prices — and honest baselines."),
 ]
 columns = st.columns(3)
-for index, (url, title, blurb) in enumerate(STEPS):
+for index, (page_file, title, blurb) in enumerate(STEPS):
     with columns[index % 3].container(border=True):
-        st.page_link(f"pages/{ {'ann': 'ann_mnist'}.get(url, url) }.py", label=title)
+        st.page_link(page_file, label=title)
         st.caption(blurb)
+
+st.markdown(
+    "**How each page works:** change the settings, press **Train**, watch the live curves "
+    "(press **Stop** at any time), then read the explanation under each chart. "
+    "**Show the code** gives the plain PyTorch script for exactly those settings. "
+    "Reference points from the course notebooks: the MNIST MLP reached **96.83%** after "
+    "10 epochs, the CIFAR-10 CNN **72.47%**."
+)
 
 # --- Device and data status ----------------------------------------------------------------
 st.header("Status")
