@@ -12,6 +12,20 @@ HISTORY_LIMIT = 2000  # points kept for the live chart: bounded, so re-rendering
 REDRAW_SECONDS = 0.25  # at most ~4 chart redraws a second
 
 
+def ensure_app_shell() -> None:
+    """Make a page opened by a deep link (e.g. /cnn) run inside app.py's navigation.
+
+    Streamlit treats an app with a `pages/` folder as a v1 multipage app until the main
+    script calls `st.navigation`; a fresh server's first request for /cnn would run
+    pages/cnn.py alone (no shared sidebar). Flip the flag and rerun through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_device() -> torch.device:
     """The device the sidebar chose (CUDA > MPS > CPU unless the learner forced CPU)."""
     return pick_device(force_cpu=st.session_state.get("force_cpu", False))
@@ -55,49 +69,46 @@ def live_training(events, key: str, label: str = "Training", metric: str = "accu
                                     f"ETA {format_seconds(event['eta'])}"))
         now = time.perf_counter()
         if now - last_draw > REDRAW_SECONDS or event["kind"] == "epoch":
-            chart_slot.altair_chart(training_chart(history, metric), use_container_width=True)
+            chart_slot.altair_chart(training_chart(history, metric), width="stretch")
             last_draw = now
     if history:
-        chart_slot.altair_chart(training_chart(history, metric), use_container_width=True)
+        chart_slot.altair_chart(training_chart(history, metric), width="stretch")
     progress.progress(1.0, text=f"{label}: {end['message'] if end else 'stopped'}")
     return history, end
 
 
-def training_chart(history: list[dict], metric: str = "accuracy") -> alt.HConcatChart | alt.Chart:
-    """Loss per logged batch (and per epoch on validation) beside the per-epoch metric."""
-    batch = [e for e in history if e["kind"] == "batch"]
-    epochs = [e for e in history if e["kind"] == "epoch"]
-    rows = [{"step": e["step"], "epoch": e["epoch"], "loss": e["loss"], "series": "train (batch)"}
-            for e in batch]
-    loss_df = pd.DataFrame(rows or [{"step": 0, "epoch": 0, "loss": None, "series": "train (batch)"}])
-    loss_chart = alt.Chart(loss_df).mark_line().encode(
-        x=alt.X("step:Q", title="optimizer step"),
-        y=alt.Y("loss:Q", title="loss", scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None),
-        tooltip=["step", "epoch", alt.Tooltip("loss:Q", format=".4f")],
-    ).properties(title="Loss", height=220)
-    metric_rows = []
-    for e in epochs:
+def training_chart(history: list[dict], metric: str = "accuracy") -> alt.LayerChart | alt.Chart:
+    """One chart over epochs: loss on the left axis (every logged batch, and per epoch on
+    held-out data), accuracy on the right axis (per epoch). A single layered chart, so it
+    fits the width of whatever column it is drawn in."""
+    loss_rows = [{"epoch": e["epoch_float"], "value": e["loss"], "series": "train loss (batch)"}
+                 for e in history if e["kind"] == "batch"]
+    acc_rows = []
+    for e in history:
+        if e["kind"] != "epoch":
+            continue
+        if e.get("val_loss") is not None:
+            loss_rows.append({"epoch": e["epoch"], "value": e["val_loss"], "series": "held-out loss"})
         if metric == "accuracy":
             if e.get("train_acc") is not None:
-                metric_rows.append({"epoch": e["epoch"], "value": e["train_acc"], "series": "train accuracy"})
+                acc_rows.append({"epoch": e["epoch"], "value": e["train_acc"], "series": "train accuracy"})
             if e.get("val_acc") is not None:
-                metric_rows.append({"epoch": e["epoch"], "value": e["val_acc"], "series": "test accuracy"})
-        else:
-            metric_rows.append({"epoch": e["epoch"], "value": e["train_loss"], "series": "train loss"})
-            if e.get("val_loss") is not None:
-                metric_rows.append({"epoch": e["epoch"], "value": e["val_loss"], "series": "validation loss"})
-    if not metric_rows:
-        return loss_chart
-    metric_df = pd.DataFrame(metric_rows)
-    metric_chart = alt.Chart(metric_df).mark_line(point=True).encode(
-        x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("value:Q", title="accuracy (%)" if metric == "accuracy" else "loss",
-                scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None),
-        tooltip=["epoch", "series", alt.Tooltip("value:Q", format=".3f")],
-    ).properties(title="Per epoch", height=220)
-    return alt.hconcat(loss_chart, metric_chart).resolve_scale(color="independent")
+                acc_rows.append({"epoch": e["epoch"], "value": e["val_acc"], "series": "test accuracy"})
+    series_order = ["train loss (batch)", "held-out loss", "train accuracy", "test accuracy"]
+    color = alt.Color("series:N", title=None, scale=alt.Scale(
+        domain=series_order, range=["#4f46e5", "#f59e0b", "#10b981", "#dc2626"]),
+        legend=alt.Legend(orient="bottom"))
+    base_x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1))
+    loss_chart = alt.Chart(pd.DataFrame(loss_rows or [{"epoch": 0, "value": None, "series": series_order[0]}])
+                           ).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        x=base_x, y=alt.Y("value:Q", title="loss", scale=alt.Scale(zero=False)), color=color,
+        tooltip=[alt.Tooltip("epoch:Q", format=".2f"), "series:N", alt.Tooltip("value:Q", title="loss", format=".4f")])
+    if not acc_rows:
+        return loss_chart.properties(height=260)
+    acc_chart = alt.Chart(pd.DataFrame(acc_rows)).mark_line(point=True, strokeDash=[5, 3]).encode(
+        x=base_x, y=alt.Y("value:Q", title="accuracy (%)", scale=alt.Scale(zero=False)), color=color,
+        tooltip=["epoch:Q", "series:N", alt.Tooltip("value:Q", title="accuracy %", format=".2f")])
+    return alt.layer(loss_chart, acc_chart).resolve_scale(y="independent").properties(height=260)
 
 
 def show_code(code: str, filename: str, key: str) -> None:

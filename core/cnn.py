@@ -1,6 +1,6 @@
 """The notes' CNNs (MNIST, CIFAR-10): training data, feature maps by hooks, and conv/pool by hand."""
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -115,6 +115,14 @@ def feature_maps(model: nn.Module, image_uint8: torch.Tensor, dataset: str) -> t
             handle.remove()
         model.train(was_training)
     return maps, probs
+
+
+def feature_return_nodes(dataset: str) -> dict[str, str]:
+    """create_feature_extractor's return_nodes for a plain nn.Sequential of the stack:
+    {"0": "conv1", "1": "relu1", ...} (an unnamed Sequential names its layers by index)."""
+    model = build_cnn(dataset)
+    stages = set(feature_stages(model))
+    return {str(i): name for i, (name, _) in enumerate(model.named_children()) if name in stages}
 
 
 def conv_filters(model: nn.Module, name: str = "conv1") -> np.ndarray:
@@ -346,8 +354,7 @@ def training_code(settings: CNNSettings) -> str:
     feature maps taken with torchvision's create_feature_extractor."""
     spec = DATASETS[settings.dataset]
     model_code = shapes.sequential_code(spec["input"], spec["stack"])
-    names = [n for n, _ in build_cnn(settings.dataset).named_children()]
-    stages = {str(i): n for i, n in enumerate(names) if n in feature_stages(build_cnn(settings.dataset))}
+    stages = feature_return_nodes(settings.dataset)
     if settings.dataset == "mnist":
         data = ("transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])\n"
                 "train_set = datasets.MNIST('data', train=True, download=True, transform=transform)\n"
@@ -408,7 +415,3 @@ with torch.no_grad():
 for name, value in maps.items():
     print(name, tuple(value.shape))
 '''
-
-
-def settings_dict(settings: CNNSettings) -> dict:
-    return asdict(settings)

@@ -129,7 +129,8 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     device (e.g. uint8 -> normalized float). Break out of the loop to stop at once.
 
     Events (dicts, "kind" says which):
-      batch: epoch, step, progress (0..1), loss, elapsed, eta [, probe: dict from step_probe]
+      batch: epoch, step, epoch_float (e.g. 2.5 = half-way through epoch 3), progress (0..1),
+             loss, elapsed, eta [, probe: dict from step_probe]
       epoch: epoch, train_loss, train_acc, val_loss, val_acc, monitor, best, elapsed, eta
       end:   reason ("completed" | "early_stop" | "diverged"), message, epochs_run,
              best_epoch, best_monitor, elapsed, stop_epoch
@@ -184,6 +185,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
                     diverged = True
                     break
                 event = {"kind": "batch", "epoch": epoch, "step": step,
+                         "epoch_float": epoch - 1 + min(start + config.batch_size, n) / n,
                          "progress": step / total_steps, "loss": loss_value, "elapsed": elapsed,
                          "eta": elapsed / step * (total_steps - step)}
                 if probe is not None:

@@ -1,7 +1,9 @@
 """Next-day stock forecasting with LSTM/GRU: data, leak-free windows, naive baselines, honest metrics."""
+import contextlib
 import datetime as dt
 import math
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 
@@ -19,8 +21,8 @@ FEATURE_CHOICES = ("Open", "High", "Low", "Close", "Volume", "Return")  # Return
 TARGETS = {"close": "Close price (level)", "return": "Daily return (% change)"}
 CELLS = {"lstm": "LSTM", "gru": "GRU"}
 EMBEDDED_SOURCES = {  # where each embedded CSV came from (see data/README.md)
-    "krx": "KRX daily prices, split-adjusted (GitHub QuantKang/stock_data)",
-    "us": "Yahoo Finance daily export (GitHub Bluefin-Tuna/Yahoo-Finance-Historical-Data)",
+    "krx": "KRX daily prices, split-adjusted, from GitHub QuantKang/stock_data",
+    "us": "Yahoo Finance daily export, from GitHub Bluefin-Tuna/Yahoo-Finance-Historical-Data",
 }
 MIN_TRAIN_WINDOWS, MIN_VAL_WINDOWS, MIN_TEST_WINDOWS = 30, 5, 5
 NAIVE, DRIFT = "Tomorrow = today", "Drift"
@@ -166,6 +168,10 @@ def _describe(frame: pd.DataFrame) -> str:
 
 
 def _short(exc: BaseException) -> str:
+    """A one-line reason: requests' messages are long URLs, the host is what matters."""
+    host = re.search(r"host='([^']+)'", str(exc))
+    if host:
+        return f"{type(exc).__name__}: cannot reach {host.group(1)}"
     text = str(exc).split("(Caused by")[0].strip()
     return f"{type(exc).__name__}: {text[:140]}" if text else type(exc).__name__
 
@@ -224,8 +230,8 @@ def load_prices(symbol: str, start: str = "2020-01-01", end: str | None = None, 
             f"The embedded data for {symbol} covers {_describe(full)}; the range {start} → "
             f"{end or 'today'} has no rows. Move the dates inside that range.")
     kind = "krx" if currency == "₩" else "us"
-    note = (f"Source: embedded CSV data/stocks/{symbol}.csv ({EMBEDDED_SOURCES[kind]}), used because "
-            f"{why_offline}. In use: {_describe(frame)} (the file covers {_describe(full)}).")
+    note = (f"Source: embedded CSV data/stocks/{symbol}.csv ({EMBEDDED_SOURCES[kind]}). Used "
+            f"because {why_offline}. In use: {_describe(frame)}; the file covers {_describe(full)}.")
     return StockData(frame, symbol, name, "embedded", note, currency)
 
 
@@ -450,19 +456,27 @@ def split_summary(prepared: Prepared) -> pd.DataFrame:
 
 
 def leakage_summary(frame: pd.DataFrame, config: ForecastConfig) -> dict:
-    """What the notebook's scaler (fitted on all rows) knows that the honest one does not."""
+    """What the notebook's scaler (fitted on all rows) knows that the honest one does not.
+
+    changed: {column: ((honest min, honest max), (leaky min, leaky max))} for every input or
+    target column whose range moves once the validation and test rows are included.
+    """
     honest = prepare(frame, ForecastConfig(**{**config.__dict__, "leaky": False}))
     leaky = prepare(frame, ForecastConfig(**{**config.__dict__, "leaky": True}))
-    close = honest.close
-    test = slice(int(honest.rows_test[0]), None)
-    return {
-        "honest_rows": honest.fit_rows, "leaky_rows": leaky.fit_rows,
-        "honest_close_range": (float(close[:honest.fit_rows].min()), float(close[:honest.fit_rows].max())),
-        "leaky_close_range": (float(close.min()), float(close.max())),
-        "test_close_range": (float(close[test].min()), float(close[test].max())),
-        "test_exceeds_training": bool(close[test].max() > close[:honest.fit_rows].max()
-                                      or close[test].min() < close[:honest.fit_rows].min()),
-    }
+    changed = {}
+    pairs = [(name, honest.feature_scaler, leaky.feature_scaler, i)
+             for i, name in enumerate(config.features)]
+    pairs.append(("target (" + config.target + ")", honest.target_scaler, leaky.target_scaler, 0))
+    for name, h, lk, i in pairs:
+        before = (float(h.min_[i]), float(h.max_[i]))
+        after = (float(lk.min_[i]), float(lk.max_[i]))
+        if not np.allclose(before, after):
+            changed[name] = (before, after)
+    test_close = honest.close[honest.rows_test]
+    train_close = honest.close[:honest.fit_rows]
+    return {"honest_rows": honest.fit_rows, "leaky_rows": leaky.fit_rows, "changed": changed,
+            "test_outside_training": bool(test_close.max() > train_close.max()
+                                          or test_close.min() < train_close.min())}
 
 
 # --- Models ------------------------------------------------------------------------------------
@@ -511,21 +525,29 @@ def make_train_config(lr: float = 0.01, batch_size: int = 32, epochs: int = 100,
                        shuffle=True, task="regression")
 
 
-def _one_cpu_thread(events):
-    """Run each step of a training generator with one intra-op thread, then restore the count.
+@contextlib.contextmanager
+def _one_cpu_thread(device: torch.device):
+    """One intra-op CPU thread for the duration, then the old count back.
 
     A 10-unit LSTM has nothing to split across threads; on a busy 2-core CPU the thread pool's
     synchronisation made an epoch 10-100x slower than a single thread.
     """
-    while True:
-        before = torch.get_num_threads()
+    before = torch.get_num_threads()
+    if device.type == "cpu":
         torch.set_num_threads(1)
-        try:
-            event = next(events)
-        except StopIteration:
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _step_single_threaded(events, device: torch.device):
+    """Resume a training generator one event at a time, each under _one_cpu_thread."""
+    while True:
+        with _one_cpu_thread(device):
+            event = next(events, None)
+        if event is None:
             return
-        finally:
-            torch.set_num_threads(before)
         yield event
 
 
@@ -533,18 +555,20 @@ def train_events(model: nn.Module, prepared: Prepared, config: TrainConfig, devi
     """core.engine.train on the prepared windows, validating on the held-out end of training."""
     events = train(model, (prepared.x_train, prepared.y_train), config, device,
                    val_data=(prepared.x_val, prepared.y_val))
-    return _one_cpu_thread(events) if device.type == "cpu" else events
+    return _step_single_threaded(events, device)
 
 
 def predict_prices(model: nn.Module, prepared: Prepared, device: torch.device) -> np.ndarray:
     """Test-set predictions in price units (won / dollars)."""
-    scaled = predict(model, prepared.x_test, device).numpy().reshape(-1)
+    with _one_cpu_thread(device):
+        scaled = predict(model, prepared.x_test, device).numpy().reshape(-1)
     return prepared.to_prices(scaled, prepared.rows_test)
 
 
 def next_day_forecast(model: nn.Module, prepared: Prepared, device: torch.device) -> float:
     """The model's price for the trading day after the last date in the data."""
-    scaled = predict(model, prepared.latest_x, device).numpy().reshape(-1)
+    with _one_cpu_thread(device):
+        scaled = predict(model, prepared.latest_x, device).numpy().reshape(-1)
     return float(prepared.to_prices(scaled, prev=np.array([prepared.close[-1]]))[0])
 
 
@@ -633,22 +657,29 @@ def verdict(table: pd.DataFrame, model: str, prepared: Prepared, predicted: np.n
     if ratio < 0.98:
         text = (f"{head} — it beats copying yesterday by {100 * (1 - ratio):.0f}%. Check the "
                 f"direction column before trusting it: it calls up/down right {direction:.0f}% of "
-                f"the time, against {up_days:.0f}% for always guessing 'up'.")
+                f"the time, against {up_days:.0f}% for always guessing 'up'. ")
     else:
         relation = "ties with" if ratio <= 1.02 else f"is {100 * (ratio - 1):.0f}% worse than"
-        text = (f"{head} — it {relation} simply copying yesterday's close. ")
+        text = f"{head} — it {relation} simply copying yesterday's close. "
         if prepared.config.target == "close":
-            text += ("Why: from one day to the next a price changes little and almost unpredictably, "
-                     "so the squared-error-minimising guess from a window of past prices is "
-                     "roughly the last price — the network learns to echo it. ")
+            text += ("Why: the window already tells the network roughly where the price is, and "
+                     "day-to-day changes are close to unpredictable, so the lowest-error answer it "
+                     "can find is 'about the last price'. The prediction curve looks good only "
+                     "because it is yesterday's curve shifted one day to the right. ")
         else:
-            text += ("Why: daily returns are mostly noise around zero, so the safest guess the "
-                     "network finds is a small, nearly constant change. ")
-        text += (f"Its forecasts move on average {format_price(diag['move_model'], currency)} from "
-                 f"the last close while real days move {format_price(diag['move_actual'], currency)}; "
-                 f"the predicted change correlates {diag['corr_change']:+.2f} with the actual change. "
-                 "The prediction curve looks close only because it is yesterday's curve, shifted "
-                 "one day to the right.")
+            text += ("Why: daily returns are mostly noise around zero, so the safest answer the "
+                     "network finds is a small, nearly constant change — close to copying "
+                     "yesterday, plus errors. ")
+    corr = diag["corr_change"]
+    if math.isnan(corr):
+        related = "constant, so unrelated to the real ones"
+    else:
+        related = ("barely related to" if abs(corr) < 0.2 else "only partly related to"
+                   if abs(corr) < 0.5 else "clearly related to")
+        related += f" the real ones (correlation {corr:+.2f})"
+    text += (f"On top of the last close its forecasts move {format_price(diag['move_model'], currency)} "
+             f"on average (real days move {format_price(diag['move_actual'], currency)}), and those "
+             f"moves are {related}.")
     return text
 
 

@@ -9,9 +9,11 @@ from torch import nn
 LAYER_TYPES = ("conv", "maxpool", "avgpool", "relu", "flatten", "linear")
 TYPE_LABELS = {"conv": "Conv2d", "maxpool": "MaxPool2d", "avgpool": "AvgPool2d",
                "relu": "ReLU", "flatten": "Flatten", "linear": "Linear"}
-# Above this many weights (or activation numbers per sample) the torch cross-check runs on the
-# "meta" device (shapes and errors only, no arithmetic) instead of a real forward pass.
-REAL_FORWARD_LIMIT = 30_000_000
+# Above this many weights or activation numbers per sample, or this many multiply-adds, the
+# torch cross-check runs on the "meta" device (shapes and errors only, no arithmetic) instead of
+# a real forward pass, so a huge stack typed into the calculator cannot freeze the page.
+REAL_FORWARD_LIMIT = 5_000_000
+REAL_FORWARD_MACS = 300_000_000
 
 
 class StackError(ValueError):
@@ -320,8 +322,8 @@ def check_against_torch(input_shape, layers, batch: int = 2) -> dict:
         rows, trace_error = trace(input_shape, layers), None
     except StackError as exc:
         rows, trace_error = None, str(exc)
-    size_guess = _size_guess(input_shape, layers)
-    mode = "forward" if size_guess <= REAL_FORWARD_LIMIT else "meta"
+    numbers, macs = _size_guess(input_shape, layers)
+    mode = "forward" if numbers <= REAL_FORWARD_LIMIT and macs <= REAL_FORWARD_MACS else "meta"
     device = torch.device("cpu") if mode == "forward" else torch.device("meta")
     torch_shapes, torch_params, torch_error = [], [], None
     try:
@@ -356,16 +358,34 @@ def check_against_torch(input_shape, layers, batch: int = 2) -> dict:
             "torch_shapes": torch_shapes, "torch_params": torch_params, "message": message}
 
 
-def _size_guess(input_shape, layers) -> int:
-    """Roughly the largest parameter count or activation size in the stack (to pick meta mode)."""
+def _size_guess(input_shape, layers) -> tuple[int, int]:
+    """(largest parameter count or activation size, total multiply-adds) per sample, roughly."""
     try:
         rows = trace(input_shape, layers)
     except StackError:
-        rows = []
+        try:  # an invalid stack: size the layers before the failing one
+            rows = trace(input_shape, layers[:max(0, _failing_layer(input_shape, layers) - 1)])
+        except StackError:
+            rows = []
     biggest = math.prod(int(d) for d in input_shape) if len(tuple(input_shape)) == 3 else 0
+    macs = 0
     for r in rows:
-        biggest = max(biggest, r["params"], math.prod(r["output_shape"]))
-    return biggest
+        out = math.prod(r["output_shape"])
+        biggest = max(biggest, r["params"], out)
+        if r["type"] in ("conv", "maxpool", "avgpool"):  # each output number reads a k×k window
+            k = r["spec"]["kernel_size"]
+            macs += out * k * k * (r["input_shape"][0] if r["type"] == "conv" else 1)
+        elif r["type"] == "linear":
+            macs += r["params"] * max(1, math.prod(r["output_shape"][:-1]))
+    return biggest, macs
+
+
+def _failing_layer(input_shape, layers) -> int:
+    try:
+        trace(input_shape, layers)
+    except StackError as exc:
+        return exc.layer or 0
+    return len(layers) + 1
 
 
 # --- Code export ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import ui
 from core import cnn, shapes
 from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
 
+ui.ensure_app_shell()
 st.title("🧩 CNN: shapes, convolution arithmetic, filters and feature maps")
 st.caption("Two things trip learners up with CNNs: getting the shapes right (the number after "
            "`Flatten`) and seeing what the filters actually detect. This page does both.")
@@ -79,9 +80,7 @@ if stack_error is not None:
 
 if rows:
     table = pd.DataFrame(shapes.trace_table(rows))
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"formula": st.column_config.TextColumn(width="large"),
-                                "notes": st.column_config.TextColumn(width="medium")})
+    st.table(table.style.hide(axis="index"))  # static: the formulas wrap instead of being cut off
     st.caption("Each row: the output shape (batch left out), the course notes' formula "
                "H = ((H_in + 2×padding − kernel) / stride) + 1 with the numbers filled in "
                "(⌊ ⌋ marks where the division is not whole and is floored), the parameters "
@@ -270,9 +269,10 @@ batch = sc[4].select_slider("Batch size", [16, 32, 64, 128, 256], value=defaults
 settings = cnn.CNNSettings(dataset=dataset, n_train=n_train, epochs=epochs, lr=lr,
                            optimizer=optimizer, batch_size=batch)
 st.caption(f"Defaults ({defaults.n_train:,} images, {defaults.epochs} epochs, Adam 0.001) take "
-           f"about {'20 s' if dataset == 'mnist' else 'a minute'} on a laptop CPU.")
+           f"about {'10–20 s' if dataset == 'mnist' else 'a minute'} on a laptop CPU.")
 
 runs = st.session_state.setdefault("cnn_runs", {})
+just_trained = False  # the live panel already drew this run's curves
 if st.button("▶ Train", key="cnn_train", type="primary"):
     model = cnn.build_cnn(dataset, settings.seed)
     init_state = {k: v.clone() for k, v in model.state_dict().items()}
@@ -281,6 +281,7 @@ if st.button("▶ Train", key="cnn_train", type="primary"):
     if end is not None:
         runs[dataset] = {"settings": settings, "init_state": init_state, "history": history, "end": end,
                          "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+        just_trained = True
 
 run = runs.get(dataset)
 if run is not None:
@@ -296,7 +297,8 @@ if run is not None:
                      help=f"On {settings.n_test:,} test images the model never trained on.")
         mc[1].metric("Train accuracy", f"{epochs_seen[-1]['train_acc']:.2f}%")
         mc[2].metric("Training time", ui.format_seconds(end["elapsed"]))
-        st.altair_chart(ui.training_chart(run["history"]), width="stretch")
+        if not just_trained:
+            st.altair_chart(ui.training_chart(run["history"]), width="stretch")
         st.caption("Left: loss per logged batch (it should fall). Right: accuracy per epoch on the "
                    "training images and on held-out test images; a widening gap means overfitting.")
 
@@ -397,7 +399,7 @@ def _pair(title: str, before: np.ndarray, after: np.ndarray | None, rgb: bool = 
             col.caption(f"{title}, {label}: train the model to see it.")
             continue
         img, used = cnn.render_grid(tiles, vmax=vmax, rgb=rgb, cols=cols,
-                                    tile_px=56 if tiles.shape[-1] <= 16 else 64)
+                                    tile_px=56 if tiles.shape[-1] <= 16 else (84 if len(tiles) <= 8 else 64))
         col.image(img, caption=f"{title}, {label}" + ("" if rgb else f" · scale ±{used:.3g}"))
 
 

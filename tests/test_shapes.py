@@ -8,6 +8,15 @@ from core import shapes
 from core.shapes import StackError, trace
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Hundreds of tiny forward passes: one thread avoids thread-pool stalls on a busy CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _random_layer(rng: random.Random) -> dict:
     kind = rng.choices(["conv", "maxpool", "avgpool", "relu", "flatten", "linear"],
                        weights=[5, 3, 2, 2, 1, 1])[0]
@@ -56,6 +65,7 @@ def _torch_run(input_shape, layers):
     return out_shapes, params
 
 
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")
 def test_trace_agrees_with_torch_on_random_stacks():
     rng = random.Random(1234)
     valid = invalid = 0
@@ -155,3 +165,11 @@ def test_table_round_trip_and_sequential_export_runs():
     assert namespace["model"](torch.zeros(2, *input_shape)).shape == (2, 10)
     model = shapes.build_module(input_shape, layers)
     assert [n for n, _ in model.named_children()][:3] == ["conv1", "relu1", "pool1"]
+
+
+def test_huge_stacks_are_checked_on_the_meta_device():
+    layers = [{"type": "conv", "out_channels": 512, "kernel_size": 3, "padding": 1}] * 2
+    check = shapes.check_against_torch((512, 224, 224), layers)
+    assert check["mode"] == "meta" and check["matches"]
+    small = shapes.check_against_torch(*shapes.preset(next(n for n in shapes.PRESETS if "ResNet" in n)))
+    assert small["mode"] == "forward" and small["matches"]
