@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from core.engine import TrainConfig, predict, seed_everything, train
+from core.engine import TrainConfig, build_seeded, predict, train
 from core.models import make_mlp
 
 # --- Activation functions (derivatives by torch.autograd) -----------------------------------
@@ -244,10 +244,11 @@ class PerceptronConfig:
     lr: float = 0.1              # learning rate eta in w <- w + eta (y - y_hat) x
     epochs: int = 20             # passes over the data (stops early once every point is right)
     activation: str = "step"     # "step": Rosenblatt's rule; "sigmoid": the same update with sigma(z)
-    w1: float = 0.0              # starting weights (the page starts from the learner's sliders)
+    w1: float = 0.0              # starting weights (0, or the learner's sliders on the page)
     w2: float = 0.0
     b: float = 0.0
     seed: int = 0                # order of the points in each epoch
+    record_updates: int = 200    # step rule: also yield the first this-many single updates (for replay)
 
 
 def train_perceptron(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig) -> Iterator[dict]:
@@ -255,9 +256,11 @@ def train_perceptron(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig)
 
     For each point: y_hat = f(w.x + b); w <- w + lr (y - y_hat) x; b <- b + lr (y - y_hat).
     With the step function only mistakes move the line. Events:
-      epoch: epoch (0 = the start), w1, w2, b, mistakes (points updated during the epoch),
-             accuracy (% after the epoch)
-      end:   reason "converged" | "completed", message, epochs_run, accuracy
+      update: (step rule, the first `record_updates` only) epoch, update (count), w1, w2, b after
+              the update, and the point that caused it: x1, x2, label
+      epoch:  epoch (0 = the start), w1, w2, b, mistakes (misclassified points met during the
+              epoch), accuracy (% after the epoch)
+      end:    reason "converged" | "completed", message, epochs_run, accuracy
     """
     if config.activation not in ("step", "sigmoid"):
         raise ValueError("activation must be 'step' or 'sigmoid'")
@@ -269,9 +272,9 @@ def train_perceptron(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig)
     b = float(config.b)
     rng = np.random.default_rng(config.seed)
     accuracy = perceptron_accuracy(X, y, w[0], w[1], b)
-    yield {"kind": "epoch", "epoch": 0, "w1": w[0], "w2": w[1], "b": b, "mistakes": None,
+    yield {"kind": "epoch", "epoch": 0, "w1": float(w[0]), "w2": float(w[1]), "b": b, "mistakes": None,
            "accuracy": accuracy}
-    epoch = 0
+    epoch = updates = 0
     for epoch in range(1, config.epochs + 1):
         mistakes = 0
         for i in rng.permutation(len(points)):
@@ -284,6 +287,12 @@ def train_perceptron(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig)
             mistakes += int((z >= 0) != (labels[i] == 1.0))
             w += config.lr * error * points[i]
             b += config.lr * error
+            if config.activation == "step" and error != 0.0:
+                updates += 1
+                if updates <= config.record_updates:
+                    yield {"kind": "update", "epoch": epoch, "update": updates, "w1": float(w[0]),
+                           "w2": float(w[1]), "b": b, "x1": float(points[i][0]),
+                           "x2": float(points[i][1]), "label": int(labels[i])}
         accuracy = perceptron_accuracy(X, y, w[0], w[1], b)
         yield {"kind": "epoch", "epoch": epoch, "w1": float(w[0]), "w2": float(w[1]), "b": b,
                "mistakes": mistakes, "accuracy": accuracy}
@@ -327,8 +336,7 @@ def train_mlp(X: torch.Tensor, y: torch.Tensor, config: MLPConfig, device: torch
     """
     if config.hidden < 1:
         raise ValueError("the hidden layer needs at least one neuron")
-    seed_everything(config.seed)  # the engine seeds too, but the init happens here
-    model = make_toy_mlp(config.hidden, config.activation)
+    model = build_seeded(lambda: make_toy_mlp(config.hidden, config.activation), config.seed)
     batch_size = config.batch_size if config.batch_size > 0 else len(X)
     steps_per_epoch = math.ceil(len(X) / batch_size)
     engine_config = TrainConfig(epochs=config.epochs, batch_size=batch_size, lr=config.lr,

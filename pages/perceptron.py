@@ -12,13 +12,14 @@ from core import neuron
 from core.codegen_neuron import generate_code
 from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
 from core.models import ACTIVATIONS as MLP_ACTIVATIONS
-from ui import current_device, format_seconds, show_code
+from ui import current_device, ensure_app_shell, format_seconds, show_code
 
 CLASS_COLORS = ["#4c78a8", "#f58518"]  # class 0 blue, class 1 orange, everywhere on this page
 REGION_SCALE = alt.Scale(domain=[0, 0.5, 1], range=[CLASS_COLORS[0], "#f4f4f4", CLASS_COLORS[1]])
 LR_CHOICES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 CUBIC_LR_CHOICES = [1e-8, 3e-8, 1e-7, 3e-7, 1e-6, 2e-6, 5e-6, 1e-5, 3e-5, 1e-4, 1e-3, 3e-3, 1e-2,
                     3e-2, 0.1, 0.3, 1.0]
+CUBIC_SHORT = {"plain": "plain", "momentum": "momentum", "adam": "Adam"}
 REDRAW_SECONDS = 0.2  # live charts redraw at most ~5 times a second
 
 
@@ -72,6 +73,7 @@ def _region_chart(bounds, values: np.ndarray, points: pd.DataFrame, resolution: 
 
 
 # --- Introduction ------------------------------------------------------------------------------
+ensure_app_shell()
 st.title("⚡ Perceptron, activations, losses & gradient descent")
 st.markdown(
     "One artificial neuron multiplies each input by a weight, adds a bias and passes the sum "
@@ -108,7 +110,7 @@ for index, name in enumerate(neuron.ACTIVATIONS):
         series="datum.key == 'fx' ? 'f(x)' : 'f′(x)'").mark_line().encode(
         y=alt.Y("value:Q", title=None),
         color=alt.Color("series:N", scale=alt.Scale(domain=["f(x)", "f′(x)"], range=["#4c78a8", "#e45756"]),
-                        title=None, legend=alt.Legend(orient="top-left")),
+                        title=None, legend=alt.Legend(orient="top", direction="horizontal")),
         strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=["f(x)", "f′(x)"], range=[[1, 0], [5, 3]]),
                                   legend=None),
     )
@@ -143,8 +145,10 @@ if logits is not None:
     probs, jacobian = neuron.softmax_with_jacobian(logits, temperature)
     probs_t1, _ = neuron.softmax_with_jacobian(logits, 1.0)
     classes = [f"class {i}" for i in range(len(logits))]
-    bars = pd.DataFrame({"class": classes * 2, "probability": np.concatenate([probs_t1, probs]),
-                         "temperature": ["T = 1"] * len(logits) + [f"T = {temperature:g}"] * len(logits)})
+    bars = pd.DataFrame({"class": classes, "probability": probs_t1, "temperature": "T = 1 (plain softmax)"})
+    if temperature != 1.0:
+        bars = pd.concat([bars, pd.DataFrame({"class": classes, "probability": probs,
+                                              "temperature": f"T = {temperature:g}"})], ignore_index=True)
     jac = pd.DataFrame([{"output p_i": classes[i], "input z_j": classes[j], "grad": jacobian[i, j]}
                         for i in range(len(logits)) for j in range(len(logits))])
     c1, c2 = st.columns(2)
@@ -195,7 +199,7 @@ m2.metric(f"Sigmoid after {depth} layers at z = {z_value:g}", f"{last['Sigmoid']
 m3.metric(f"ReLU after {depth} layers at z = {z_value:g}", f"{last['ReLU']:.2e}")
 dropped = sorted(set(vanish["activation"]) - set(positive["activation"]))
 st.caption(
-    "Each line is the gradient after passing k layers, on a log axis: a straight downward line means it "
+    "Each line is the gradient after passing k layers, on a log axis (ReLU and Leaky ReLU coincide for z > 0): a straight downward line means it "
     "shrinks by the same factor per layer. Sigmoid loses at least 4× per layer (0.25ⁿ ≈ "
     f"{0.25 ** depth:.1e} after {depth} layers), so early layers barely learn. "
     + (f"Not drawn (exactly 0, a dead path): {', '.join(dropped)} — ReLU's derivative is 0 for z < 0. "
@@ -269,76 +273,100 @@ if not neuron.LINEARLY_SEPARABLE[dataset]:
 st.subheader("Train it with the perceptron learning rule")
 st.latex(r"\hat y = f(w \cdot x + b), \qquad w \leftarrow w + \eta\,(y - \hat y)\,x, "
          r"\qquad b \leftarrow b + \eta\,(y - \hat y)")
-c1, c2, c3 = st.columns([1, 1, 1])
+c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
 rule_lr = c1.slider("Learning rate η", 0.001, 2.0, 0.1, 0.001, format="%.3f", key="perceptron_rule_lr")
 rule_epochs = c2.slider("Max epochs", 1, 200, 20, key="perceptron_rule_epochs")
-with c3:
+rule_start = c3.radio("Start from", ["w = 0, b = 0", "my sliders"], key="perceptron_rule_start",
+                      help="The classic rule starts from zero weights; or continue from the line you set above.")
+with c4:
     st.write("")
-    train_rule = st.button("▶ Train from my sliders", key="perceptron_rule_train", type="primary",
-                           help="Starts from your w₁, w₂, b and the activation chosen above.")
-st.caption("With the step activation only mistakes move the line (y − ŷ is 0 when right). With sigmoid the "
-           "same update uses the probability, which is gradient descent on the cross-entropy (logistic regression).")
+    train_rule = st.button("▶ Train", key="perceptron_rule_train", type="primary",
+                           help="Uses the activation chosen above (step or sigmoid).")
+st.caption("With the step activation only mistakes move the line (y − ŷ is 0 when right): each mistake tilts "
+           "and shifts it towards the misclassified point. With sigmoid every point nudges it, which is "
+           "gradient descent on the cross-entropy (logistic regression).")
+
+
+def _rule_frame_chart(frame: dict, activation_name: str) -> alt.LayerChart:
+    """One replay frame: the line after an update or an epoch, the point that moved it circled."""
+    chart = _region_chart(
+        bounds, neuron.perceptron_output(grid, frame["w1"], frame["w2"], frame["b"], activation_name),
+        _points_frame(X, y, neuron.perceptron_output(X, frame["w1"], frame["w2"], frame["b"], "step")),
+        40, segment=neuron.line_segment(frame["w1"], frame["w2"], frame["b"], bounds),
+        title=(f"Epoch {frame['epoch']}, update {frame['update']}: the circled point was wrong"
+               if frame["kind"] == "update" else
+               f"End of epoch {frame['epoch']}: accuracy {frame['accuracy']:.1f}%" if frame["epoch"] else
+               f"Start: accuracy {frame['accuracy']:.1f}%"))
+    if frame["kind"] == "update":
+        ring = alt.Chart(pd.DataFrame([frame])).mark_point(size=400, strokeWidth=3, color="black").encode(
+            x="x1:Q", y="x2:Q")
+        chart = alt.layer(*chart.layer, ring).properties(title=chart.title, height=380)
+    return chart
+
+
 if train_rule:
+    start_w = (w1, w2, b) if rule_start == "my sliders" else (0.0, 0.0, 0.0)
     config = neuron.PerceptronConfig(lr=rule_lr, epochs=rule_epochs, activation=activation,
-                                     w1=w1, w2=w2, b=b, seed=data_seed)
-    st.button("⏹ Stop", key="perceptron_rule_stop")
+                                     w1=start_w[0], w2=start_w[1], b=start_w[2], seed=data_seed)
+    stop_slot = st.empty()
+    stop_slot.button("⏹ Stop", key="perceptron_rule_stop")
     live = st.empty()
-    snapshots = []
-    st.session_state["perceptron_rule_run"] = {"snapshots": snapshots, "end": None, "data_key": data_key,
+    frames = []
+    st.session_state["perceptron_rule_run"] = {"frames": frames, "end": None, "data_key": data_key,
                                                "activation": activation}  # kept if Stop interrupts
-    pause = min(0.15, 4.0 / rule_epochs)  # animate, but never longer than ~4 s in all
+    last_draw = 0.0
     for event in neuron.train_perceptron(X, y, config):
         if event["kind"] == "end":
-            end = event
+            st.session_state["perceptron_rule_run"]["end"] = event
             break
-        snapshots.append(event)
-        segment = neuron.line_segment(event["w1"], event["w2"], event["b"], bounds)
-        live.altair_chart(_region_chart(
-            bounds, neuron.perceptron_output(grid, event["w1"], event["w2"], event["b"], activation),
-            _points_frame(X, y, neuron.perceptron_output(X, event["w1"], event["w2"], event["b"], "step")),
-            40, segment=segment, title=f"Epoch {event['epoch']}: accuracy {event['accuracy']:.1f}%"),
-            width="stretch")
-        time.sleep(pause)
+        frames.append(event)
+        # Animate the first frames slowly, then redraw at most a few times a second.
+        if len(frames) <= 30 or time.perf_counter() - last_draw > REDRAW_SECONDS:
+            live.altair_chart(_rule_frame_chart(event, activation), width="stretch")
+            time.sleep(0.12 if len(frames) <= 30 else 0.0)
+            last_draw = time.perf_counter()
     live.empty()
-    st.session_state["perceptron_rule_run"]["end"] = end
-    st.session_state["perceptron_rule_epoch"] = len(snapshots) - 1
+    stop_slot.empty()
+    st.session_state["perceptron_rule_frame"] = len(frames) - 1
 
 run = st.session_state.get("perceptron_rule_run")
 if run and run["data_key"] != data_key:
     st.info("The data changed since the last training run: press **Train** again to train on it.")
-elif run and run["snapshots"]:
-    end, snapshots = run["end"], run["snapshots"]
+elif run and run["frames"]:
+    end, frames = run["end"], run["frames"]
     if end is None:
-        st.warning("Training was stopped; you can replay the epochs that ran.")
+        st.warning("Training was stopped; you can replay the steps that ran.")
     elif end["reason"] == "converged":
         st.success(end["message"])
     else:
         st.warning(end["message"] + (" XOR cannot be learned by a single line (see the box above)."
                                      if dataset == "XOR" else ""))
-    last_epoch = len(snapshots) - 1
-    st.session_state["perceptron_rule_epoch"] = min(st.session_state.get("perceptron_rule_epoch", last_epoch),
-                                                    last_epoch)
-    shown = st.slider("Replay: show epoch", 0, max(1, last_epoch), key="perceptron_rule_epoch", disabled=last_epoch < 1,
-                      help="Step through the epochs to watch the line move.")
-    snap = snapshots[min(shown, last_epoch)]
+    last_frame = len(frames) - 1
+    st.session_state["perceptron_rule_frame"] = min(st.session_state.get("perceptron_rule_frame", last_frame),
+                                                    last_frame)
+    shown = st.slider("Replay: step through the training", 0, max(1, last_frame), key="perceptron_rule_frame",
+                      disabled=last_frame < 1,
+                      help="Frame 0 is the start. With the step activation every single update of the first "
+                           "200 is a frame (the circled point caused it); after that, one frame per epoch.")
+    frame = frames[min(shown, last_frame)]
     c1, c2 = st.columns([2, 1])
     with c1:
-        _chart(_region_chart(
-            bounds, neuron.perceptron_output(grid, snap["w1"], snap["w2"], snap["b"], run["activation"]),
-            _points_frame(X, y, neuron.perceptron_output(X, snap["w1"], snap["w2"], snap["b"], "step")),
-            40, segment=neuron.line_segment(snap["w1"], snap["w2"], snap["b"], bounds),
-            title=f"Epoch {snap['epoch']}: w₁ = {snap['w1']:.3f}, w₂ = {snap['w2']:.3f}, b = {snap['b']:.3f}"))
+        _chart(_rule_frame_chart(frame, run["activation"]))
+        st.caption(f"w₁ = {frame['w1']:.3f}, w₂ = {frame['w2']:.3f}, b = {frame['b']:.3f}. Drag the replay "
+                   "slider to watch each mistake pull the line towards the point that was wrong.")
     with c2:
-        per_epoch = pd.DataFrame([s for s in snapshots if s["epoch"] > 0])
+        per_epoch = pd.DataFrame([f for f in frames if f["kind"] == "epoch" and f["epoch"] > 0])
         if not per_epoch.empty:
             _chart(alt.Chart(per_epoch).mark_line(point=True).encode(
-                x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
-                y=alt.Y("mistakes:Q", title="mistakes (updates) in the epoch"),
+                x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+                y=alt.Y("mistakes:Q", title="misclassified points met", axis=alt.Axis(format="d"),
+                        scale=alt.Scale(domainMin=0)),
                 tooltip=["epoch", "mistakes", alt.Tooltip("accuracy:Q", format=".1f")],
-            ).properties(title="Mistakes per epoch", height=330))
-        st.caption("Each mistake moves the line once. On separable data the mistakes reach 0 and the rule "
-                   "stops (the perceptron convergence theorem); on XOR they never do.")
-        st.metric("Accuracy at this epoch", f"{snap['accuracy']:.1f}%")
+            ).properties(title="Mistakes per epoch", height=300))
+        st.caption("On separable data the mistakes reach 0 and the rule stops (the perceptron convergence "
+                   "theorem); on XOR they never do.")
+        st.metric("Accuracy after this frame",
+                  f"{neuron.perceptron_accuracy(X, y, frame['w1'], frame['w2'], frame['b']):.1f}%")
 
 # --- 4. From perceptron to MLP ---------------------------------------------------------------------
 st.header("4 · From perceptron to MLP: one hidden layer")
@@ -373,7 +401,8 @@ def _mlp_loss_chart(losses: list[dict]) -> alt.Chart:
 
 
 if train_mlp:
-    st.button("⏹ Stop", key="perceptron_mlp_stop", help="Stops training; what ran so far is kept.")
+    stop_slot = st.empty()
+    stop_slot.button("⏹ Stop", key="perceptron_mlp_stop", help="Stops training; what ran so far is kept.")
     progress = st.progress(0.0, text="Training the MLP: starting…")
     c1, c2 = st.columns([3, 2])
     heat_slot, loss_slot = c1.empty(), c2.empty()
@@ -392,7 +421,7 @@ if train_mlp:
         elif event["kind"] == "grid":
             grids.append(event)
             now = time.perf_counter()
-            if now - last_draw > REDRAW_SECONDS:
+            if now - last_draw > 2 * REDRAW_SECONDS:  # the heatmap is the costliest chart to send
                 heat_slot.altair_chart(_region_chart(bounds, event["probs"], _points_frame(X, y, event["predicted"]),
                                                      mlp_config.resolution, title=f"Epoch {event['epoch']}",
                                                      legend="P(class 1)"), width="stretch")
@@ -400,7 +429,8 @@ if train_mlp:
                 last_draw = now
     heat_slot.empty()
     loss_slot.empty()
-    progress.progress(1.0, text=f"Training the MLP: {end['message'] if end else 'stopped'}")
+    stop_slot.empty()
+    progress.empty()
     st.session_state["perceptron_mlp_run"]["end"] = end
     st.session_state["perceptron_mlp_snapshot"] = len(grids) - 1
 
@@ -436,7 +466,7 @@ elif mlp_run["grids"]:
                    "the line w·x + b = 0 of each hidden neuron.")
     with c2:
         _chart(_mlp_loss_chart(losses))
-        st.caption("Cross-entropy on the training points after each epoch. It should fall; a flat line "
+        st.caption("Cross-entropy on the training points, averaged over each epoch. It should fall; a flat line "
                    "means the network is stuck (too few neurons, a too small learning rate).")
     m1, m2, m3 = st.columns(3)
     m1.metric("Final accuracy", f"{final_acc:.1f}%")
@@ -483,7 +513,8 @@ with tab_reg:
             samples = pd.DataFrame({"error": np.concatenate([errors, errors]),
                                     "loss": np.concatenate([errors ** 2, np.abs(errors)]),
                                     "series": ["MSE: e²"] * len(errors) + ["MAE: |e|"] * len(errors)})
-            color = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"))
+            color = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
+                              scale=alt.Scale(domain=["MSE: e²", "MAE: |e|"], range=["#e45756", "#4c78a8"]))
             _chart(alt.layer(
                 alt.Chart(curves_reg).mark_line().encode(x=alt.X("error:Q", title="error e = ŷ − y"),
                                                          y=alt.Y("loss:Q", title="loss of one sample"), color=color),
@@ -510,7 +541,8 @@ with tab_bce:
         q = min(max(p_one, 1e-3), 1 - 1e-3)
         marker = pd.DataFrame({"p": [q], "loss": [min(neuron.binary_cross_entropy(q, label), 7.0)],
                                "series": [f"true label {label}"]})
-        color = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"))
+        color = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
+                          scale=alt.Scale(domain=["true label 1", "true label 0"], range=CLASS_COLORS[::-1]))
         _chart(alt.layer(
             alt.Chart(bce_curves).mark_line().encode(x=alt.X("p:Q", title="predicted P(class 1)"),
                                                      y=alt.Y("loss:Q", title="loss"), color=color),
@@ -523,16 +555,17 @@ with tab_ce:
     probs0, target = neuron.COURSE_CE_EXAMPLE
     st.markdown(f"The course example: the model predicts **{probs0}** and the true class is **{target}** "
                 "(one-hot [0, 1, 0, 0, 0]). Only the true class's probability counts:")
+    example_ce = neuron.cross_entropy_from_probs(probs0, target)
     st.latex(r"\mathrm{CE} = -\sum_k y_k \log p_k = -\log p_{\text{true}} = -\ln 0.90 = "
-             f"{neuron.cross_entropy_from_probs(probs0, target):.4f}")
+             f"{example_ce:.5f} \\approx 0.1053")
     c1, c2 = st.columns([1, 2])
     with c1:
         p_true = st.slider("Predicted probability of the true class", 0.0, 1.0, 0.90, 0.005, format="%.3f",
                            key="perceptron_ce_p")
         probs_now = neuron.with_true_class_prob(probs0, target, p_true)
         ce = neuron.cross_entropy_from_probs(probs_now, target)
-        st.metric("Cross-entropy", "∞" if math.isinf(ce) else f"{ce:.4f}",
-                  delta=None if math.isinf(ce) else f"{ce - 0.1053:+.4f} vs the example")
+        st.metric("Cross-entropy", "∞" if math.isinf(ce) else f"{ce:.5f}",
+                  delta=None if math.isinf(ce) else f"{ce - example_ce:+.4f} vs the example", delta_color="inverse")
         if math.isinf(ce):
             st.warning("p = 0 for the true class: −log 0 is infinite. PyTorch's `nn.CrossEntropyLoss` takes "
                        "logits and uses log-softmax, so this never happens in training.")
@@ -550,7 +583,7 @@ with tab_ce:
         marker = pd.DataFrame({"p": [shown_p], "loss": [-math.log(shown_p)]})
         _chart(alt.layer(
             alt.Chart(ce_curve).mark_line().encode(
-                x=alt.X("p:Q", scale=alt.Scale(type="log"), title="probability of the true class (log scale)"),
+                x=alt.X("p:Q", scale=alt.Scale(domain=[0, 1]), title="predicted probability of the true class"),
                 y=alt.Y("loss:Q", title="−ln p"), tooltip=[alt.Tooltip("p:Q", format=".4g"),
                                                            alt.Tooltip("loss:Q", format=".3f")]),
             alt.Chart(marker).mark_point(filled=True, size=120, color="black").encode(x="p:Q", y="loss:Q"),
@@ -587,7 +620,8 @@ sine_config = neuron.CubicFitConfig(method=method, lr=sine_lr, steps=sine_steps,
 run_sine = st.button("▶ Run gradient descent", key="perceptron_sine_run", type="primary")
 runs = st.session_state.setdefault("perceptron_sine_runs", {})
 if run_sine:
-    st.button("⏹ Stop", key="perceptron_sine_stop")
+    stop_slot = st.empty()
+    stop_slot.button("⏹ Stop", key="perceptron_sine_stop")
     progress = st.progress(0.0, text="Gradient descent: starting…")
     history, end, started = [], None, time.perf_counter()
     runs[method] = {"config": sine_config, "history": history, "end": None}
@@ -601,10 +635,12 @@ if run_sine:
             f"Step {event['step']}/{sine_steps}, loss {event['loss']:.4g}, "
             f"ETA {format_seconds(elapsed / event['progress'] * (1 - event['progress']))}"))
     runs[method]["end"] = end
-    progress.progress(1.0, text=f"Gradient descent: {end['message'] if end else 'stopped'}")
+    stop_slot.empty()
+    progress.empty()
 
 current = runs.get(method)
-start_coeffs = neuron.cubic_problem(1000, seed=int(sine_seed))["start"]
+shown_seed = current["config"].seed if current else int(sine_seed)  # the start of the run on show
+start_coeffs = neuron.cubic_problem(1000, seed=shown_seed)["start"]
 x_sine = problem["x"]
 fit_frames = [pd.DataFrame({"x": x_sine, "y": problem["y"], "curve": "sin(x)"}),
               pd.DataFrame({"x": x_sine, "y": neuron.cubic_values(x_sine, start_coeffs), "curve": "random start"})]
@@ -624,8 +660,8 @@ else:
 fit_frame = pd.concat(fit_frames, ignore_index=True)
 c1, c2 = st.columns(2)
 with c1:
-    _chart(alt.Chart(fit_frame).mark_line().encode(
-        x=alt.X("x:Q", title="x"), y=alt.Y("y:Q", title="y", scale=alt.Scale(domain=[-3, 3], clamp=True)),
+    _chart(alt.Chart(fit_frame).mark_line(clip=True).encode(
+        x=alt.X("x:Q", title="x"), y=alt.Y("y:Q", title="y", scale=alt.Scale(domain=[-3, 3])),
         color=alt.Color("curve:N", title=None, scale=alt.Scale(domain=["sin(x)", "random start", "fitted cubic"],
                                                                  range=["#333333", "#bbbbbb", "#e45756"]),
                         legend=alt.Legend(orient="top")),
@@ -635,7 +671,7 @@ with c1:
                f"{problem['best'][3]:+.4f}x³ with loss {problem['best_loss']:.3f}; a and c are 0 because sin is odd. "
                "The y axis is clipped to ±3.")
 with c2:
-    loss_rows = [{"step": e["step"], "loss": e["loss"], "run": f"{neuron.CUBIC_METHOD_LABELS[m]}, lr {r['config'].lr:g}"}
+    loss_rows = [{"step": e["step"], "loss": e["loss"], "run": f"{CUBIC_SHORT[m]}, lr {r['config'].lr:g}"}
                  for m, r in runs.items() for e in r["history"] if e["loss"] > 0]
     if loss_rows:
         _chart(alt.Chart(pd.DataFrame(loss_rows)).mark_line().encode(
@@ -648,10 +684,11 @@ with c2:
 if current is not None and current["history"]:
     coeffs = pd.DataFrame(current["history"]).melt(id_vars=["step"], value_vars=["a", "b", "c", "d"],
                                                    var_name="coefficient", value_name="value")
-    c1, c2 = st.columns([2, 1])
+    c1, c2 = st.columns([3, 2])
     with c1:
         _chart(alt.Chart(coeffs).mark_line().encode(
-            x="step:Q", y=alt.Y("value:Q", title="value"), color=alt.Color("coefficient:N", title=None),
+            x="step:Q", y=alt.Y("value:Q", title="value"),
+            color=alt.Color("coefficient:N", title=None, scale=alt.Scale(scheme="category10")),
             tooltip=["coefficient", "step", alt.Tooltip("value:Q", format=".4f")],
         ).properties(title=f"Coefficients during the run ({neuron.CUBIC_METHOD_LABELS[method]})", height=260))
         st.caption("Each line is one coefficient. b and d (the odd terms) head to the sin-like values; a and c go to 0.")
@@ -660,11 +697,12 @@ if current is not None and current["history"]:
         last_logged = current["history"][-1]
         st.dataframe(pd.DataFrame({
             "coefficient": ["a", "b", "c", "d"],
-            "random start": start_coeffs,
-            "after training": final or [last_logged[k] for k in "abcd"],
-            "best possible": problem["best"],
+            "start": start_coeffs,
+            "trained": final or [last_logged[k] for k in "abcd"],
+            "best": problem["best"],
         }).round(4), hide_index=True, width="stretch")
-        st.caption("Taylor's series would give b = 1, d = −1/6 ≈ −0.167; the best fit over all of [−π, π] differs.")
+        st.caption("start: the random coefficients; best: the least-squares cubic. Taylor's series would give "
+                   "b = 1, d = −1/6 ≈ −0.167, but the best fit over all of [−π, π] differs.")
 
 # --- 7. Show the code -----------------------------------------------------------------------------
 st.header("7 · The code")
