@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from bench import result
+from bench._reference import notebook_accuracy, notebook_epoch
 from core import cnn
 from core.device import synchronize
 from core.engine import TrainConfig, evaluate, run_to_end, train
@@ -95,19 +96,9 @@ def run_reference(workload: str, dataset: str, device, epochs: int, n_train: int
     _warm_up(dataset, device)
     start = time.perf_counter()
     for _ in range(epochs):
-        model.train()
-        for images, labels in train_loader:
-            images, labels = images.to(device), labels.to(device)
-            optimizer.zero_grad()
-            loss = criterion(model(images), labels)
-            loss.backward()
-            optimizer.step()
+        notebook_epoch(model, train_loader, criterion, optimizer, device)
     synchronize(device)
     seconds = time.perf_counter() - start
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for images, labels in test_loader:
-            correct += (model(images.to(device)).argmax(1) == labels.to(device)).sum().item()
+    accuracy = notebook_accuracy(model, test_loader, device)
     return result(workload, "reference", device, epochs, seconds, epochs * len(train_set),
-                  "test_accuracy", 100.0 * correct / len(test_set))
+                  "test_accuracy", accuracy)

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from bench import result
+from bench._reference import notebook_accuracy, notebook_epoch, warm_up
 from core.data import NOTEBOOK_MEAN, NOTEBOOK_STD, load_mnist, normalize
 from core.device import synchronize
 from core.engine import TrainConfig, evaluate, run_to_end, train
@@ -60,25 +61,16 @@ def run_reference(device, epochs: int, n_train: int | None = None) -> dict:
     synchronize(device)
     start = time.perf_counter()
     for _ in range(epochs):
-        model.train()
-        for images, labels in train_loader:
-            images, labels = images.to(device), labels.to(device)
-            optimizer.zero_grad()
-            loss = criterion(model(images), labels)
-            loss.backward()
-            optimizer.step()
+        notebook_epoch(model, train_loader, criterion, optimizer, device)
     synchronize(device)
     seconds = time.perf_counter() - start
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for images, labels in test_loader:
-            correct += (model(images.to(device)).argmax(1) == labels.to(device)).sum().item()
+    accuracy = notebook_accuracy(model, test_loader, device)
     return result(WORKLOAD, "reference", device, epochs, seconds, epochs * len(train_set),
-                  "test_accuracy", 100.0 * correct / len(test_set))
+                  "test_accuracy", accuracy)
 
 
 def run(quick: bool, device):
+    warm_up(device)
     if quick:  # a smoke test: 1 epoch on 5,000 samples
         yield run_playground(device, epochs=1, n_train=5000)
         yield run_reference(device, epochs=1, n_train=5000)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from bench import result
+from bench._reference import notebook_epoch
 from core import forecast as fc
 from core.device import synchronize
 from core.engine import run_to_end
@@ -66,13 +67,7 @@ def run_reference(device, epochs: int, patience: int | None) -> dict:
     try:
         for _ in range(epochs):
             run_epochs += 1
-            model.train()
-            for xb, yb in loader:
-                xb, yb = xb.to(device), yb.to(device)
-                optimizer.zero_grad()
-                loss = criterion(model(xb), yb)
-                loss.backward()
-                optimizer.step()
+            notebook_epoch(model, loader, criterion, optimizer, device)
             model.eval()
             with torch.no_grad():
                 val = criterion(model(x_val), y_val).item()
