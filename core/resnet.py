@@ -1,6 +1,5 @@
 """ResNet: residual blocks, plain vs residual twins, gradient/activation probes, real ResNets."""
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -201,7 +200,11 @@ def gradient_frame(history: list[dict]) -> pd.DataFrame:
 
 def experiment_data(dataset: str = "mnist", n_train: int = 5000, n_test: int = 2000,
                     seed: int = 0) -> dict:
-    """A stratified random subset as normalized float tensors: x (N, C, H, W), y (N,)."""
+    """A stratified random subset as normalized float tensors: x (N, C, H, W), y (N,).
+
+    Also returns the subset's indices into load_mnist / load_cifar10, the input shape and the
+    normalization used.
+    """
     if dataset == "mnist":
         (xtr, ytr), (xte, yte) = data.load_mnist(True), data.load_mnist(False)
         xtr, xte = xtr.unsqueeze(1), xte.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
@@ -216,6 +219,7 @@ def experiment_data(dataset: str = "mnist", n_train: int = 5000, n_test: int = 2
     te = _stratified(yte, n_test, gen)
     return {"x_train": data.normalize(xtr[tr], mean, std), "y_train": ytr[tr],
             "x_test": data.normalize(xte[te], mean, std), "y_test": yte[te],
+            "train_index": tr, "test_index": te,  # into the full uint8 dataset
             "in_shape": tuple(xtr.shape[1:]), "mean": mean, "std": std}
 
 
@@ -240,9 +244,9 @@ def activation_histograms(cfg: NetConfig, x: torch.Tensor, seed: int = 0, bins: 
 
     Forward hooks record the output of every activation for one batch x. Returns
     (hist: [batchnorm, layer, layer_index, bin_start, bin_end, fraction],
-     stats: [batchnorm, layer, layer_index, mean, std, saturated]) for up to `max_layers`
-    evenly spaced layers. "saturated" is the share of units where the activation's slope is
-    tiny (sigmoid output < 0.02 or > 0.98, ReLU output exactly 0).
+     stats: [batchnorm, layer, layer_index, mean, std, mean_slope]) for up to `max_layers`
+    evenly spaced layers. "mean_slope" is the average derivative of the activation at these
+    inputs: the factor by which it scales gradients flowing back (sigmoid: at most 0.25).
     """
     hist_rows, stat_rows = [], []
     lo, hi = (0.0, 1.0) if cfg.activation == "sigmoid" else (None, None)
@@ -271,13 +275,12 @@ def activation_histograms(cfg: NetConfig, x: torch.Tensor, seed: int = 0, bins: 
                 hist_rows.append({"batchnorm": "with BN" if bn else "without BN", "layer": name,
                                   "layer_index": i + 1, "bin_start": edges[k], "bin_end": edges[k + 1],
                                   "fraction": float(counts[k]) / total})
-            if cfg.activation == "sigmoid":
-                saturated = ((values < 0.02) | (values > 0.98)).float().mean().item()
-            else:
-                saturated = (values == 0).float().mean().item()
+            # the factor this activation multiplies gradients by: sigma' = y(1 - y) <= 0.25,
+            # ReLU' = 1 where active, 0 elsewhere
+            slope = values * (1 - values) if cfg.activation == "sigmoid" else (values > 0).float()
             stat_rows.append({"batchnorm": "with BN" if bn else "without BN", "layer": name,
                               "layer_index": i + 1, "mean": values.mean().item(),
-                              "std": values.std().item(), "saturated": saturated})
+                              "std": values.std().item(), "mean_slope": slope.mean().item()})
     return pd.DataFrame(hist_rows), pd.DataFrame(stat_rows)
 
 
@@ -286,7 +289,8 @@ def activation_histograms(cfg: NetConfig, x: torch.Tensor, seed: int = 0, bins: 
 def stage_table(name: str = "resnet18", image_size: int = 224) -> pd.DataFrame:
     """Run torchvision's model (weights=None) on a 1x3xSxS input and tabulate each stage.
 
-    Columns: stage, layers (what the stage is), blocks, output (C x H x W), parameters.
+    Columns: stage, layers (what the stage is), blocks, weight layers, output (C x H x W),
+    parameters.
     Output shapes come from forward hooks, parameter counts from the modules themselves.
     """
     import torchvision
@@ -316,12 +320,23 @@ def stage_table(name: str = "resnet18", image_size: int = 224) -> pd.DataFrame:
     rows = []
     for stage, description, modules, blocks in stages:
         rows.append({"stage": stage, "layers": description,
-                     "blocks": blocks if blocks is not None else "",
+                     "blocks": blocks,
+                     "weight layers": sum(_main_path_layers(m) for m in modules),
                      "output": " x ".join(str(s) for s in shapes[stage]),
                      "parameters": sum(count_params(m) for m in modules)})
-    rows.append({"stage": "total", "layers": name, "blocks": sum(len(getattr(model, f"layer{i}")) for i in range(1, 5)),
+    rows.append({"stage": "total", "layers": name,
+                 "blocks": sum(len(getattr(model, f"layer{i}")) for i in range(1, 5)),
+                 "weight layers": _main_path_layers(model),  # the 18 / 34 / 50 in the name
                  "output": rows[-1]["output"], "parameters": count_params(model)})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["blocks"] = table["blocks"].astype("Int64")  # blank (<NA>) where a stage has no blocks
+    return table
+
+
+def _main_path_layers(module: nn.Module) -> int:
+    """Conv and fully connected layers, not counting the 1x1 shortcut ("downsample") convs."""
+    return sum(isinstance(m, (nn.Conv2d, nn.Linear)) and "downsample" not in name
+               for name, m in module.named_modules())
 
 
 # --- Transfer learning (needs the ImageNet weights once) -----------------------------------
@@ -337,7 +352,6 @@ class TransferConfig:
     seed: int = 0
     lr_head: float = 1e-3        # Adam, only the new fc layer learns
     lr_scratch: float = 1e-3     # Adam, every layer learns
-    extra: dict = field(default_factory=dict)  # unused; keeps the config open for the page
 
 
 def pretrained_weights_path():
@@ -364,7 +378,7 @@ def load_pretrained_resnet18() -> nn.Module:
 
     path = pretrained_weights_path()
     if not path.exists() and not data.internet_available("download.pytorch.org", 443):
-        raise OfflineError_message()
+        raise _offline_error()
     try:
         state = torch.hub.load_state_dict_from_url(
             ResNet18_Weights.IMAGENET1K_V1.url, model_dir=str(path.parent), progress=False,
@@ -376,8 +390,227 @@ def load_pretrained_resnet18() -> nn.Module:
     return model
 
 
-def OfflineError_message() -> data.OfflineError:  # noqa: N802 - builds the exception
+def _offline_error() -> data.OfflineError:
     return data.OfflineError(
         f"Transfer learning needs the ImageNet-pretrained ResNet-18 weights ({PRETRAINED_SIZE_MB} MB), "
         "downloaded once from download.pytorch.org, and the internet is not reachable. "
         "The rest of the page works offline; come back online once and the weights are cached.")
+
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def transfer_data(cfg: TransferConfig) -> dict:
+    """A stratified CIFAR-10 subset as uint8 (N, 3, 32, 32) + labels; resized later, per batch."""
+    gen = torch.Generator().manual_seed(cfg.seed)
+    (xtr, ytr), (xte, yte) = data.load_cifar10(True), data.load_cifar10(False)
+    tr, te = _stratified(ytr, cfg.n_train, gen), _stratified(yte, cfg.n_test, gen)
+    return {"x_train": xtr[tr], "y_train": ytr[tr], "x_test": xte[te], "y_test": yte[te]}
+
+
+def imagenet_transform(image_size: int):
+    """uint8 (N, 3, 32, 32) -> float (N, 3, S, S) normalized like ImageNet; runs on the device."""
+    def transform(x: torch.Tensor) -> torch.Tensor:
+        x = data.normalize(x, IMAGENET_MEAN, IMAGENET_STD)
+        if x.shape[-1] != image_size:
+            x = nn.functional.interpolate(x, size=(image_size, image_size), mode="bilinear",
+                                          align_corners=False)  # (N, 3, S, S)
+        return x
+    return transform
+
+
+@torch.no_grad()
+def extract_features(backbone: nn.Module, x: torch.Tensor, device: torch.device, image_size: int,
+                     batch_size: int = 128, on_progress=None) -> torch.Tensor:
+    """Frozen ResNet-18 features: everything up to the last layer, (N, 512) on the CPU.
+
+    The backbone never changes while only the new fc layer trains, so its outputs are
+    computed once instead of every epoch. `on_progress(fraction)` is called per batch.
+    The backbone is moved to `device` and put in eval mode (BN uses its ImageNet statistics).
+    """
+    # every child but the last layer, (N, 512, 1, 1) -> (N, 512); the model itself is untouched
+    features = nn.Sequential(*list(backbone.children())[:-1], nn.Flatten()).to(device).eval()
+    transform = imagenet_transform(image_size)
+    out = []
+    for start in range(0, len(x), batch_size):
+        out.append(features(transform(x[start:start + batch_size].to(device))).cpu())
+        if on_progress is not None:
+            on_progress(min(1.0, (start + batch_size) / len(x)))
+    return torch.cat(out) if out else torch.empty(0, 512)
+
+
+def scratch_resnet18(seed: int = 0) -> nn.Module:
+    """torchvision ResNet-18 with random weights and a 10-class last layer."""
+    import torchvision
+
+    torch.manual_seed(seed)
+    return torchvision.models.resnet18(weights=None, num_classes=10)
+
+
+def new_head(seed: int = 0) -> nn.Module:
+    """The replacement last layer: 512 features -> 10 CIFAR-10 classes."""
+    torch.manual_seed(seed)
+    return nn.Linear(512, 10)
+
+
+# --- "Show the code" ----------------------------------------------------------------------
+
+_CODE_HEAD = '''"""Plain vs residual network of the same depth ({depth} weight layers), {act}, BatchNorm {bn_word}.
+
+Generated by the Deep Learning Playground (ResNet page). Run: python {filename}
+"""
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Subset
+from torchvision import datasets, transforms
+
+DEPTH = {depth}            # weight layers: first + 2 per block + last
+WIDTH = {width}            # {width_doc}
+BLOCKS = (DEPTH - 2) // 2
+ACTIVATION = nn.{act_cls}
+BATCHNORM = {batchnorm}
+EPOCHS, BATCH_SIZE, LR = {epochs}, {batch_size}, {lr}
+N_TRAIN = {n_train}
+IN_SHAPE = {in_shape}  # (C, H, W)
+
+
+def norm(dim):
+    if not BATCHNORM:
+        return nn.Identity()
+    return nn.{norm_cls}(dim)
+
+
+class Block(nn.Module):
+    """Two weight layers in pre-activation order; residual adds the input back: F(x) + x."""
+
+    def __init__(self, in_dim, out_dim, stride, residual):
+        super().__init__()
+        self.residual = residual
+{block_init}
+    def forward(self, x):
+        out = self.layer1(self.act1(self.norm1(x)))
+        out = self.layer2(self.act2(self.norm2(out)))
+        return out + self.shortcut(x) if self.residual else out
+
+
+class Net(nn.Module):
+    def __init__(self, residual):
+        super().__init__()
+{net_init}
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+'''
+
+_MLP_BLOCK = '''        self.norm1, self.act1 = norm(in_dim), ACTIVATION()
+        self.layer1 = nn.Linear(in_dim, out_dim)
+        self.norm2, self.act2 = norm(out_dim), ACTIVATION()
+        self.layer2 = nn.Linear(out_dim, out_dim)
+        self.shortcut = nn.Identity()  # same width everywhere: the skip is the identity
+'''
+
+_CONV_BLOCK = '''        self.norm1, self.act1 = norm(in_dim), ACTIVATION()
+        self.layer1 = nn.Conv2d(in_dim, out_dim, 3, stride=stride, padding=1)
+        self.norm2, self.act2 = norm(out_dim), ACTIVATION()
+        self.layer2 = nn.Conv2d(out_dim, out_dim, 3, padding=1)
+        self.shortcut = nn.Identity()
+        if residual and (stride != 1 or in_dim != out_dim):
+            # F(x) and x must have the same shape: a 1x1 convolution matches channels and size
+            self.shortcut = nn.Conv2d(in_dim, out_dim, 1, stride=stride, bias=False)
+'''
+
+_MLP_NET = '''        c, h, w = IN_SHAPE
+        self.stem = nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, WIDTH))  # (N, C*H*W) -> (N, WIDTH)
+        self.blocks = nn.ModuleList([Block(WIDTH, WIDTH, 1, residual) for _ in range(BLOCKS)])
+        self.head = nn.Sequential(norm(WIDTH), ACTIVATION(), nn.Linear(WIDTH, 10))
+'''
+
+_CONV_NET = '''        c, h, w = IN_SHAPE
+        self.stem = nn.Sequential(nn.Conv2d(c, WIDTH, 3, stride=2, padding=1))  # halves H and W
+        stage_of = [min(2, 3 * i // BLOCKS) for i in range(BLOCKS)]  # 3 stages: WIDTH, 2x, 4x
+        blocks, dim = [], WIDTH
+        for i, stage in enumerate(stage_of):
+            out_dim = WIDTH * 2 ** stage
+            stride = 2 if i > 0 and stage != stage_of[i - 1] else 1
+            blocks.append(Block(dim, out_dim, stride, residual))
+            dim = out_dim
+        self.blocks = nn.ModuleList(blocks)
+        self.head = nn.Sequential(norm(dim), ACTIVATION(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Linear(dim, 10))
+'''
+
+_CODE_MAIN = '''
+
+def weight_layers(model):
+    return [m for name, m in model.named_modules()
+            if isinstance(m, (nn.Linear, nn.Conv2d)) and "shortcut" not in name]
+
+
+def train(model, train_loader, test_loader):
+    optimizer = {optimizer}
+    criterion = nn.CrossEntropyLoss()
+    for epoch in range(1, EPOCHS + 1):
+        model.train()
+        for images, labels in train_loader:
+            optimizer.zero_grad()
+            loss = criterion(model(images), labels)
+            loss.backward()
+            optimizer.step()
+        first = weight_layers(model)[0].weight.grad.norm().item()  # gradient reaching layer 1
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for images, labels in test_loader:
+                correct += (model(images).argmax(1) == labels).sum().item()
+        print(f"  epoch {{epoch}}: loss {{loss.item():.4f}}, first-layer grad norm {{first:.2e}}, "
+              f"test accuracy {{100 * correct / len(test_loader.dataset):.2f}}%")
+
+
+if __name__ == "__main__":
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize({mean}, {std})])
+    train_set = datasets.{dataset_cls}("data", train=True, download=True, transform=transform)
+    test_set = datasets.{dataset_cls}("data", train=False, download=True, transform=transform)
+    generator = torch.Generator().manual_seed({seed})
+    subset = torch.randperm(len(train_set), generator=generator)[:N_TRAIN].tolist()
+    test_loader = DataLoader(Subset(test_set, range(2000)), batch_size=1000)
+    torch.manual_seed({seed})
+    start_weights = Net(residual=False).state_dict()
+    for residual in (False, True):
+        torch.manual_seed({seed})  # same batch order for both networks
+        model = Net(residual)
+        model.load_state_dict(start_weights, strict=False)  # same initial weights (1x1 skips extra)
+        train_loader = DataLoader(Subset(train_set, subset), batch_size=BATCH_SIZE, shuffle=True)
+        print(("Residual" if residual else "Plain"), "network,",
+              sum(p.numel() for p in model.parameters()), "parameters")
+        train(model, train_loader, test_loader)
+'''
+
+_OPTIMIZER_CODE = {
+    "sgd": "torch.optim.SGD(model.parameters(), lr=LR)",
+    "sgd_momentum": "torch.optim.SGD(model.parameters(), lr=LR, momentum={momentum})",
+    "adam": "torch.optim.Adam(model.parameters(), lr=LR)",
+    "adamw": "torch.optim.AdamW(model.parameters(), lr=LR)",
+    "rmsprop": "torch.optim.RMSprop(model.parameters(), lr=LR)",
+}
+
+
+def experiment_code(cfg: NetConfig, dataset: str = "mnist", n_train: int = 5000, epochs: int = 3,
+                    batch_size: int = 64, lr: float = 0.01, optimizer: str = "sgd_momentum",
+                    momentum: float = 0.9, seed: int = 0, filename: str = "plain_vs_residual.py") -> str:
+    """A runnable plain-PyTorch script that builds and trains both networks for these settings."""
+    conv = cfg.kind == "conv"
+    mean, std = ((data.MNIST_MEAN,), (data.MNIST_STD,)) if dataset == "mnist" else (
+        data.CIFAR10_MEAN, data.CIFAR10_STD)
+    head = _CODE_HEAD.format(
+        depth=cfg.depth, width=cfg.width, act=cfg.activation, bn_word="on" if cfg.batchnorm else "off",
+        filename=filename, act_cls=ACTIVATIONS[cfg.activation].__name__, batchnorm=cfg.batchnorm,
+        width_doc="channels of the first stage (then 2x, 4x)" if conv else "features of every hidden layer",
+        epochs=epochs, batch_size=batch_size, lr=lr, n_train=n_train,
+        in_shape=tuple(cfg.in_shape), norm_cls="BatchNorm2d" if conv else "BatchNorm1d",
+        block_init=_CONV_BLOCK if conv else _MLP_BLOCK, net_init=_CONV_NET if conv else _MLP_NET)
+    main = _CODE_MAIN.format(
+        optimizer=_OPTIMIZER_CODE[optimizer].format(momentum=momentum), mean=tuple(mean),
+        std=tuple(std), dataset_cls="MNIST" if dataset == "mnist" else "CIFAR10", seed=seed)
+    return head + main

@@ -11,6 +11,27 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("PLAYGROUND_FORCE_CPU", "0")
 
 
+def _always_run_app_py() -> None:
+    """AppTest resets Streamlit's "pages/ folder means v1 multipage app" flag before every run,
+    which would run a page file without app.py. Keep the flag off so every AppTest run goes
+    through app.py's st.navigation, as a browser session does (see ui.ensure_app_shell)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original_init = PagesManager.__init__
+    if getattr(original_init, "_playground_patched", False):
+        return
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    init._playground_patched = True
+    PagesManager.__init__ = init
+
+
+_always_run_app_py()
+
+
 def open_page(page: str, timeout: float = 120):
     """Run app.py under Streamlit's AppTest and switch to `page` (e.g. "pages/cnn.py")."""
     from streamlit.testing.v1 import AppTest

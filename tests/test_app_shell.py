@@ -25,6 +25,12 @@ def test_every_page_renders_without_exception(page):
     assert not at.exception, [e.message for e in at.exception]
 
 
+def test_topic_pages_run_inside_app_py():
+    at = open_page("pages/cnn.py")
+    assert at.sidebar.toggle(key="force_cpu").label == "Force CPU"  # app.py's sidebar is there
+    assert "CNN" in at.title[0].value
+
+
 def test_sidebar_shows_device_and_can_force_cpu():
     at = open_page("pages/home.py")
     sidebar_text = " ".join(m.value for m in at.sidebar.markdown)

@@ -1,0 +1,95 @@
+"""resnet: plain vs residual twins (the page's defaults), engine vs notebook-style DataLoader loop."""
+import time
+
+import torch
+from torch import nn
+
+from bench import result
+from core import data, resnet
+from core.device import synchronize
+from core.engine import TrainConfig, evaluate, run_to_end, train
+
+WORKLOAD = "resnet"  # lines are "resnet-plain" and "resnet-residual", one per impl
+NET = resnet.NetConfig(depth=20, width=64, activation="sigmoid", batchnorm=False, kind="mlp",
+                       in_shape=(1, 28, 28))
+RECIPE = TrainConfig(epochs=3, batch_size=64, lr=0.01, optimizer="sgd_momentum", momentum=0.9,
+                     seed=0, log_every=200)
+N_TEST = 2000
+
+
+def run_playground(device, epochs: int, n_train: int) -> list[dict]:
+    exp = resnet.experiment_data("mnist", n_train=n_train, n_test=N_TEST, seed=0)
+    config = TrainConfig(**{**RECIPE.__dict__, "epochs": epochs})
+    lines = []
+    for name, model in zip(("plain", "residual"), resnet.build_pair(NET, seed=0)):
+        synchronize(device)
+        start = time.perf_counter()
+        run_to_end(train(model, (exp["x_train"], exp["y_train"]), config, device))
+        synchronize(device)
+        seconds = time.perf_counter() - start
+        accuracy = evaluate(model, exp["x_test"], exp["y_test"], device)["accuracy"]
+        lines.append(result(f"{WORKLOAD}-{name}", "playground", device, epochs, seconds,
+                            epochs * n_train, "test_accuracy", accuracy))
+    return lines
+
+
+class _NotebookMNIST(torch.utils.data.Dataset):
+    """What torchvision.datasets.MNIST does per sample: uint8 -> PIL image -> transform."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform):
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        image = Image.fromarray(self.images[i].numpy(), mode="L")
+        return self.transform(image), int(self.labels[i])
+
+
+def run_reference(device, epochs: int, n_train: int) -> list[dict]:
+    """The same twins trained the notebook way: per-sample ToTensor/Normalize + DataLoader."""
+    from torch.utils.data import DataLoader
+    from torchvision import transforms
+
+    exp = resnet.experiment_data("mnist", n_train=n_train, n_test=N_TEST, seed=0)
+    (xtr, ytr), (xte, yte) = data.load_mnist(True), data.load_mnist(False)
+    transform = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((data.MNIST_MEAN,), (data.MNIST_STD,))])
+    train_set = _NotebookMNIST(xtr[exp["train_index"]], ytr[exp["train_index"]], transform)
+    test_set = _NotebookMNIST(xte[exp["test_index"]], yte[exp["test_index"]], transform)
+    lines = []
+    for name, model in zip(("plain", "residual"), resnet.build_pair(NET, seed=0)):
+        torch.manual_seed(0)
+        model = model.to(device)
+        train_loader = DataLoader(train_set, batch_size=64, shuffle=True)
+        criterion = nn.CrossEntropyLoss()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(epochs):
+            model.train()
+            for images, labels in train_loader:
+                images, labels = images.to(device), labels.to(device)
+                optimizer.zero_grad()
+                loss = criterion(model(images), labels)
+                loss.backward()
+                optimizer.step()
+        synchronize(device)
+        seconds = time.perf_counter() - start
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for images, labels in DataLoader(test_set, batch_size=1000):
+                correct += (model(images.to(device)).argmax(1) == labels.to(device)).sum().item()
+        lines.append(result(f"{WORKLOAD}-{name}", "reference", device, epochs, seconds,
+                            epochs * n_train, "test_accuracy", 100.0 * correct / len(test_set)))
+    return lines
+
+
+def run(quick: bool, device):
+    epochs, n_train = (1, 1000) if quick else (RECIPE.epochs, 5000)
+    yield from run_playground(device, epochs, n_train)
+    yield from run_reference(device, epochs, n_train)

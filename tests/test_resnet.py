@@ -1,0 +1,241 @@
+"""ResNet page: twins' shapes and parameters, vanishing gradients, stage table, offline transfer."""
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from conftest import open_page
+from core import data, resnet
+from core.engine import TrainConfig, evaluate, run_to_end, train
+from core.models import count_params
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def mnist_small():
+    return resnet.experiment_data("mnist", n_train=2000, n_test=1000, seed=0)
+
+
+# --- building blocks ---------------------------------------------------------------------------
+
+def test_basic_block_shortcut_only_when_shape_changes():
+    same = resnet.BasicBlock(64, 64, stride=1)
+    assert isinstance(same.shortcut, nn.Identity)
+    assert same(torch.randn(2, 64, 14, 14)).shape == (2, 64, 14, 14)
+
+    down = resnet.BasicBlock(64, 128, stride=2)
+    conv = down.shortcut[0]
+    assert isinstance(conv, nn.Conv2d) and conv.kernel_size == (1, 1) and conv.stride == (2, 2)
+    assert down(torch.randn(2, 64, 14, 14)).shape == (2, 128, 7, 7)
+    # same parameter count as torchvision's BasicBlock with its downsample shortcut
+    tv = torchvision.models.resnet18(weights=None).layer2[0]
+    assert count_params(down) == count_params(tv)
+
+
+def test_mlp_twins_have_equal_depth_and_parameters():
+    cfg = resnet.NetConfig(depth=10, width=64, kind="mlp", in_shape=(1, 28, 28))
+    plain, residual = resnet.build_pair(cfg)
+    expected = (784 * 64 + 64) + 8 * (64 * 64 + 64) + (64 * 10 + 10)  # first, 8 hidden, last
+    assert count_params(plain) == count_params(residual) == expected
+    assert len(plain.weight_layers()) == len(residual.weight_layers()) == 10
+    x = torch.randn(5, 1, 28, 28)
+    assert plain(x).shape == residual(x).shape == (5, 10)
+    # identical start: the only difference is the skip connection
+    for (name, p), (_, r) in zip(plain.state_dict().items(), residual.state_dict().items()):
+        assert torch.equal(p, r), name
+    assert not torch.allclose(plain(x), residual(x))
+
+
+def test_conv_twins_differ_only_by_the_1x1_shortcuts():
+    cfg = resnet.NetConfig(depth=14, width=8, kind="conv", batchnorm=True, in_shape=(3, 32, 32))
+    plain, residual = resnet.build_pair(cfg)
+    shortcuts = [b.shortcut for b in residual.blocks if isinstance(b.shortcut, nn.Conv2d)]
+    assert len(shortcuts) == 2  # stage 1 -> 2 and 2 -> 3
+    assert [s.kernel_size for s in shortcuts] == [(1, 1), (1, 1)]
+    # 1x1 convs without bias: 8 -> 16 and 16 -> 32 channels
+    assert count_params(residual) - count_params(plain) == 8 * 16 + 16 * 32
+    x = torch.randn(4, 3, 32, 32)
+    assert plain(x).shape == residual(x).shape == (4, 10)
+    assert len(residual.weight_layers()) == 14
+
+
+def test_depth_must_be_even():
+    with pytest.raises(ValueError):
+        resnet.blocks_for_depth(9)
+    with pytest.raises(ValueError):
+        resnet.build_pair(resnet.NetConfig(activation="tanh"))
+
+
+# --- the experiment ----------------------------------------------------------------------------
+
+def test_first_layer_gradient_vanishes_in_deep_plain_sigmoid_net(mnist_small):
+    x, y = mnist_small["x_train"][:256], mnist_small["y_train"][:256]
+    cfg = resnet.NetConfig(depth=20, activation="sigmoid", batchnorm=False, in_shape=(1, 28, 28))
+    plain, residual = resnet.build_pair(cfg, seed=0)
+    result = resnet.first_layer_gradients(plain, residual, x, y)
+    g_plain, g_res = result
+    assert g_res > 0
+    assert g_res / max(g_plain, 1e-30) > 1e3, result  # measured ~1e15; robust margin
+    # a shallow plain net does not suffer nearly as much
+    shallow_plain, shallow_res = resnet.build_pair(
+        resnet.NetConfig(depth=4, activation="sigmoid", in_shape=(1, 28, 28)), seed=0)
+    s_plain, s_res = resnet.first_layer_gradients(shallow_plain, shallow_res, x, y)
+    assert s_plain / g_plain > 1e3
+    # BatchNorm rescues the plain net's gradient (within a factor 10 of its residual twin)
+    bn_plain, bn_res = resnet.build_pair(
+        resnet.NetConfig(depth=20, activation="sigmoid", batchnorm=True, in_shape=(1, 28, 28)), seed=0)
+    b_plain, b_res = resnet.first_layer_gradients(bn_plain, bn_res, x, y)
+    assert b_res / b_plain < 10
+
+
+def test_residual_twin_learns_where_plain_does_not(mnist_small):
+    cfg = resnet.NetConfig(depth=20, activation="sigmoid", in_shape=(1, 28, 28))
+    plain, residual = resnet.build_pair(cfg, seed=0)
+    train_cfg = TrainConfig(epochs=1, batch_size=64, lr=0.01, optimizer="sgd_momentum", log_every=8)
+    results = {}
+    for name, model in (("plain", plain), ("residual", residual)):
+        events = list(train(model, (mnist_small["x_train"], mnist_small["y_train"]), train_cfg, CPU,
+                            step_probe=resnet.grad_norm_probe))
+        probes = [e["probe"] for e in events if e["kind"] == "batch"]
+        assert probes and len(probes[0]) == 20
+        assert list(probes[0]) == resnet.layer_names(model)
+        frame = resnet.gradient_frame(events)
+        assert len(frame) == 20 * len(probes)
+        results[name] = evaluate(model, mnist_small["x_test"], mnist_small["y_test"], CPU)["accuracy"]
+    assert results["plain"] < 20  # guessing among 10 classes
+    assert results["residual"] > results["plain"] + 30, results
+
+
+def test_activation_histograms_batchnorm_keeps_the_spread(mnist_small):
+    x = mnist_small["x_train"][:256]
+    hist, stats = resnet.activation_histograms(
+        resnet.NetConfig(depth=20, activation="relu", in_shape=(1, 28, 28)), x)
+    sums = hist.groupby(["batchnorm", "layer"])["fraction"].sum()
+    assert ((sums - 1).abs() < 1e-6).all()
+    last = stats.groupby("batchnorm").last()
+    assert last.loc["with BN", "std"] > 3 * last.loc["without BN", "std"]
+    assert abs(last.loc["with BN", "mean_slope"] - 0.5) < 0.1  # about half the ReLUs active
+
+    _, sig = resnet.activation_histograms(
+        resnet.NetConfig(depth=20, activation="sigmoid", in_shape=(1, 28, 28)), x)
+    assert (sig["mean_slope"] <= 0.25 + 1e-6).all()
+
+
+# --- real architectures ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,total,layers", [("resnet18", 11_689_512, 18),
+                                               ("resnet34", 21_797_672, 34),
+                                               ("resnet50", 25_557_032, 50)])
+def test_stage_table_matches_torchvision(name, total, layers):
+    table = resnet.stage_table(name)
+    model = getattr(torchvision.models, name)(weights=None)
+    totals = table.set_index("stage").loc["total"]
+    assert totals["parameters"] == count_params(model) == total
+    assert totals["weight layers"] == layers
+    assert table.iloc[:-1]["parameters"].sum() == total
+    sizes = table.set_index("stage")["output"].str.split(" x ").str[-1]
+    assert sizes[["stem", "pool", "layer1", "layer2", "layer3", "layer4"]].tolist() == \
+        ["112", "56", "56", "28", "14", "7"]
+    blocks = table.set_index("stage")["blocks"]
+    expected_blocks = [len(getattr(model, f"layer{i}")) for i in range(1, 5)]
+    assert blocks[["layer1", "layer2", "layer3", "layer4"]].tolist() == expected_blocks
+    stage_params = table.set_index("stage")["parameters"]
+    assert stage_params["layer3"] == count_params(model.layer3)
+
+
+# --- show the code -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind,width,shape", [("mlp", 32, (1, 28, 28)), ("conv", 8, (3, 32, 32))])
+def test_generated_code_builds_the_same_networks(kind, width, shape):
+    cfg = resnet.NetConfig(depth=12, width=width, kind=kind, batchnorm=True, in_shape=shape)
+    dataset = "mnist" if shape[0] == 1 else "cifar10"
+    code = resnet.experiment_code(cfg, dataset, n_train=1000, epochs=2, lr=0.05, optimizer="adam")
+    namespace = {"__name__": "generated"}  # not __main__: defines, does not download or train
+    exec(compile(code, "plain_vs_residual.py", "exec"), namespace)
+    plain, residual = resnet.build_pair(cfg)
+    for flag, ours in ((False, plain), (True, residual)):
+        theirs = namespace["Net"](flag)
+        assert count_params(theirs) == count_params(ours)
+        assert len(namespace["weight_layers"](theirs)) == 12
+        assert theirs(torch.randn(2, *shape)).shape == (2, 10)
+    assert "torch.optim.Adam" in code and "LR = " in code and "0.05" in code
+
+
+# --- transfer learning: offline and from a cached file (never downloads) -------------------
+
+def test_offline_transfer_learning_raises_offline_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(resnet, "pretrained_weights_path", lambda: tmp_path / "missing.pth")
+    monkeypatch.setattr(data, "internet_available", lambda *a, **k: False)
+    assert resnet.pretrained_available() is False
+    with pytest.raises(data.OfflineError, match="internet"):
+        resnet.load_pretrained_resnet18()
+
+
+@pytest.fixture
+def fake_cached_weights(monkeypatch, tmp_path):
+    """A random ResNet-18 state dict where the cached ImageNet weights would be."""
+    path = tmp_path / "checkpoints" / "resnet18-f37072fd.pth"
+    path.parent.mkdir()
+    torch.manual_seed(1)
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), path)
+    monkeypatch.setattr(resnet, "pretrained_weights_path", lambda: path)
+
+    def no_network(*_a, **_k):
+        raise AssertionError("a cached file must not touch the network")
+    monkeypatch.setattr(data, "internet_available", no_network)
+    return path
+
+
+def test_transfer_pipeline_runs_from_cached_weights(fake_cached_weights):
+    model = resnet.load_pretrained_resnet18()
+    cfg = resnet.TransferConfig(n_train=40, n_test=20, image_size=32)
+    tl = resnet.transfer_data(cfg)
+    assert tl["x_train"].shape == (40, 3, 32, 32) and tl["x_train"].dtype == torch.uint8
+    assert torch.bincount(tl["y_train"], minlength=10).tolist() == [4] * 10  # stratified
+    fc_before = model.fc.weight.clone()
+    feats = resnet.extract_features(model, tl["x_train"], CPU, 32, batch_size=16)
+    assert feats.shape == (40, 512)
+    assert torch.equal(model.fc.weight, fc_before) and isinstance(model.fc, nn.Linear)
+    _, end = run_to_end(train(resnet.new_head(), (feats, tl["y_train"]),
+                              TrainConfig(epochs=1, batch_size=16, optimizer="adam", lr=1e-3), CPU))
+    assert end["reason"] == "completed"
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+def test_page_offline_shows_message_and_trains(monkeypatch, tmp_path):
+    monkeypatch.setattr(resnet, "pretrained_weights_path", lambda: tmp_path / "missing.pth")
+    monkeypatch.setattr(data, "internet_available", lambda *a, **k: False)
+    at = open_page("pages/resnet.py", timeout=240)
+    assert not at.exception, at.exception
+    assert any("needs the internet" in w.value for w in at.warning)
+    assert len(at.table) == 2  # activation stats and the stage table
+    at.select_slider(key="resnet_n_train").set_value(500)
+    at.slider(key="resnet_epochs").set_value(1)
+    at.run()
+    at.button(key="resnet_train").click().run()
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert "Plain: gradient at layer 1" in labels and "Residual: test accuracy" in labels
+    ratio = next(m for m in at.metric if m.label == "Residual: gradient at layer 1").delta
+    assert "x the plain one" in ratio
+    # the results survive a rerun (e.g. another widget), and changed settings are pointed out
+    at.slider(key="resnet_depth").set_value(8).run()
+    assert not at.exception, at.exception
+    assert any("other settings" in i.value for i in at.info)
+
+
+def test_page_transfer_learning_from_cached_weights(fake_cached_weights, monkeypatch):
+    at = open_page("pages/resnet.py", timeout=240)
+    assert not at.exception, at.exception
+    assert not any("needs the internet" in w.value for w in at.warning)
+    at.select_slider(key="resnet_tl_n").set_value(200)
+    at.select_slider(key="resnet_tl_size").set_value(32)
+    at.slider(key="resnet_tl_head_epochs").set_value(2)
+    at.slider(key="resnet_tl_scratch_epochs").set_value(1)
+    at.run()
+    at.button(key="resnet_tl_train").click().run()
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert "pretrained + new last layer" in labels and "from scratch" in labels
