@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from bench import result
+from bench._reference import notebook_accuracy, notebook_epoch, warm_up
 from core import data, resnet
 from core.device import synchronize
 from core.engine import TrainConfig, evaluate, run_to_end, train
@@ -70,26 +71,17 @@ def run_reference(device, epochs: int, n_train: int) -> list[dict]:
         synchronize(device)
         start = time.perf_counter()
         for _ in range(epochs):
-            model.train()
-            for images, labels in train_loader:
-                images, labels = images.to(device), labels.to(device)
-                optimizer.zero_grad()
-                loss = criterion(model(images), labels)
-                loss.backward()
-                optimizer.step()
+            notebook_epoch(model, train_loader, criterion, optimizer, device)
         synchronize(device)
         seconds = time.perf_counter() - start
-        model.eval()
-        correct = 0
-        with torch.no_grad():
-            for images, labels in DataLoader(test_set, batch_size=1000):
-                correct += (model(images.to(device)).argmax(1) == labels.to(device)).sum().item()
+        accuracy = notebook_accuracy(model, DataLoader(test_set, batch_size=1000), device)
         lines.append(result(f"{WORKLOAD}-{name}", "reference", device, epochs, seconds,
-                            epochs * n_train, "test_accuracy", 100.0 * correct / len(test_set)))
+                            epochs * n_train, "test_accuracy", accuracy))
     return lines
 
 
 def run(quick: bool, device):
+    warm_up(device)
     epochs, n_train = (1, 1000) if quick else (RECIPE.epochs, 5000)
     yield from run_playground(device, epochs, n_train)
     yield from run_reference(device, epochs, n_train)
