@@ -1,15 +1,14 @@
 """Sequences and memory: sine-wave RNN/LSTM/GRU, a long-term recall task, and the cells step by step."""
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
-from core.engine import TrainConfig, evaluate, predict, train
-from core.models import count_params
+from core.engine import TrainConfig, predict, train
 
 CELLS = ("rnn", "lstm", "gru")
 CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -17,35 +16,32 @@ _CELL_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 _GATES_PER_CELL = {"rnn": 1, "lstm": 4, "gru": 3}  # stacked weight blocks in PyTorch's layout
 
 
-# --- Data -------------------------------------------------------------------------------------
+# --- Sine data --------------------------------------------------------------------------------
 
 @dataclass
 class SineConfig:
-    samples: int = 1000     # sequences (the notes' 1,000)
-    seq_len: int = 50       # time steps per sequence (the notes' 50)
-    step: float = 0.1       # radians between consecutive time steps
-    shift: float = 0.1      # target = the same wave shifted by this many radians
-    test_fraction: float = 0.2  # held out for prediction plots and test loss
-    seed: int = 0           # random phases
+    samples: int = 1000         # sequences (the notes' 1,000)
+    seq_len: int = 50           # time steps per sequence (the notes' 50)
+    shift: float = 0.1          # radians between steps; the target is the wave shifted by this
+    test_fraction: float = 0.2  # held out for the prediction plots and the test loss
+    seed: int = 0               # random starting phases
 
 
 def make_sine_data(config: SineConfig) -> dict:
-    """Sine sequences starting at random phases; the target is the wave shifted by `shift`.
+    """x_t = sin(phi + 0.1 t), y_t = sin(phi + 0.1 (t + 1)) for random phases phi.
 
-    With step == shift (the default) the target at t is exactly the input at t+1, so the
-    model is a next-value predictor and its output can be fed back in (free-running forecast).
-    Returns float32 tensors x, y of shape (N, T, 1), split into train/test, plus the phases.
+    Because the sampling step equals the shift, the target at t is the input at t+1: the
+    model predicts the next value, so its output can be fed back in (free-running forecast).
+    Returns float32 tensors x/y of shape (N, T, 1) split into train/test, plus the test phases.
     """
     if config.samples < 2 or config.seq_len < 2:
-        raise ValueError("need at least 2 sequences of at least 2 steps")
+        raise ValueError("Need at least 2 sequences of at least 2 steps.")
     rng = np.random.default_rng(config.seed)
-    phases = rng.uniform(0.0, 2 * math.pi, size=config.samples)              # (N,)
-    t = np.arange(config.seq_len) * config.step                              # (T,)
-    angle = phases[:, None] + t[None, :]                                     # (N, T)
-    x = torch.tensor(np.sin(angle), dtype=torch.float32).unsqueeze(-1)       # (N, T, 1)
+    phases = rng.uniform(0.0, 2 * math.pi, size=config.samples)          # (N,)
+    angle = phases[:, None] + np.arange(config.seq_len)[None, :] * config.shift  # (N, T)
+    x = torch.tensor(np.sin(angle), dtype=torch.float32).unsqueeze(-1)   # (N, T, 1)
     y = torch.tensor(np.sin(angle + config.shift), dtype=torch.float32).unsqueeze(-1)
-    n_test = max(1, int(round(config.samples * config.test_fraction)))
-    n_test = min(n_test, config.samples - 1)
+    n_test = min(max(1, round(config.samples * config.test_fraction)), config.samples - 1)
     n_train = config.samples - n_test
     return {"x_train": x[:n_train], "y_train": y[:n_train], "x_test": x[n_train:],
             "y_test": y[n_train:], "phases_test": phases[n_train:], "config": config}
@@ -54,48 +50,473 @@ def make_sine_data(config: SineConfig) -> dict:
 # --- Model ------------------------------------------------------------------------------------
 
 class SeqModel(nn.Module):
-    """nn.RNN / nn.LSTM / nn.GRU followed by a linear head.
-
-    `per_step=True` (sine task): one output per time step, (N, T, out).
-    `per_step=False` (memory task): only the last step's output, (N, out), e.g. class logits.
-    """
+    """nn.RNN / nn.LSTM / nn.GRU (batch_first) followed by a linear head on every step's h_t."""
 
     def __init__(self, cell: str = "lstm", input_size: int = 1, hidden_size: int = 32,
-                 num_layers: int = 1, output_size: int = 1, per_step: bool = True):
+                 num_layers: int = 1, output_size: int = 1):
         super().__init__()
         if cell not in _CELL_CLASSES:
             raise ValueError(f"Unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
         self.cell = cell
-        self.per_step = per_step
         self.rnn = _CELL_CLASSES[cell](input_size, hidden_size, num_layers=num_layers,
                                        batch_first=True)
         self.head = nn.Linear(hidden_size, output_size)
 
-    def forward(self, x: torch.Tensor, state=None):
-        out, _ = self.rnn(x, state)            # (N, T, H): top layer's h_t at every step
-        if not self.per_step:
-            out = out[:, -1]                   # (N, H): the last step only
-        return self.head(out)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)          # (N, T, H): the top layer's h_t at every step
+        return self.head(out)         # (N, T, output_size)
 
     def step(self, x: torch.Tensor, state=None):
-        """Run on x (N, T, d) from `state`; return (outputs, new state) for feeding back."""
+        """Continue from `state` on x (N, T, d): (outputs (N, T, out), new state)."""
         out, state = self.rnn(x, state)
         return self.head(out), state
 
 
 def make_model(cell: str, hidden_size: int = 32, num_layers: int = 1, input_size: int = 1,
-               output_size: int = 1, per_step: bool = True, seed: int = 0) -> SeqModel:
-    """A seeded SeqModel: the same seed gives the same initial weights for a given cell."""
+               output_size: int = 1, seed: int = 0) -> SeqModel:
+    """A seeded SeqModel: the same seed always gives the same initial weights."""
     torch.manual_seed(seed)
-    return SeqModel(cell, input_size, hidden_size, num_layers, output_size, per_step)
+    return SeqModel(cell, input_size, hidden_size, num_layers, output_size)
 
 
-def param_count_formula(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
-                        output_size: int = 1) -> int:
-    """Parameters by the formula: gates * (D_h*d + D_h*D_h + 2*D_h) per layer + the head."""
+def param_count_formula(cell: str, input_size: int = 1, hidden_size: int = 32,
+                        num_layers: int = 1, output_size: int = 1) -> dict:
+    """Parameters by hand: gates x (D_h*d + D_h*D_h + 2*D_h) per layer, plus the head."""
     gates = _GATES_PER_CELL[cell]
-    total = 0
+    layers = []
     for layer in range(num_layers):
         d = input_size if layer == 0 else hidden_size
-        total += gates * (hidden_size * d + hidden_size * hidden_size + 2 * hidden_size)
-    return total + hidden_size * output_size + output_size
+        layers.append(gates * (hidden_size * d + hidden_size * hidden_size + 2 * hidden_size))
+    head = hidden_size * output_size + output_size
+    return {"gates": gates, "layers": layers, "head": head, "total": sum(layers) + head}
+
+
+# --- Sine training and forecasting ------------------------------------------------------------
+
+@dataclass
+class SineTrainConfig:
+    hidden_size: int = 32   # D_h, the notes' 32
+    num_layers: int = 1     # stacked recurrent layers
+    lr: float = 0.01        # Adam, as in the notes
+    epochs: int = 100       # the notes' 100
+    batch_size: int = 128   # 7 Adam steps per epoch on 800 sequences: quick on a laptop CPU
+    seed: int = 0           # same seed -> same init per cell and same batch order for all three
+
+
+def engine_config(config: SineTrainConfig) -> TrainConfig:
+    return TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                       optimizer="adam", seed=config.seed, task="regression", log_every=10)
+
+
+def train_sine(cell: str, data: dict, config: SineTrainConfig,
+               device: torch.device) -> tuple[SeqModel, Iterator[dict]]:
+    """A fresh seeded model and the engine's event generator that trains it (with test loss)."""
+    model = make_model(cell, config.hidden_size, config.num_layers, seed=config.seed)
+    events = train(model, (data["x_train"], data["y_train"]), engine_config(config), device,
+                   val_data=(data["x_test"], data["y_test"]))
+    return model, events
+
+
+def test_mse(model: nn.Module, data: dict, device: torch.device) -> float:
+    pred = predict(model, data["x_test"], device)
+    return float(((pred - data["y_test"]) ** 2).mean())
+
+
+@torch.no_grad()
+def free_run_forecast(model: SeqModel, context: torch.Tensor, horizon: int,
+                      device: torch.device) -> np.ndarray:
+    """Warm up on the true `context` (T, 1), then feed each prediction back as the next input.
+
+    Returns `horizon` predicted values: the continuation of the wave after the context.
+    """
+    model.eval()
+    model.to(device)
+    out, state = model.step(context.unsqueeze(0).to(device))   # (1, T, 1)
+    value = out[:, -1:]                                         # (1, 1, 1): predicts x_T
+    values = [value]
+    for _ in range(horizon - 1):
+        value, state = model.step(value, state)                 # one step, own output as input
+        values.append(value)
+    return torch.cat(values, dim=1).reshape(-1).cpu().numpy()
+
+
+def forecast_truth(phase: float, context_len: int, horizon: int, shift: float = 0.1) -> np.ndarray:
+    """The true continuation sin(phi + shift * t) for t = context_len .. context_len+horizon-1."""
+    return np.sin(phase + shift * np.arange(context_len, context_len + horizon))
+
+
+# --- Long-term memory task --------------------------------------------------------------------
+
+@dataclass
+class MemoryConfig:
+    t_values: tuple = (5, 10, 20, 40)  # sequence lengths T to test
+    samples: int = 512      # training sequences per T
+    test_samples: int = 500  # held-out sequences per T
+    hidden_size: int = 32   # D_h
+    epochs: int = 30        # per (cell, T); 16 Adam steps per epoch at batch 32
+    batch_size: int = 32
+    lr: float = 0.01        # Adam
+    tolerance: float = 0.1  # an answer counts as right within +-tolerance of the true value
+    seed: int = 0           # same data and same init for every cell
+
+
+def make_memory_data(T: int, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Recall the first value: step 0 holds a marked value v, steps 1..T-1 random distractors.
+
+    Input channels: (value in [-1, 1], marker = 1 only at step 0) -> x (n, T, 2).
+    Target: v at every step -> y (n, T, 1); the answer that counts is the last one, T-1 steps
+    after v was seen, with T-1 distractors of the same size in between.
+    """
+    if T < 1 or n < 1:
+        raise ValueError("T and the number of samples must be at least 1.")
+    gen = torch.Generator().manual_seed(seed)
+    values = torch.rand(n, T, generator=gen) * 2 - 1                   # (n, T)
+    marker = torch.zeros(n, T)
+    marker[:, 0] = 1.0
+    x = torch.stack([values, marker], dim=-1)                          # (n, T, 2)
+    y = values[:, :1].unsqueeze(-1).expand(n, T, 1).contiguous()       # (n, T, 1)
+    return x, y
+
+
+def memory_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
+                    tolerance: float = 0.1) -> float:
+    """% of sequences whose LAST output is within `tolerance` of the first value."""
+    last = predict(model, x, device)[:, -1, 0]                         # (n,)
+    return 100.0 * float(((last - y[:, -1, 0]).abs() <= tolerance).float().mean())
+
+
+def gradient_profile(model: SeqModel, x: torch.Tensor, y: torch.Tensor,
+                     device: torch.device) -> np.ndarray:
+    """BPTT: mean |dL/dx_t| over the batch for the value channel, L = loss of the LAST answer.
+
+    How much the final answer's loss still "feels" each input step; for a plain RNN it fades
+    roughly geometrically with the distance from the end.
+    """
+    was_training = model.training
+    model.to(device).train()  # cuDNN can only run RNN backward in training mode (no dropout here)
+    x = x.to(device).clone().requires_grad_(True)
+    out = model(x)                                                     # (n, T, 1)
+    loss = ((out[:, -1] - y.to(device)[:, -1]) ** 2).mean()
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    grad = x.grad[:, :, 0].abs().mean(dim=0)                           # (T,)
+    model.zero_grad(set_to_none=True)
+    model.train(was_training)
+    return grad.detach().cpu().numpy()
+
+
+def run_memory_experiment(config: MemoryConfig, device: torch.device,
+                          cells: tuple = CELLS) -> Iterator[dict]:
+    """Train every cell at every T through the engine; yield small events as work proceeds.
+
+    Events: progress (cell, T, epoch, loss, progress 0..1);
+            result (cell, T, accuracy %, seconds, final_loss, diverged);
+            gradients (cell, T = the largest T, initial: list, trained: list) per cell.
+    Stop by breaking out of the loop.
+    """
+    t_values = sorted({int(t) for t in config.t_values})
+    if not t_values or t_values[0] < 1:
+        raise ValueError("Choose at least one T >= 1.")
+    jobs = [(cell, T) for T in t_values for cell in cells]
+    # cost of a job ~ T (steps per sequence); used for an honest progress fraction
+    total_cost, done_cost = float(sum(T for _, T in jobs)), 0.0
+    datasets = {T: (make_memory_data(T, config.samples, config.seed),
+                    make_memory_data(T, config.test_samples, config.seed + 1)) for T in t_values}
+    engine = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                         optimizer="adam", seed=config.seed, task="regression",
+                         log_every=10 ** 9)  # only the epoch events are needed
+    for cell, T in jobs:
+        (x_train, y_train), (x_test, y_test) = datasets[T]
+        model = make_model(cell, config.hidden_size, input_size=2, seed=config.seed)
+        initial_grad = (gradient_profile(model, x_test[:200], y_test[:200], device)
+                        if T == t_values[-1] else None)
+        started = time.perf_counter()
+        final_loss, diverged = math.nan, False
+        for event in train(model, (x_train, y_train), engine, device):
+            if event["kind"] == "epoch":
+                final_loss = event["train_loss"]
+                fraction = event["epoch"] / config.epochs
+                yield {"kind": "progress", "cell": cell, "T": T, "epoch": event["epoch"],
+                       "loss": final_loss,
+                       "progress": (done_cost + fraction * T) / total_cost}
+            elif event["kind"] == "end":
+                diverged = event["reason"] == "diverged"
+        done_cost += T
+        accuracy = 0.0 if diverged else memory_accuracy(model, x_test, y_test, device,
+                                                        config.tolerance)
+        yield {"kind": "result", "cell": cell, "T": T, "accuracy": accuracy,
+               "seconds": time.perf_counter() - started, "final_loss": final_loss,
+               "diverged": diverged}
+        if initial_grad is not None:
+            trained_grad = gradient_profile(model, x_test[:200], y_test[:200], device)
+            yield {"kind": "gradients", "cell": cell, "T": T,
+                   "initial": [float(v) for v in initial_grad],
+                   "trained": [float(v) for v in trained_grad]}
+
+
+# --- Inside the cells: step by step with the trained weights --------------------------------
+
+def _layer_weights(module: nn.Module, layer: int):
+    return (getattr(module, f"weight_ih_l{layer}").detach().cpu(),
+            getattr(module, f"weight_hh_l{layer}").detach().cpu(),
+            getattr(module, f"bias_ih_l{layer}").detach().cpu(),
+            getattr(module, f"bias_hh_l{layer}").detach().cpu())
+
+
+@torch.no_grad()
+def lstm_steps(lstm: nn.LSTM, x: torch.Tensor) -> dict:
+    """Run an nn.LSTM by hand, one time step at a time, with its own weights.
+
+    x: (N, T, d) batch_first. PyTorch stacks the gates as [i, f, g, o]:
+      i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)   input gate: how much new content to write
+      f = sigmoid(W_if x + b_if + W_hf h + b_hf)   forget gate: how much of c_{t-1} to keep
+      g = tanh(W_ig x + b_ig + W_hg h + b_hg)      candidate content
+      o = sigmoid(W_io x + b_io + W_ho h + b_ho)   output gate: how much of the cell to show
+      c_t = f * c_{t-1} + i * g ;  h_t = o * tanh(c_t)
+    Returns {"output": (N, T, H) top layer h_t, "layers": [{i, f, g, o, c, h: (N, T, H)}]}.
+    """
+    x = x.detach().cpu().float()
+    layers = []
+    inputs = x
+    for layer in range(lstm.num_layers):
+        w_ih, w_hh, b_ih, b_hh = _layer_weights(lstm, layer)
+        n, steps, _ = inputs.shape
+        hidden = w_hh.shape[1]
+        h = torch.zeros(n, hidden)
+        c = torch.zeros(n, hidden)
+        record = {name: [] for name in ("i", "f", "g", "o", "c", "h")}
+        for t in range(steps):
+            z = inputs[:, t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh        # (N, 4H)
+            zi, zf, zg, zo = z.chunk(4, dim=1)                          # 4 x (N, H)
+            i, f, g, o = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg), torch.sigmoid(zo)
+            c = f * c + i * g
+            h = o * torch.tanh(c)
+            for name, value in zip(("i", "f", "g", "o", "c", "h"), (i, f, g, o, c, h)):
+                record[name].append(value)
+        layers.append({name: torch.stack(v, dim=1) for name, v in record.items()})  # (N, T, H)
+        inputs = layers[-1]["h"]
+    return {"output": inputs, "layers": layers}
+
+
+@torch.no_grad()
+def gru_steps(gru: nn.GRU, x: torch.Tensor) -> dict:
+    """Run an nn.GRU by hand, one step at a time. PyTorch stacks the gates as [r, z, n]:
+      r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)         reset gate: how much past to use for n
+      z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)         update gate: how much of h_{t-1} to keep
+      n = tanh(W_in x + b_in + r * (W_hn h + b_hn))      candidate state
+      h_t = (1 - z) * n + z * h_{t-1}
+    Returns {"output": (N, T, H), "layers": [{r, z, n, h: (N, T, H)}]}.
+    """
+    x = x.detach().cpu().float()
+    layers = []
+    inputs = x
+    for layer in range(gru.num_layers):
+        w_ih, w_hh, b_ih, b_hh = _layer_weights(gru, layer)
+        n_seq, steps, _ = inputs.shape
+        hidden = w_hh.shape[1]
+        h = torch.zeros(n_seq, hidden)
+        record = {name: [] for name in ("r", "z", "n", "h")}
+        for t in range(steps):
+            gx = inputs[:, t] @ w_ih.T + b_ih                           # (N, 3H)
+            gh = h @ w_hh.T + b_hh                                      # (N, 3H)
+            xr, xz, xn = gx.chunk(3, dim=1)
+            hr, hz, hn = gh.chunk(3, dim=1)
+            r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+            n = torch.tanh(xn + r * hn)
+            h = (1 - z) * n + z * h
+            for name, value in zip(("r", "z", "n", "h"), (r, z, n, h)):
+                record[name].append(value)
+        layers.append({name: torch.stack(v, dim=1) for name, v in record.items()})
+        inputs = layers[-1]["h"]
+    return {"output": inputs, "layers": layers}
+
+
+@torch.no_grad()
+def rnn_steps(rnn: nn.RNN, x: torch.Tensor) -> dict:
+    """Run a tanh nn.RNN by hand: h_t = tanh(W_xh x_t + b_xh + W_hh h_{t-1} + b_hh)."""
+    x = x.detach().cpu().float()
+    layers = []
+    inputs = x
+    for layer in range(rnn.num_layers):
+        w_ih, w_hh, b_ih, b_hh = _layer_weights(rnn, layer)
+        h = torch.zeros(inputs.shape[0], w_hh.shape[1])
+        hs = []
+        for t in range(inputs.shape[1]):
+            h = torch.tanh(inputs[:, t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+            hs.append(h)
+        layers.append({"h": torch.stack(hs, dim=1)})
+        inputs = layers[-1]["h"]
+    return {"output": inputs, "layers": layers}
+
+
+_STEPPERS = {"rnn": rnn_steps, "lstm": lstm_steps, "gru": gru_steps}
+
+
+@torch.no_grad()
+def inside_cell(model: SeqModel, x: torch.Tensor) -> dict:
+    """Step-by-step states of `model` on x (N, T, d), checked against the module itself.
+
+    Returns the stepper's dict plus "max_abs_diff": the largest |difference| between the
+    hand-run top-layer h_t and what nn.RNN/LSTM/GRU returns for the same input.
+    """
+    result = _STEPPERS[model.cell](model.rnn, x)
+    module = model.rnn
+    device = next(module.parameters()).device
+    reference, _ = module(x.to(device).float())
+    result["max_abs_diff"] = float((reference.cpu() - result["output"]).abs().max())
+    return result
+
+
+# --- Equations with live shapes ---------------------------------------------------------------
+
+def _shape(rows, cols) -> str:
+    return f"{rows}\\times{cols}"
+
+
+def equations(cell: str, input_size: int = 1, hidden_size: int = 32) -> list[str]:
+    """LaTeX for one layer of `cell`, every matrix/vector annotated with its current shape."""
+    d, H = input_size, hidden_size
+    W = _shape(H, d)
+    U = _shape(H, H)
+    v = _shape(H, 1)
+    xv = _shape(d, 1)
+
+    def gate(name: str, act: str, extra: str = "") -> str:
+        return (f"{name}_t = \\{act}\\big(\\underbrace{{W_{{x{name}}}}}_{{{W}}}"
+                f"\\underbrace{{x_t}}_{{{xv}}} + \\underbrace{{W_{{h{name}}}}}_{{{U}}}"
+                f"{extra}\\underbrace{{h_{{t-1}}}}_{{{v}}} + \\underbrace{{b_{name}}}_{{{v}}}\\big)"
+                f"\\quad\\in\\mathbb{{R}}^{{{v}}}")
+
+    if cell == "rnn":
+        return [(f"h_t = \\tanh\\big(\\underbrace{{W_{{xh}}}}_{{{W}}}\\underbrace{{x_t}}_{{{xv}}}"
+                 f" + \\underbrace{{W_{{hh}}}}_{{{U}}}\\underbrace{{h_{{t-1}}}}_{{{v}}}"
+                 f" + \\underbrace{{b}}_{{{v}}}\\big)\\quad\\in\\mathbb{{R}}^{{{v}}}")]
+    if cell == "lstm":
+        return [gate("i", "sigma"), gate("f", "sigma"), gate("o", "sigma"),
+                gate("g", "tanh").replace("g_t =", "\\tilde c_t = g_t ="),
+                f"c_t = f_t \\odot c_{{t-1}} + i_t \\odot \\tilde c_t\\quad\\in\\mathbb{{R}}^{{{v}}}",
+                f"h_t = o_t \\odot \\tanh(c_t)\\quad\\in\\mathbb{{R}}^{{{v}}}"]
+    if cell == "gru":
+        return [gate("r", "sigma"), gate("z", "sigma"),
+                (f"\\tilde h_t = \\tanh\\big(\\underbrace{{W_{{xn}}}}_{{{W}}}\\underbrace{{x_t}}_{{{xv}}}"
+                 f" + r_t\\odot(\\underbrace{{W_{{hn}}}}_{{{U}}}\\underbrace{{h_{{t-1}}}}_{{{v}}}"
+                 f" + b_{{hn}}) + b_{{xn}}\\big)"),
+                f"h_t = (1 - z_t)\\odot \\tilde h_t + z_t \\odot h_{{t-1}}\\quad\\in\\mathbb{{R}}^{{{v}}}"]
+    raise ValueError(f"Unknown cell {cell!r}")
+
+
+def shape_table(input_size: int, hidden_size: int, num_layers: int, batch_size: int,
+                seq_len: int) -> list[dict]:
+    """The tensors a learner meets, with shapes for the current settings."""
+    d, H, N, T, L = input_size, hidden_size, batch_size, seq_len, num_layers
+    return [
+        {"symbol": "x_t", "meaning": "input at one time step (one sequence)", "shape": f"{d}×1"},
+        {"symbol": "h_t (and c_t for LSTM)", "meaning": "hidden state (cell state)", "shape": f"{H}×1"},
+        {"symbol": "W_xh / W_x·", "meaning": "input → hidden, one per gate (layer 1)", "shape": f"{H}×{d}"},
+        {"symbol": "W_hh / W_h·", "meaning": "hidden → hidden, one per gate", "shape": f"{H}×{H}"},
+        {"symbol": "b", "meaning": "bias per gate (PyTorch keeps two: b_ih and b_hh)", "shape": f"{H}×1"},
+        {"symbol": "weight_ih_l0 (LSTM / GRU)", "meaning": "PyTorch stacks the gates' W_x· row-wise",
+         "shape": f"{4 * H}×{d} / {3 * H}×{d}"},
+        {"symbol": "batch input", "meaning": "nn.LSTM(batch_first=True) input", "shape": f"{N}×{T}×{d}"},
+        {"symbol": "output", "meaning": "top layer's h_t at every step", "shape": f"{N}×{T}×{H}"},
+        {"symbol": "h_n (and c_n)", "meaning": "last step's state of every layer", "shape": f"{L}×{N}×{H}"},
+        {"symbol": "head(output)", "meaning": "Linear(H, 1) on every step → prediction", "shape": f"{N}×{T}×1"},
+    ]
+
+
+# --- Show the code ----------------------------------------------------------------------------
+
+def sine_code(data: SineConfig, config: SineTrainConfig, cells: tuple = CELLS) -> str:
+    """A runnable plain-PyTorch script: the sine task, RNN vs LSTM vs GRU, current settings."""
+    n_test = min(max(1, round(data.samples * data.test_fraction)), data.samples - 1)
+    return f'''"""RNN vs LSTM vs GRU on sine waves: {data.samples} sequences of {data.seq_len} steps."""
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+# Data: x_t = sin(phase + {data.shift} t), target y_t = sin(phase + {data.shift} (t + 1))
+rng = np.random.default_rng({data.seed})
+phases = rng.uniform(0, 2 * np.pi, size={data.samples})
+angle = phases[:, None] + np.arange({data.seq_len})[None, :] * {data.shift}       # (N, T)
+X = torch.tensor(np.sin(angle), dtype=torch.float32).unsqueeze(-1)               # (N, T, 1)
+Y = torch.tensor(np.sin(angle + {data.shift}), dtype=torch.float32).unsqueeze(-1)  # (N, T, 1)
+x_train, y_train, x_test, y_test = X[:-{n_test}], Y[:-{n_test}], X[-{n_test}:], Y[-{n_test}:]
+
+
+class SeqModel(nn.Module):
+    def __init__(self, cell):
+        super().__init__()
+        rnn_class = {{"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}}[cell]
+        self.rnn = rnn_class(1, {config.hidden_size}, num_layers={config.num_layers}, batch_first=True)
+        self.head = nn.Linear({config.hidden_size}, 1)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)      # (N, T, {config.hidden_size})
+        return self.head(out)     # (N, T, 1)
+
+
+for cell in {tuple(cells)!r}:
+    torch.manual_seed({config.seed})                  # same init seed for every cell
+    order = torch.Generator().manual_seed({config.seed})  # same batch order for every cell
+    model = SeqModel(cell)
+    optimizer = torch.optim.Adam(model.parameters(), lr={config.lr})
+    loss_fn = nn.MSELoss()
+    start = time.perf_counter()
+    for epoch in range({config.epochs}):
+        perm = torch.randperm(len(x_train), generator=order)
+        for i in range(0, len(x_train), {config.batch_size}):
+            idx = perm[i:i + {config.batch_size}]
+            loss = loss_fn(model(x_train[idx]), y_train[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        test_loss = loss_fn(model(x_test), y_test).item()
+    params = sum(p.numel() for p in model.parameters())
+    print(f"{{cell.upper():4s}} params {{params:6,d}}  train {{seconds:5.1f}} s  test MSE {{test_loss:.2e}}")
+'''
+
+
+def memory_code(config: MemoryConfig, T: int) -> str:
+    """A runnable script for the recall-the-first-value task at one T."""
+    return f'''"""Recall the first value after {T - 1} distractors: RNN vs LSTM vs GRU."""
+import torch
+from torch import nn
+
+
+def make_data(T, n, seed):
+    gen = torch.Generator().manual_seed(seed)
+    values = torch.rand(n, T, generator=gen) * 2 - 1        # (n, T) in [-1, 1]
+    marker = torch.zeros(n, T)
+    marker[:, 0] = 1.0                                       # "remember this one"
+    x = torch.stack([values, marker], dim=-1)                # (n, T, 2)
+    y = values[:, :1].unsqueeze(-1).expand(n, T, 1)          # the first value, at every step
+    return x, y
+
+
+x_train, y_train = make_data({T}, {config.samples}, {config.seed})
+x_test, y_test = make_data({T}, {config.test_samples}, {config.seed + 1})
+
+for cell in ("rnn", "lstm", "gru"):
+    torch.manual_seed({config.seed})
+    order = torch.Generator().manual_seed({config.seed})
+    rnn = {{"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}}[cell](2, {config.hidden_size}, batch_first=True)
+    head = nn.Linear({config.hidden_size}, 1)
+    params = list(rnn.parameters()) + list(head.parameters())
+    optimizer = torch.optim.Adam(params, lr={config.lr})
+    for epoch in range({config.epochs}):
+        perm = torch.randperm(len(x_train), generator=order)
+        for i in range(0, len(x_train), {config.batch_size}):
+            idx = perm[i:i + {config.batch_size}]
+            loss = ((head(rnn(x_train[idx])[0]) - y_train[idx]) ** 2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        last = head(rnn(x_test)[0])[:, -1, 0]
+    accuracy = ((last - y_test[:, -1, 0]).abs() <= {config.tolerance}).float().mean().item()
+    print(f"{{cell.upper():4s}} T={T}: {{100 * accuracy:.0f}}% of answers within +-{config.tolerance}")
+'''

@@ -1,0 +1,56 @@
+"""sine-rnn: RNN, LSTM and GRU on the notes' sine task, engine vs DataLoader(TensorDataset) loop."""
+import time
+
+import torch
+from torch import nn
+
+from bench import result
+from bench._reference import notebook_epoch, warm_up
+from core.device import synchronize
+from core.engine import run_to_end
+from core.sequences import CELLS, SineConfig, SineTrainConfig, make_model, make_sine_data, test_mse, train_sine
+
+WORKLOAD = "sine-rnn"
+RECIPE = SineTrainConfig()  # the page defaults: hidden 32, Adam 0.01, 100 epochs, batch 128
+
+
+def run_playground(cell: str, data: dict, config: SineTrainConfig, device) -> dict:
+    model, events = train_sine(cell, data, config, device)
+    synchronize(device)
+    start = time.perf_counter()
+    run_to_end(events)
+    synchronize(device)
+    seconds = time.perf_counter() - start
+    return result(f"{WORKLOAD}-{cell}", "playground", device, config.epochs, seconds,
+                  config.epochs * len(data["x_train"]), "final_mse", test_mse(model, data, device))
+
+
+def run_reference(cell: str, data: dict, config: SineTrainConfig, device) -> dict:
+    """The notebook way: DataLoader(TensorDataset) on CPU tensors, batches copied each step."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(config.seed)
+    loader = DataLoader(TensorDataset(data["x_train"], data["y_train"]),
+                        batch_size=config.batch_size, shuffle=True)
+    model = make_model(cell, config.hidden_size, config.num_layers, seed=config.seed).to(device)
+    criterion = nn.MSELoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(config.epochs):
+        notebook_epoch(model, loader, criterion, optimizer, device)
+    synchronize(device)
+    seconds = time.perf_counter() - start
+    return result(f"{WORKLOAD}-{cell}", "reference", device, config.epochs, seconds,
+                  config.epochs * len(data["x_train"]), "final_mse", test_mse(model, data, device))
+
+
+def run(quick: bool, device):
+    warm_up(device)
+    data = make_sine_data(SineConfig())  # 1,000 sequences of 50 steps (800 train / 200 test)
+    config = RECIPE
+    if quick:  # a smoke test: 5 epochs
+        config = SineTrainConfig(**{**RECIPE.__dict__, "epochs": 5})
+    for cell in CELLS:
+        yield run_playground(cell, data, config, device)
+        yield run_reference(cell, data, config, device)
