@@ -8,7 +8,8 @@ from PIL import Image
 from torch import nn
 
 from core import shapes
-from core.data import CIFAR10_CLASSES, NOTEBOOK_MEAN, NOTEBOOK_STD, load_cifar10, load_mnist, normalize
+from core.data import (CIFAR10_CLASSES, NOTEBOOK_MEAN, NOTEBOOK_STD, load_cifar10, load_cifar10_full,
+                       load_mnist, normalize)
 from core.engine import OPTIMIZER_LABELS, TrainConfig, seed_everything, train
 
 # --- The two models ---------------------------------------------------------------------------
@@ -33,6 +34,7 @@ class CNNSettings:
     lr: float = 0.001           # Adam's usual step size
     optimizer: str = "adam"     # one of core.engine.OPTIMIZERS
     seed: int = 0               # same seed -> same initial filters, same batch order
+    full_cifar: bool = False    # the full CIFAR-10 via torchvision's download (needs the internet)
 
 
 DEFAULTS = {"mnist": CNNSettings(),
@@ -61,9 +63,15 @@ def feature_stages(model: nn.Module) -> list[str]:
     return names
 
 
-def load_split(dataset: str, train: bool, n: int | None = None, seed: int = 0):
-    """uint8 images (N, C, H, W) and int64 labels; a seeded shuffle first (CIFAR is class-sorted)."""
-    images, labels = (load_mnist if dataset == "mnist" else load_cifar10)(train)
+def load_split(dataset: str, train: bool, n: int | None = None, seed: int = 0, full_cifar: bool = False):
+    """uint8 images (N, C, H, W) and int64 labels; a seeded shuffle first (CIFAR is class-sorted).
+
+    `full_cifar` loads the full CIFAR-10 through torchvision (raises core.data.OfflineError
+    offline) instead of the embedded 10k/2k subset."""
+    if dataset == "mnist":
+        images, labels = load_mnist(train)
+    else:
+        images, labels = (load_cifar10_full if full_cifar else load_cifar10)(train)
     if images.dim() == 3:
         images = images.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
@@ -80,8 +88,8 @@ def input_transform(dataset: str):
 
 def train_events(model: nn.Module, settings: CNNSettings, device: torch.device):
     """The engine's event generator for the settings (train subset, test subset as validation)."""
-    train_data = load_split(settings.dataset, True, settings.n_train, settings.seed)
-    test_data = load_split(settings.dataset, False, settings.n_test, seed=1)
+    train_data = load_split(settings.dataset, True, settings.n_train, settings.seed, settings.full_cifar)
+    test_data = load_split(settings.dataset, False, settings.n_test, seed=1, full_cifar=settings.full_cifar)
     config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
                          optimizer=settings.optimizer, seed=settings.seed,
                          log_every=max(1, math.ceil(settings.n_train / settings.batch_size) // 10))

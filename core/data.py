@@ -134,6 +134,7 @@ def internet_available(host: str = "pypi.org", port: int = 443, timeout: float =
         return False
 
 
+@functools.lru_cache(maxsize=2)
 def load_cifar10_full(train: bool = True, root: Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The full CIFAR-10 (50,000 / 10,000) through torchvision's download; needs the internet."""
     from torchvision.datasets import CIFAR10

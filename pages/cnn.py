@@ -8,6 +8,7 @@ from PIL import Image
 
 import ui
 from core import cnn, shapes
+from core.data import OfflineError
 from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
 
 ui.ensure_app_shell()
@@ -256,8 +257,23 @@ st.caption("The model is the notes' SimpleCNN: "
               "conv 3→32 (3×3, pad 1) → ReLU → pool → conv 32→64 (3×3, pad 1) → ReLU → pool → "
               "4096 → 512 → 10."))
 
+full_cifar = False
+if dataset == "cifar" and st.checkbox(
+        "Use the full CIFAR-10 (50,000 / 10,000; torchvision downloads 170 MB once — needs the internet)",
+        key="cnn_full_cifar"):
+    try:
+        with st.spinner("Loading the full CIFAR-10 …"):
+            cnn.load_split("cifar", True, 1, full_cifar=True)
+        full_cifar = True
+        st.success("Full CIFAR-10 loaded: train on up to 50,000 images.")
+    except OfflineError as exc:
+        st.warning(f"{exc} Training uses the embedded subset.", icon="📡")
+
 sc = st.columns(5)
-n_train = sc[0].select_slider("Training images", [1000, 2000, 5000, 10000] + ([20000, 60000] if dataset == "mnist" else []),
+image_counts = [1000, 2000, 5000, 10000] + ([20000, 60000] if dataset == "mnist" else [])
+if full_cifar:
+    image_counts = [1000, 2000, 5000, 10000, 20000, 50000]
+n_train = sc[0].select_slider("Training images", image_counts,
                               value=defaults.n_train, key=f"cnn_{dataset}_n_train")
 epochs = sc[1].slider("Epochs", 1, 10, defaults.epochs, key=f"cnn_{dataset}_epochs")
 lr = sc[2].select_slider("Learning rate", [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0],
@@ -267,7 +283,7 @@ optimizer = sc[3].selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(defa
 batch = sc[4].select_slider("Batch size", [16, 32, 64, 128, 256], value=defaults.batch_size,
                             key=f"cnn_{dataset}_batch")
 settings = cnn.CNNSettings(dataset=dataset, n_train=n_train, epochs=epochs, lr=lr,
-                           optimizer=optimizer, batch_size=batch)
+                           optimizer=optimizer, batch_size=batch, full_cifar=full_cifar)
 st.caption(f"Defaults ({defaults.n_train:,} images, {defaults.epochs} epochs, Adam 0.001) take "
            f"about {'10–20 s' if dataset == 'mnist' else 'a minute'} on a laptop CPU.")
 

@@ -200,6 +200,20 @@ def test_page_trains_a_small_cnn_and_shows_after_training():
     assert any("72.47%" in i.value for i in at.info)
 
 
+def test_full_cifar_offline_says_so_and_keeps_the_subset(monkeypatch):
+    from core import data
+
+    monkeypatch.setattr(data, "internet_available", lambda *a, **k: False)
+    monkeypatch.setattr(data, "CACHE_DIR", data.CACHE_DIR / "no-full-cifar-here")
+    data.load_cifar10_full.cache_clear()
+    at = open_page("pages/cnn.py")
+    at.radio(key="cnn_dataset").set_value("cifar").run()
+    at.checkbox(key="cnn_full_cifar").check().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("needs the internet" in w.value for w in at.warning)
+    assert at.select_slider(key="cnn_cifar_n_train").options[-1] == "10000"
+
+
 def test_uploads_become_model_inputs():
     from PIL import Image
 
