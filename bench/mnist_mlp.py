@@ -8,7 +8,7 @@ from bench import result
 from bench._reference import notebook_accuracy, notebook_epoch, warm_up
 from core.data import NOTEBOOK_MEAN, NOTEBOOK_STD, load_mnist, normalize
 from core.device import synchronize
-from core.engine import TrainConfig, evaluate, run_to_end, train
+from core.engine import TrainConfig, build_seeded, evaluate, run_to_end, train
 from core.models import make_mlp
 
 WORKLOAD = "mnist-mlp"
@@ -26,7 +26,7 @@ def run_playground(device, epochs: int, n_train: int | None = None) -> dict:
     if n_train:
         x_train, y_train = x_train[:n_train], y_train[:n_train]
     x_train, x_test = _to_input(x_train), _to_input(x_test)
-    model = make_mlp()
+    model = build_seeded(make_mlp, seed=0)  # same initial weights as the reference
     config = TrainConfig(**{**RECIPE.__dict__, "epochs": epochs})
     synchronize(device)
     start = time.perf_counter()
@@ -54,8 +54,7 @@ def run_reference(device, epochs: int, n_train: int | None = None) -> dict:
         train_set = Subset(train_set, range(n_train))
     train_loader = DataLoader(train_set, batch_size=64, shuffle=True)
     test_loader = DataLoader(test_set, batch_size=1000, shuffle=False)
-    torch.manual_seed(0)
-    model = make_mlp().to(device)
+    model = build_seeded(make_mlp, seed=0).to(device)
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     synchronize(device)
