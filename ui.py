@@ -98,10 +98,10 @@ def training_chart(history: list[dict], metric: str = "accuracy") -> alt.LayerCh
     color = alt.Color("series:N", title=None, scale=alt.Scale(
         domain=series_order, range=["#4f46e5", "#f59e0b", "#10b981", "#dc2626"]),
         legend=alt.Legend(orient="bottom"))
-    base_x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1))
+    base_x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format=".2~f"))
     loss_chart = alt.Chart(pd.DataFrame(loss_rows or [{"epoch": 0, "value": None, "series": series_order[0]}])
                            ).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=base_x, y=alt.Y("value:Q", title="loss", scale=alt.Scale(zero=False)), color=color,
+        x=base_x, y=alt.Y("value:Q", title="loss", scale=alt.Scale(zero=False), axis=alt.Axis(format=".3~g")), color=color,
         tooltip=[alt.Tooltip("epoch:Q", format=".2f"), "series:N", alt.Tooltip("value:Q", title="loss", format=".4f")])
     if not acc_rows:
         return loss_chart.properties(height=260)
