@@ -5,6 +5,7 @@ Each workload is a module in this package defining `WORKLOAD = "name"` and
 """
 import importlib
 import pkgutil
+import time
 
 
 def result(workload: str, impl: str, device, epochs: int, train_seconds: float, samples: int,
@@ -20,6 +21,18 @@ def result(workload: str, impl: str, device, epochs: int, train_seconds: float, 
         "metric": metric,
         "value": round(float(value), 4),
     }
+
+
+def timed_engine_run(events, device) -> tuple[dict, float]:
+    """Drain a core.engine training generator: (its end event, wall-clock seconds, device synced)."""
+    from core.device import synchronize
+    from core.engine import run_to_end
+
+    synchronize(device)
+    start = time.perf_counter()
+    _, end = run_to_end(events)
+    synchronize(device)
+    return end, time.perf_counter() - start
 
 
 def discover() -> dict:

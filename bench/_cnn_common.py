@@ -1,15 +1,13 @@
 """Shared by the mnist-cnn and cifar-cnn workloads: the notes' CNN, engine vs DataLoader loop."""
-import time
 
-import numpy as np
 import torch
 from torch import nn
 
-from bench import result
-from bench._reference import notebook_accuracy, notebook_epoch
+from bench import result, timed_engine_run
+from bench._reference import PILImageDataset, notebook_accuracy, timed_notebook_training
 from core import cnn
 from core.device import synchronize
-from core.engine import TrainConfig, evaluate, run_to_end, train
+from core.engine import TrainConfig, evaluate, train
 
 BATCH, LR = 64, 0.001  # the page's defaults: Adam 0.001, batch 64
 
@@ -34,31 +32,11 @@ def run_playground(workload: str, dataset: str, device, epochs: int, n_train: in
                          log_every=200)
     transform = cnn.input_transform(dataset)
     _warm_up(dataset, device)
-    start = time.perf_counter()
-    run_to_end(train(model, (x_train, y_train), config, device, transform=transform))
-    synchronize(device)
-    seconds = time.perf_counter() - start
+    events = train(model, (x_train, y_train), config, device, transform=transform)
+    _, seconds = timed_engine_run(events, device)
     accuracy = evaluate(model, x_test, y_test, device, transform=transform)["accuracy"]
     return result(workload, "playground", device, epochs, seconds, epochs * len(x_train),
                   "test_accuracy", accuracy)
-
-
-class _PILDataset(torch.utils.data.Dataset):
-    """What the notebook's ImageFolder/CIFAR10 does per sample: a PIL image through transforms."""
-
-    def __init__(self, images_uint8: torch.Tensor, labels: torch.Tensor, transform):
-        self.images = images_uint8.permute(0, 2, 3, 1).numpy()  # (N, H, W, C) as PIL wants
-        self.labels, self.transform = labels.tolist(), transform
-
-    def __len__(self):
-        return len(self.labels)
-
-    def __getitem__(self, i):
-        from PIL import Image
-
-        img = self.images[i]
-        img = Image.fromarray(img[..., 0] if img.shape[-1] == 1 else np.ascontiguousarray(img))
-        return self.transform(img), self.labels[i]
 
 
 def _reference_sets(dataset: str, n_train: int | None):
@@ -80,7 +58,7 @@ def _reference_sets(dataset: str, n_train: int | None):
         return train_set, test_set
     x_train, y_train = cnn.load_split(dataset, True, n_train, seed=0)  # decoded JPEG subset
     x_test, y_test = cnn.load_split(dataset, False, None, seed=1)
-    return _PILDataset(x_train, y_train, transform), _PILDataset(x_test, y_test, transform)
+    return PILImageDataset(x_train, y_train, transform), PILImageDataset(x_test, y_test, transform)
 
 
 def run_reference(workload: str, dataset: str, device, epochs: int, n_train: int | None) -> dict:
@@ -94,11 +72,7 @@ def run_reference(workload: str, dataset: str, device, epochs: int, n_train: int
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     _warm_up(dataset, device)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        notebook_epoch(model, train_loader, criterion, optimizer, device)
-    synchronize(device)
-    seconds = time.perf_counter() - start
+    seconds = timed_notebook_training(model, train_loader, criterion, optimizer, device, epochs)
     accuracy = notebook_accuracy(model, test_loader, device)
     return result(workload, "reference", device, epochs, seconds, epochs * len(train_set),
                   "test_accuracy", accuracy)

@@ -1,4 +1,7 @@
 """The notebook-style loop every `reference` implementation shares, and a fair warm-up."""
+import time
+
+import numpy as np
 import torch
 from torch import nn
 
@@ -25,6 +28,36 @@ def notebook_epoch(model: nn.Module, loader, criterion, optimizer, device) -> No
         loss = criterion(model(inputs), targets)
         loss.backward()
         optimizer.step()
+
+
+def timed_notebook_training(model: nn.Module, loader, criterion, optimizer, device, epochs: int) -> float:
+    """Train `epochs` notebook-style epochs; wall-clock seconds, with the device synchronized."""
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        notebook_epoch(model, loader, criterion, optimizer, device)
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+class PILImageDataset(torch.utils.data.Dataset):
+    """What torchvision's MNIST/CIFAR10/ImageFolder do per sample: a PIL image through transforms."""
+
+    def __init__(self, images_uint8: torch.Tensor, labels: torch.Tensor, transform):
+        if images_uint8.dim() == 3:
+            images_uint8 = images_uint8.unsqueeze(1)  # (N, H, W) -> (N, 1, H, W)
+        self.images = images_uint8.permute(0, 2, 3, 1).numpy()  # (N, H, W, C) as PIL wants
+        self.labels, self.transform = labels.tolist(), transform
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        img = self.images[i]
+        img = Image.fromarray(img[..., 0] if img.shape[-1] == 1 else np.ascontiguousarray(img))
+        return self.transform(img), self.labels[i]
 
 
 @torch.no_grad()

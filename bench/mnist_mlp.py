@@ -1,14 +1,12 @@
 """mnist-mlp: the notebook's SimpleANN recipe, engine vs notebook-style DataLoader loop."""
-import time
 
 import torch
 from torch import nn
 
-from bench import result
-from bench._reference import notebook_accuracy, notebook_epoch, warm_up
+from bench import result, timed_engine_run
+from bench._reference import notebook_accuracy, timed_notebook_training, warm_up
 from core.data import NOTEBOOK_MEAN, NOTEBOOK_STD, load_mnist, normalize
-from core.device import synchronize
-from core.engine import TrainConfig, build_seeded, evaluate, run_to_end, train
+from core.engine import TrainConfig, build_seeded, evaluate, train
 from core.models import make_mlp
 
 WORKLOAD = "mnist-mlp"
@@ -28,11 +26,7 @@ def run_playground(device, epochs: int, n_train: int | None = None) -> dict:
     x_train, x_test = _to_input(x_train), _to_input(x_test)
     model = build_seeded(make_mlp, seed=0)  # same initial weights as the reference
     config = TrainConfig(**{**RECIPE.__dict__, "epochs": epochs})
-    synchronize(device)
-    start = time.perf_counter()
-    run_to_end(train(model, (x_train, y_train), config, device))
-    synchronize(device)
-    seconds = time.perf_counter() - start
+    _, seconds = timed_engine_run(train(model, (x_train, y_train), config, device), device)
     accuracy = evaluate(model, x_test, y_test, device)["accuracy"]
     return result(WORKLOAD, "playground", device, epochs, seconds, epochs * len(x_train),
                   "test_accuracy", accuracy)
@@ -57,12 +51,7 @@ def run_reference(device, epochs: int, n_train: int | None = None) -> dict:
     model = build_seeded(make_mlp, seed=0).to(device)
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(epochs):
-        notebook_epoch(model, train_loader, criterion, optimizer, device)
-    synchronize(device)
-    seconds = time.perf_counter() - start
+    seconds = timed_notebook_training(model, train_loader, criterion, optimizer, device, epochs)
     accuracy = notebook_accuracy(model, test_loader, device)
     return result(WORKLOAD, "reference", device, epochs, seconds, epochs * len(train_set),
                   "test_accuracy", accuracy)

@@ -1,9 +1,7 @@
 """mnist-mlp variants: the ANN page's levers (optimizer, normalization, batch size) on the engine."""
-import time
 
-from bench import result
-from core.device import synchronize
-from core.engine import evaluate, run_to_end, train
+from bench import result, timed_engine_run
+from core.engine import evaluate, train
 from core.mnist_ann import AnnSettings, build_model, test_set, training_subset
 
 WORKLOAD = "mnist-mlp-variants"
@@ -21,11 +19,8 @@ def run_variant(name: str, changes: dict, device, epochs: int, n_train: int) -> 
     model = build_model(s)
     config = s.train_config()
     config.log_every = 200  # as bench/mnist_mlp.py: few syncs
-    synchronize(device)
-    start = time.perf_counter()
-    run_to_end(train(model, training_subset(n_train), config, device, transform=s.transform()))
-    synchronize(device)
-    seconds = time.perf_counter() - start
+    events = train(model, training_subset(n_train), config, device, transform=s.transform())
+    _, seconds = timed_engine_run(events, device)
     x_test, y_test = test_set()
     accuracy = evaluate(model, x_test, y_test, device, transform=s.transform())["accuracy"]
     return result(name, "playground", device, epochs, seconds, epochs * n_train, "test_accuracy", accuracy)

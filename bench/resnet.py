@@ -1,14 +1,12 @@
 """resnet: plain vs residual twins (the page's defaults), engine vs notebook-style DataLoader loop."""
-import time
 
 import torch
 from torch import nn
 
-from bench import result
-from bench._reference import notebook_accuracy, notebook_epoch, warm_up
+from bench import result, timed_engine_run
+from bench._reference import PILImageDataset, notebook_accuracy, timed_notebook_training, warm_up
 from core import data, resnet
-from core.device import synchronize
-from core.engine import TrainConfig, evaluate, run_to_end, train
+from core.engine import TrainConfig, evaluate, train
 
 WORKLOAD = "resnet"  # lines are "resnet-plain" and "resnet-residual", one per impl
 NET = resnet.NetConfig(depth=20, width=64, activation="sigmoid", batchnorm=False, kind="mlp",
@@ -23,31 +21,12 @@ def run_playground(device, epochs: int, n_train: int) -> list[dict]:
     config = TrainConfig(**{**RECIPE.__dict__, "epochs": epochs})
     lines = []
     for name, model in zip(("plain", "residual"), resnet.build_pair(NET, seed=0)):
-        synchronize(device)
-        start = time.perf_counter()
-        run_to_end(train(model, (exp["x_train"], exp["y_train"]), config, device))
-        synchronize(device)
-        seconds = time.perf_counter() - start
+        events = train(model, (exp["x_train"], exp["y_train"]), config, device)
+        _, seconds = timed_engine_run(events, device)
         accuracy = evaluate(model, exp["x_test"], exp["y_test"], device)["accuracy"]
         lines.append(result(f"{WORKLOAD}-{name}", "playground", device, epochs, seconds,
                             epochs * n_train, "test_accuracy", accuracy))
     return lines
-
-
-class _NotebookMNIST(torch.utils.data.Dataset):
-    """What torchvision.datasets.MNIST does per sample: uint8 -> PIL image -> transform."""
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform):
-        self.images, self.labels, self.transform = images, labels, transform
-
-    def __len__(self):
-        return len(self.labels)
-
-    def __getitem__(self, i):
-        from PIL import Image
-
-        image = Image.fromarray(self.images[i].numpy(), mode="L")
-        return self.transform(image), int(self.labels[i])
 
 
 def run_reference(device, epochs: int, n_train: int) -> list[dict]:
@@ -59,8 +38,8 @@ def run_reference(device, epochs: int, n_train: int) -> list[dict]:
     (xtr, ytr), (xte, yte) = data.load_mnist(True), data.load_mnist(False)
     transform = transforms.Compose([transforms.ToTensor(),
                                     transforms.Normalize((data.MNIST_MEAN,), (data.MNIST_STD,))])
-    train_set = _NotebookMNIST(xtr[exp["train_index"]], ytr[exp["train_index"]], transform)
-    test_set = _NotebookMNIST(xte[exp["test_index"]], yte[exp["test_index"]], transform)
+    train_set = PILImageDataset(xtr[exp["train_index"]], ytr[exp["train_index"]], transform)
+    test_set = PILImageDataset(xte[exp["test_index"]], yte[exp["test_index"]], transform)
     lines = []
     for name, model in zip(("plain", "residual"), resnet.build_pair(NET, seed=0)):
         torch.manual_seed(0)
@@ -68,12 +47,7 @@ def run_reference(device, epochs: int, n_train: int) -> list[dict]:
         train_loader = DataLoader(train_set, batch_size=64, shuffle=True)
         criterion = nn.CrossEntropyLoss()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        synchronize(device)
-        start = time.perf_counter()
-        for _ in range(epochs):
-            notebook_epoch(model, train_loader, criterion, optimizer, device)
-        synchronize(device)
-        seconds = time.perf_counter() - start
+        seconds = timed_notebook_training(model, train_loader, criterion, optimizer, device, epochs)
         accuracy = notebook_accuracy(model, DataLoader(test_set, batch_size=1000), device)
         lines.append(result(f"{WORKLOAD}-{name}", "reference", device, epochs, seconds,
                             epochs * n_train, "test_accuracy", accuracy))

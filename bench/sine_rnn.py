@@ -1,13 +1,10 @@
 """sine-rnn: RNN, LSTM and GRU on the notes' sine task, engine vs DataLoader(TensorDataset) loop."""
-import time
 
 import torch
 from torch import nn
 
-from bench import result
-from bench._reference import notebook_epoch, warm_up
-from core.device import synchronize
-from core.engine import run_to_end
+from bench import result, timed_engine_run
+from bench._reference import timed_notebook_training, warm_up
 from core.sequences import CELLS, SineConfig, SineTrainConfig, make_model, make_sine_data, test_mse, train_sine
 
 WORKLOAD = "sine-rnn"
@@ -16,11 +13,7 @@ RECIPE = SineTrainConfig()  # the page defaults: hidden 32, Adam 0.01, 100 epoch
 
 def run_playground(cell: str, data: dict, config: SineTrainConfig, device) -> dict:
     model, events = train_sine(cell, data, config, device)
-    synchronize(device)
-    start = time.perf_counter()
-    run_to_end(events)
-    synchronize(device)
-    seconds = time.perf_counter() - start
+    _, seconds = timed_engine_run(events, device)
     return result(f"{WORKLOAD}-{cell}", "playground", device, config.epochs, seconds,
                   config.epochs * len(data["x_train"]), "final_mse", test_mse(model, data, device))
 
@@ -35,12 +28,7 @@ def run_reference(cell: str, data: dict, config: SineTrainConfig, device) -> dic
     model = make_model(cell, config.hidden_size, config.num_layers, seed=config.seed).to(device)
     criterion = nn.MSELoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    synchronize(device)
-    start = time.perf_counter()
-    for _ in range(config.epochs):
-        notebook_epoch(model, loader, criterion, optimizer, device)
-    synchronize(device)
-    seconds = time.perf_counter() - start
+    seconds = timed_notebook_training(model, loader, criterion, optimizer, device, config.epochs)
     return result(f"{WORKLOAD}-{cell}", "reference", device, config.epochs, seconds,
                   config.epochs * len(data["x_train"]), "final_mse", test_mse(model, data, device))
 

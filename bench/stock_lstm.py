@@ -12,11 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench import result
+from bench import result, timed_engine_run
 from bench._reference import notebook_epoch
 from core import forecast as fc
 from core.device import synchronize
-from core.engine import run_to_end
 
 WORKLOAD = "stock-lstm"
 SETTINGS = fc.ForecastConfig()  # the notebook's columns, window and split
@@ -37,11 +36,7 @@ def run_playground(device, epochs: int, patience: int | None) -> dict:
     prepared = _prepared()
     model = fc.make_model("lstm", prepared.n_features, seed=RECIPE["seed"])
     config = fc.make_train_config(**{**RECIPE, "epochs": epochs, "patience": patience})
-    synchronize(device)
-    start = time.perf_counter()
-    epoch_events, end = run_to_end(fc.train_events(model, prepared, config, device))
-    synchronize(device)
-    seconds = time.perf_counter() - start
+    end, seconds = timed_engine_run(fc.train_events(model, prepared, config, device), device)
     rmse = _rmse(prepared, fc.predict_prices(model, prepared, device))
     return result(WORKLOAD, "playground", device, end["epochs_run"], seconds,
                   end["epochs_run"] * len(prepared.x_train), "test_rmse_won", rmse)
