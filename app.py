@@ -1,6 +1,5 @@
 """Deep Learning Playground: navigation and the sidebar every page shares."""
 import streamlit as st
-import torch
 
 from core.device import device_info
 from ui import current_device
@@ -25,7 +24,7 @@ with st.sidebar:
     st.markdown(f"**Device:** `{info['device']}` — {info['name']}")
     st.caption(f"torch {info['torch']} · {info['cpu_threads']} CPU threads"
                + (" · CUDA build" if info["cuda_build"] else ""))
-    if info["device"] == "cpu" and not st.session_state.get("force_cpu") and torch.cuda.is_available() is False:
+    if info["device"] == "cpu" and not st.session_state.get("force_cpu"):
         st.caption("No usable GPU found: everything trains on the CPU with small defaults.")
 
 page.run()

@@ -41,7 +41,8 @@ def format_seconds(seconds: float | None) -> str:
     return f"{minutes} min {sec:02d} s"
 
 
-def live_training(events, key: str, label: str = "Training", metric: str = "accuracy") -> tuple[list[dict], dict | None]:
+def live_training(events, key: str, label: str = "Training",
+                  metric: str = "accuracy") -> tuple[list[dict], dict | None]:
     """Drain a core.engine.train generator while drawing progress, ETA and live curves.
 
     Returns (history of batch/epoch events, end event or None if interrupted). Pressing the
@@ -101,7 +102,8 @@ def training_chart(history: list[dict], metric: str = "accuracy") -> alt.LayerCh
     base_x = alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format=".2~f"))
     loss_chart = alt.Chart(pd.DataFrame(loss_rows or [{"epoch": 0, "value": None, "series": series_order[0]}])
                            ).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=base_x, y=alt.Y("value:Q", title="loss", scale=alt.Scale(zero=False), axis=alt.Axis(format=".3~g")), color=color,
+        x=base_x, color=color,
+        y=alt.Y("value:Q", title="loss", scale=alt.Scale(zero=False), axis=alt.Axis(format=".3~g")),
         tooltip=[alt.Tooltip("epoch:Q", format=".2f"), "series:N", alt.Tooltip("value:Q", title="loss", format=".4f")])
     if not acc_rows:
         return loss_chart.properties(height=260)

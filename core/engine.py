@@ -124,8 +124,9 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     """Train `model` and yield small progress events (plain floats, never tensors).
 
     `train` seeds dropout and the batch order with `config.seed`; build the model with
-    `build_seeded` so its initial weights follow the same seed. The whole dataset is moved to `device` once; each batch is an index slice of a shuffled
-    permutation, so there is no per-sample Python work. `transform` runs on each batch on the
+    `build_seeded` so its initial weights follow the same seed. The whole dataset is moved
+    to `device` once; each batch is an index slice of a shuffled permutation, so there is no
+    per-sample Python work. `transform` runs on each batch on the
     device (e.g. uint8 -> normalized float). Break out of the loop to stop at once.
 
     Events (dicts, "kind" says which):
@@ -133,7 +134,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
              loss, elapsed, eta [, probe: dict from step_probe]
       epoch: epoch, train_loss, train_acc, val_loss, val_acc, monitor, best, elapsed, eta
       end:   reason ("completed" | "early_stop" | "diverged"), message, epochs_run,
-             best_epoch, best_monitor, elapsed, stop_epoch
+             best_epoch, best_monitor, elapsed
     `step_probe(model)` is called after backward on logged steps (gradients are populated),
     e.g. to record per-layer gradient norms; it must return plain floats.
     """
@@ -232,7 +233,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
         model.load_state_dict(best_state)
     yield {"kind": "end", "reason": reason, "message": message, "epochs_run": epoch,
            "best_epoch": best_epoch, "best_monitor": best_monitor if math.isfinite(best_monitor) else None,
-           "elapsed": time.perf_counter() - started, "stop_epoch": epoch}
+           "elapsed": time.perf_counter() - started}
 
 
 def run_to_end(events: Iterator[dict]) -> tuple[list[dict], dict]:

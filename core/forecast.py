@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from core.data import CACHE_DIR, DATA_DIR, EMBEDDED_STOCKS, load_stock_csv
+from core.data import CACHE_DIR, EMBEDDED_STOCKS, load_stock_csv
 from core.engine import TrainConfig, predict, train
 
 STOCK_CACHE = CACHE_DIR / "stocks"  # downloaded price tables, one CSV per (symbol, range)

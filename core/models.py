@@ -1,5 +1,4 @@
 """Small model builders shared by pages, tests and the benchmark."""
-import torch
 from torch import nn
 
 ACTIVATIONS = {

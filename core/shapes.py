@@ -6,6 +6,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from core.models import count_params
+
 LAYER_TYPES = ("conv", "maxpool", "avgpool", "relu", "flatten", "linear")
 TYPE_LABELS = {"conv": "Conv2d", "maxpool": "MaxPool2d", "avgpool": "AvgPool2d",
                "relu": "ReLU", "flatten": "Flatten", "linear": "Linear"}
@@ -342,7 +344,7 @@ def check_against_torch(input_shape, layers, batch: int = 2) -> dict:
                     torch_error = f"{type(exc).__name__}: {exc}"
                     break
                 torch_shapes.append(tuple(x.shape[1:]))
-                torch_params.append(sum(p.numel() for p in module.parameters()))
+                torch_params.append(count_params(module))
     if rows is not None and torch_error is None:
         matches = ([r["output_shape"] for r in rows] == torch_shapes
                    and [r["params"] for r in rows] == torch_params)

@@ -3,12 +3,12 @@ import datetime as dt
 import math
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core import forecast as fc
 from core.data import DATA_DIR, EMBEDDED_STOCKS
+from core.models import count_params
 from ui import current_device, ensure_app_shell, live_training, show_code
 
 OTHER = "other"
@@ -247,8 +247,8 @@ signature = (data.symbol, data.source, str(data.last_date.date()), len(data.fram
              repr(config), repr(model_config), repr(train_config), leaky_demo)
 device = current_device()
 st.caption(f"{prepared.x_train.shape[0]} training windows of shape ({window}, {len(features)}); "
-           f"{sum(p.numel() for p in fc.make_model('lstm', len(features), model_config).parameters()):,} "
-           f"LSTM / {sum(p.numel() for p in fc.make_model('gru', len(features), model_config).parameters()):,} "
+           f"{count_params(fc.make_model('lstm', len(features), model_config)):,} "
+           f"LSTM / {count_params(fc.make_model('gru', len(features), model_config)):,} "
            f"GRU parameters; device: `{device}`.")
 
 if st.session_state.get("stocks_running"):  # a run that set it never reached the end: Stop

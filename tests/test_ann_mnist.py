@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from conftest import ROOT, open_page
+from conftest import open_page
 from core import digits
 from core import mnist_ann as ann
 from core.data import CACHE_DIR
