@@ -1,0 +1,100 @@
+"""Hand-written backprop (core.backprop) against autograd, its reference."""
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core import backprop
+from core.engine import TrainConfig, build_seeded, make_optimizer, run_to_end, train
+from core.models import make_mlp
+
+CPU = torch.device("cpu")
+
+
+def _batch(n=37, shape=(4, 5), classes=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, *shape, generator=g), torch.randint(0, classes, (n,), generator=g)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "leaky_relu"])
+@pytest.mark.parametrize("hidden", [(), (16,), (16, 8)])
+def test_loss_and_gradients_match_autograd(activation, hidden):
+    x, y = _batch()  # (37, 4, 5): the model's Flatten makes it (37, 20)
+    torch.manual_seed(1)
+    model = make_mlp(in_features=20, hidden=hidden, out_features=6, activation=activation).double()
+    x = x.double()
+    assert backprop.supports(model, x)
+
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    expected = {name: p.grad.clone() for name, p in model.named_parameters()}
+
+    hand_loss, logits = backprop.MLPBackprop(model).loss_and_grads(x, y)
+    assert hand_loss.item() == pytest.approx(loss.item(), rel=1e-12)
+    torch.testing.assert_close(logits, model(x).detach())
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, expected[name], rtol=1e-10, atol=1e-12)
+
+
+def test_supports_only_plain_mlps():
+    x2d, _ = _batch(shape=(20,))
+    x3d, _ = _batch()
+    assert backprop.supports(make_mlp(20, (8,), 6), x3d)
+    assert backprop.supports(nn.Sequential(nn.Linear(20, 8), nn.Tanh(), nn.Linear(8, 3)), x2d)
+    assert not backprop.supports(nn.Sequential(nn.Linear(20, 3)), x3d)  # needs a Flatten
+    assert not backprop.supports(make_mlp(20, (8,), 6, dropout=0.2), x3d)
+    assert not backprop.supports(make_mlp(20, (8,), 6, activation="gelu"), x3d)
+    assert not backprop.supports(nn.Sequential(nn.Linear(20, 8, bias=False), nn.ReLU(),
+                                               nn.Linear(8, 3)), x2d)
+    assert not backprop.supports(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Linear(2, 2)), x3d)
+    frozen = make_mlp(20, (8,), 6)
+    frozen[1].weight.requires_grad_(False)
+    assert not backprop.supports(frozen, x3d)
+    hooked = make_mlp(20, (8,), 6)
+    hooked[1].register_forward_hook(lambda *args: None)
+    assert not backprop.supports(hooked, x3d)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd_momentum", "adam"])
+def test_engine_trains_the_same_by_hand_and_by_autograd(optimizer):
+    x, y = _batch(n=300, classes=6)
+    def run(hand_backprop):
+        config = TrainConfig(epochs=3, batch_size=32, lr=0.05 if optimizer != "adam" else 0.01,
+                             optimizer=optimizer, weight_decay=1e-3, hand_backprop=hand_backprop)
+        model = build_seeded(lambda: make_mlp(20, (16, 8), 6), seed=0)
+        epochs, end = run_to_end(train(model, (x, y), config, CPU))
+        return model, [e["train_loss"] for e in epochs], [e["train_acc"] for e in epochs]
+    by_hand, hand_losses, hand_accs = run(True)
+    by_autograd, losses, accs = run(False)
+    assert hand_losses[-1] < hand_losses[0]
+    assert hand_losses == pytest.approx(losses, rel=1e-4)
+    assert hand_accs == pytest.approx(accs, abs=0.5)  # at most one sample flips
+    for a, b in zip(by_hand.parameters(), by_autograd.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_lean_sgd_step_is_the_optimizer_step():
+    torch.manual_seed(0)
+    base = [torch.randn(5, 3), torch.randn(5)]
+    grads = [[torch.randn_like(p) for p in base] for _ in range(4)]
+    config = TrainConfig(lr=0.1, optimizer="sgd_momentum", momentum=0.9, weight_decay=0.01)
+
+    def run(lean):
+        params = [p.clone().requires_grad_() for p in base]
+        for p in params:
+            p.grad = torch.zeros_like(p)  # the same .grad tensors every step, as MLPBackprop keeps
+        optimizer = make_optimizer(params, config)
+        step = backprop.lean_step(optimizer) if lean else optimizer.step
+        for g in grads:
+            for p, gi in zip(params, g):
+                p.grad.copy_(gi)
+            step()
+        return params, optimizer
+
+    lean_params, lean_optimizer = run(True)
+    params, _ = run(False)
+    for a, b in zip(lean_params, params):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert all("momentum_buffer" in lean_optimizer.state[p] for p in lean_params)
+    adam = make_optimizer([torch.zeros(2, requires_grad=True)], TrainConfig(optimizer="adam"))
+    assert backprop.lean_step(adam) == adam.step
