@@ -134,6 +134,9 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     to `device` once; each batch is an index slice of a shuffled permutation, so there is no
     per-sample Python work. `transform` runs on each batch on the
     device (e.g. uint8 -> normalized float). Break out of the loop to stop at once.
+    Plain MLPs with cross-entropy (Flatten, Linear, ReLU/Sigmoid/Tanh/LeakyReLU) take a
+    hand-written backward pass (`core.backprop`, same numbers as autograd, tested) that
+    costs about half as much per batch; `config.hand_backprop=False` turns it off.
 
     Events (dicts, "kind" says which):
       batch: epoch, step, epoch_float (e.g. 2.5 = half-way through epoch 3), progress (0..1),
@@ -153,12 +156,11 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     n = len(x)
     if n == 0:
         raise ValueError("the training set is empty")
-    # Same gradients as autograd (tested), about half the per-batch cost on a CPU.
-    by_hand = (backprop.MLPBackprop(model) if config.hand_backprop and loss_fn is None
-               and config.task == "classification" and backprop.supports(model, x) else None)
+    by_hand = _hand_backprop(model, x, config, plain_loss=loss_fn is None,
+                             own_sgd=optimizer is None and step_probe is None)
     loss_fn = loss_fn or _loss_fn(config.task)
-    optimizer = optimizer or make_optimizer(model.parameters(), config)
-    optimizer_step = backprop.lean_step(optimizer) if by_hand is not None else optimizer.step
+    if by_hand is None or not by_hand.updates_parameters:
+        optimizer = optimizer or make_optimizer(model.parameters(), config)
     steps_per_epoch = math.ceil(n / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     log_every = max(1, config.log_every)
@@ -171,7 +173,8 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     for epoch in range(1, config.epochs + 1):
         perm = (torch.randperm(n, generator=order_gen) if config.shuffle else torch.arange(n)).to(device)
         loss_sum = torch.zeros((), device=device)  # summed on the device: no sync per batch
-        correct = torch.zeros((), device=device, dtype=torch.long)
+        predicted = (torch.empty(n, dtype=torch.long, device=device)  # filled batch by batch
+                     if config.task == "classification" else None)
         diverged = False
         for start in _as_batches(n, config.batch_size):
             idx = perm[start:start + config.batch_size]
@@ -179,7 +182,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
             if transform is not None:
                 xb = transform(xb)
             if by_hand is not None:
-                loss, out = by_hand.loss_and_grads(xb, yb)  # fills every .grad
+                loss, out = by_hand.step(xb, yb)  # backward (and the SGD update) by hand
             else:
                 out = model(xb)
                 loss = loss_fn(out, yb)
@@ -188,10 +191,11 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
             step += 1
             logged = step % log_every == 0 or start + config.batch_size >= n
             probe = step_probe(model) if (step_probe is not None and logged) else None
-            optimizer_step()
+            if optimizer is not None:
+                optimizer.step()
             loss_sum.add_(loss.detach(), alpha=len(idx))
-            if config.task == "classification":
-                correct.add_((out.detach().argmax(dim=1) == yb).sum())
+            if predicted is not None:
+                torch.argmax(out.detach(), dim=1, out=predicted[start:start + config.batch_size])
             if logged:
                 loss_value = loss.item()  # the sync point: only when reporting
                 elapsed = time.perf_counter() - started
@@ -216,7 +220,8 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
             reason, message = "diverged", (f"Diverged at epoch {epoch}: the loss became NaN or "
                                            "infinite. Lower the learning rate.")
             break
-        train_acc = 100.0 * correct.item() / n if config.task == "classification" else None
+        train_acc = (100.0 * (predicted == y.index_select(0, perm)).sum().item() / n
+                     if predicted is not None else None)
         val_loss = val_acc = None
         if val_data is not None:
             metrics = evaluate(model, val_data[0], val_data[1], device, config.task,
@@ -247,6 +252,21 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     yield {"kind": "end", "reason": reason, "message": message, "epochs_run": epoch,
            "best_epoch": best_epoch, "best_monitor": best_monitor if math.isfinite(best_monitor) else None,
            "elapsed": time.perf_counter() - started}
+
+
+def _hand_backprop(model: nn.Module, x: torch.Tensor, config: TrainConfig, plain_loss: bool,
+                   own_sgd: bool) -> backprop.MLPBackprop | None:
+    """The fast path for plain MLPs with cross-entropy (same math as autograd, tested), or None.
+
+    With the engine's own SGD it also applies the update; otherwise it only fills `.grad`.
+    """
+    if not (config.hand_backprop and plain_loss and config.task == "classification"
+            and backprop.supports(model, x)):
+        return None
+    if own_sgd and config.optimizer in ("sgd", "sgd_momentum"):
+        momentum = config.momentum if config.optimizer == "sgd_momentum" else 0.0
+        return backprop.MLPBackprop(model, backprop.SGDRule(config.lr, momentum, config.weight_decay))
+    return backprop.MLPBackprop(model)
 
 
 def run_to_end(events: Iterator[dict]) -> tuple[list[dict], dict]:

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core import backprop
-from core.engine import TrainConfig, build_seeded, make_optimizer, run_to_end, train
+from core.engine import TrainConfig, build_seeded, run_to_end, train
 from core.models import make_mlp
 
 CPU = torch.device("cpu")
@@ -29,7 +29,9 @@ def test_loss_and_gradients_match_autograd(activation, hidden):
     loss.backward()
     expected = {name: p.grad.clone() for name, p in model.named_parameters()}
 
-    hand_loss, logits = backprop.MLPBackprop(model).loss_and_grads(x, y)
+    by_hand = backprop.MLPBackprop(model)
+    assert not by_hand.updates_parameters
+    hand_loss, logits = by_hand.step(x, y)
     assert hand_loss.item() == pytest.approx(loss.item(), rel=1e-12)
     torch.testing.assert_close(logits, model(x).detach())
     for name, p in model.named_parameters():
@@ -55,7 +57,7 @@ def test_supports_only_plain_mlps():
     assert not backprop.supports(hooked, x3d)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd_momentum", "adam"])
+@pytest.mark.parametrize("optimizer", ["sgd", "sgd_momentum", "adam"])
 def test_engine_trains_the_same_by_hand_and_by_autograd(optimizer):
     x, y = _batch(n=300, classes=6)
     def run(hand_backprop):
@@ -73,28 +75,22 @@ def test_engine_trains_the_same_by_hand_and_by_autograd(optimizer):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
-def test_lean_sgd_step_is_the_optimizer_step():
-    torch.manual_seed(0)
-    base = [torch.randn(5, 3), torch.randn(5)]
-    grads = [[torch.randn_like(p) for p in base] for _ in range(4)]
-    config = TrainConfig(lr=0.1, optimizer="sgd_momentum", momentum=0.9, weight_decay=0.01)
-
-    def run(lean):
-        params = [p.clone().requires_grad_() for p in base]
-        for p in params:
-            p.grad = torch.zeros_like(p)  # the same .grad tensors every step, as MLPBackprop keeps
-        optimizer = make_optimizer(params, config)
-        step = backprop.lean_step(optimizer) if lean else optimizer.step
-        for g in grads:
-            for p, gi in zip(params, g):
-                p.grad.copy_(gi)
-            step()
-        return params, optimizer
-
-    lean_params, lean_optimizer = run(True)
-    params, _ = run(False)
-    for a, b in zip(lean_params, params):
-        torch.testing.assert_close(a, b, rtol=0, atol=0)
-    assert all("momentum_buffer" in lean_optimizer.state[p] for p in lean_params)
-    adam = make_optimizer([torch.zeros(2, requires_grad=True)], TrainConfig(optimizer="adam"))
-    assert backprop.lean_step(adam) == adam.step
+@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 0.0), (0.9, 0.01)])
+def test_sgd_rule_updates_like_torch_optim_sgd(momentum, weight_decay):
+    batches = [_batch(n=n, seed=s) for s, n in enumerate((32, 32, 17))]  # the last one is short
+    def fresh():
+        torch.manual_seed(3)
+        return make_mlp(20, (16,), 6).double()
+    reference = fresh()
+    optimizer = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=momentum,
+                                weight_decay=weight_decay)
+    by_hand_model = fresh()
+    by_hand = backprop.MLPBackprop(by_hand_model, backprop.SGDRule(0.1, momentum, weight_decay))
+    assert by_hand.updates_parameters
+    for x, y in batches:
+        optimizer.zero_grad()
+        F.cross_entropy(reference(x.double()), y).backward()
+        optimizer.step()
+        by_hand.step(x.double(), y)
+    for a, b in zip(by_hand_model.parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
