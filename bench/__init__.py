@@ -35,6 +35,39 @@ def timed_engine_run(events, device) -> tuple[dict, float]:
     return end, time.perf_counter() - start
 
 
+def timed_side_by_side(events, reference_epoch, epochs: int, device) -> tuple[float, float]:
+    """Alternate one engine epoch (drawn from a core.engine generator) with one reference epoch.
+
+    Why: a shared 2-core VM drifts by a third in speed over minutes. Run back to back, a
+    6-second engine run and a 100-second reference run see different machines; epoch by
+    epoch, both see the same drift. Returns (engine seconds, reference seconds), device synced.
+    """
+    from core.device import synchronize
+
+    engine_seconds = reference_seconds = 0.0
+    events, engine_done, reference_epochs = iter(events), False, 0
+    while not engine_done or reference_epochs < epochs:
+        if not engine_done:
+            synchronize(device)
+            start = time.perf_counter()
+            for event in events:  # up to the next epoch's end, or the end of training
+                if event["kind"] in ("epoch", "end"):
+                    engine_done = event["kind"] == "end"
+                    break
+            else:
+                engine_done = True
+            synchronize(device)
+            engine_seconds += time.perf_counter() - start
+        if reference_epochs < epochs:
+            synchronize(device)
+            start = time.perf_counter()
+            reference_epoch()
+            synchronize(device)
+            reference_seconds += time.perf_counter() - start
+            reference_epochs += 1
+    return engine_seconds, reference_seconds
+
+
 def discover() -> dict:
     """WORKLOAD name -> module, for every workload module in this package."""
     found = {}

@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
-from bench import result, timed_engine_run
-from bench._reference import notebook_accuracy, timed_notebook_training, warm_up
+from bench import result, timed_side_by_side
+from bench._reference import notebook_accuracy, notebook_epoch, warm_up
 from core.data import NOTEBOOK_MEAN, NOTEBOOK_STD, load_mnist, normalize
 from core.engine import TrainConfig, build_seeded, evaluate, train
 from core.models import make_mlp
@@ -18,7 +18,8 @@ def _to_input(images: torch.Tensor) -> torch.Tensor:
     return normalize(images, NOTEBOOK_MEAN, NOTEBOOK_STD)  # (N, 28, 28) float
 
 
-def run_playground(device, epochs: int, n_train: int | None = None) -> dict:
+def _playground(device, epochs: int, n_train: int | None):
+    """The engine on resident tensors: (training events, model, test set, training-set size)."""
     x_train, y_train = load_mnist(train=True)
     x_test, y_test = load_mnist(train=False)
     if n_train:
@@ -26,20 +27,20 @@ def run_playground(device, epochs: int, n_train: int | None = None) -> dict:
     x_train, x_test = _to_input(x_train), _to_input(x_test)
     model = build_seeded(make_mlp, seed=0)  # same initial weights as the reference
     config = TrainConfig(**{**RECIPE.__dict__, "epochs": epochs})
-    _, seconds = timed_engine_run(train(model, (x_train, y_train), config, device), device)
-    accuracy = evaluate(model, x_test, y_test, device)["accuracy"]
-    return result(WORKLOAD, "playground", device, epochs, seconds, epochs * len(x_train),
-                  "test_accuracy", accuracy)
+    events = train(model, (x_train, y_train), config, device)
+    return events, model, (x_test, y_test), len(x_train)
 
 
-def run_reference(device, epochs: int, n_train: int | None = None) -> dict:
-    """The notebook as written: torchvision MNIST + ToTensor/Normalize per sample + DataLoader."""
+def _reference(device, n_train: int | None):
+    """The notebook as written: torchvision MNIST + ToTensor/Normalize per sample + DataLoader.
+
+    Returns (one-epoch function, model, test loader, training-set size)."""
     from torch.utils.data import DataLoader, Subset
     from torchvision import datasets, transforms
 
-    from core.data import CACHE_DIR, load_mnist as _ensure_raw_files
+    from core.data import CACHE_DIR
 
-    _ensure_raw_files(True)
+    load_mnist(True)  # makes sure torchvision's raw files are in the cache
     root = str(CACHE_DIR / "torchvision")
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
     train_set = datasets.MNIST(root, train=True, download=False, transform=transform)
@@ -51,17 +52,20 @@ def run_reference(device, epochs: int, n_train: int | None = None) -> dict:
     model = build_seeded(make_mlp, seed=0).to(device)
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    seconds = timed_notebook_training(model, train_loader, criterion, optimizer, device, epochs)
-    accuracy = notebook_accuracy(model, test_loader, device)
-    return result(WORKLOAD, "reference", device, epochs, seconds, epochs * len(train_set),
-                  "test_accuracy", accuracy)
+
+    def one_epoch():
+        notebook_epoch(model, train_loader, criterion, optimizer, device)
+
+    return one_epoch, model, test_loader, len(train_set)
 
 
 def run(quick: bool, device):
     warm_up(device)
-    if quick:  # a smoke test: 1 epoch on 5,000 samples
-        yield run_playground(device, epochs=1, n_train=5000)
-        yield run_reference(device, epochs=1, n_train=5000)
-        return
-    yield run_playground(device, epochs=10)
-    yield run_reference(device, epochs=10)
+    epochs, n_train = (1, 5000) if quick else (10, None)  # quick: a smoke test, not for figures
+    events, model, (x_test, y_test), n_engine = _playground(device, epochs, n_train)
+    reference_epoch, reference_model, test_loader, n_reference = _reference(device, n_train)
+    engine_seconds, reference_seconds = timed_side_by_side(events, reference_epoch, epochs, device)
+    yield result(WORKLOAD, "playground", device, epochs, engine_seconds, epochs * n_engine,
+                 "test_accuracy", evaluate(model, x_test, y_test, device)["accuracy"])
+    yield result(WORKLOAD, "reference", device, epochs, reference_seconds, epochs * n_reference,
+                 "test_accuracy", notebook_accuracy(reference_model, test_loader, device))
