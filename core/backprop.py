@@ -86,8 +86,13 @@ class MLPBackprop:
 
     Without `sgd`, `step` leaves the gradients in each parameter's `.grad`, exactly as
     `loss.backward()` would, for any torch.optim optimizer to apply. With `sgd`, the
-    weight-gradient matmuls add straight into SGD's momentum buffers
-    (buf <- momentum * buf + grad, free inside addmm) and `step` also updates the weights.
+    weight-gradient matmuls add straight into SGD's momentum buffers and `step` also
+    updates the weights.
+
+    The buffers are kept scaled: SGD's buf = scale * v. Then buf <- momentum * buf + grad
+    is v <- v + grad / scale after scale <- momentum * scale, an addmm with beta=1 (as cheap
+    as a plain mm) instead of beta=momentum (an extra pass over every buffer, each step).
+    When the scale gets small it is folded back into v, once every ~90 steps at 0.9.
     """
 
     def __init__(self, model: nn.Sequential, sgd: SGDRule | None = None):
@@ -102,9 +107,10 @@ class MLPBackprop:
             for p in self._params:
                 if p.grad is None or p.grad.shape != p.shape:
                     p.grad = torch.zeros_like(p)
-            self._sinks, self._beta = [p.grad for p in self._params], 0.0
-        else:  # SGD's first step sets buf = grad: the same as momentum * 0 + grad
-            self._sinks, self._beta = [torch.zeros_like(p) for p in self._params], sgd.momentum
+            self._sinks = [p.grad for p in self._params]
+        else:  # v, with SGD's buffer = self._scale * v; the first step's buf = 0 + grad
+            self._sinks = [torch.zeros_like(p) for p in self._params]
+        self._scale = 1.0
         # Views of W^T stay valid while the weights are updated in place.
         self._weights_t = [linear.weight.t() for linear in self._linears]  # (in, out) each
         last = self._linears[-1].weight
@@ -133,7 +139,10 @@ class MLPBackprop:
         loss = torch.nn.functional.nll_loss(log_probs, y)  # mean of -log p(true class)
         # N * d(mean CE)/d logits = softmax - one_hot(y); the 1/N goes into alpha below.
         grad = log_probs.exp_().sub_(self._one_hot.index_select(0, y))  # (N, C)
-        ones, beta, alpha = self._ones[:n], self._beta, 1.0 / n
+        ones, beta, alpha = self._ones[:n], 0.0, 1.0 / n  # overwrite .grad
+        if self._sgd is not None and self._sgd.momentum:
+            self._scale *= self._sgd.momentum
+            beta, alpha = 1.0, alpha / self._scale  # v += grad / scale
         for k in range(len(self._linears) - 1, -1, -1):
             sink_w, sink_b = self._sinks[2 * k], self._sinks[2 * k + 1]
             grad_t = grad.t()  # (out, N)
@@ -143,7 +152,14 @@ class MLPBackprop:
                 grad = grad.mm(self._linears[k].weight)  # (N, in): back through W
                 grad = _times_derivative(self._activations[k - 1], grad, inputs[k])
         if self._sgd is not None:
-            if self._sgd.weight_decay:  # buf += weight_decay * p, as SGD adds it to the gradient
-                torch._foreach_add_(self._sinks, self._params, alpha=self._sgd.weight_decay)
-            torch._foreach_add_(self._params, self._sinks, alpha=-self._sgd.lr)
+            self._apply_sgd()
         return loss, logits
+
+    def _apply_sgd(self) -> None:
+        rule, v, scale = self._sgd, self._sinks, self._scale
+        if rule.weight_decay:  # SGD adds weight_decay * p to the gradient
+            torch._foreach_add_(v, self._params, alpha=rule.weight_decay / scale)
+        torch._foreach_add_(self._params, v, alpha=-rule.lr * scale)  # p -= lr * buf
+        if scale < 1e-4:  # fold the scale back in before 1 / scale grows large
+            torch._foreach_mul_(v, scale)
+            self._scale = 1.0
