@@ -9,7 +9,7 @@ st.set_page_config(page_title="Deep Learning Playground", page_icon="🧠", layo
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
     st.Page("pages/perceptron.py", title="1 · Perceptron & activations", icon="⚡", url_path="perceptron"),
-    st.Page("pages/ann_mnist.py", title="2 · ANN on MNIST", icon="✍️", url_path="ann"),
+    st.Page("pages/ann.py", title="2 · ANN on MNIST", icon="✍️", url_path="ann"),
     st.Page("pages/cnn.py", title="3 · CNN shapes & filters", icon="🧩", url_path="cnn"),
     st.Page("pages/resnet.py", title="4 · ResNet", icon="🪜", url_path="resnet"),
     st.Page("pages/rnn.py", title="5 · RNN, LSTM & GRU", icon="🔁", url_path="rnn"),

@@ -17,7 +17,7 @@ st.header("The learning path")
 STEPS = [
     ("pages/perceptron.py", "1 · Perceptron & activations",
      "What one neuron computes, activations and their derivatives, losses, gradient descent, XOR."),
-    ("pages/ann_mnist.py", "2 · ANN on MNIST",
+    ("pages/ann.py", "2 · ANN on MNIST",
      "The notebook's 784-128-64-10 network: tune, retrain, compare runs, draw a digit."),
     ("pages/cnn.py", "3 · CNN shapes & filters",
      "Shape calculator, pooling and padding by hand, filters and feature maps."),

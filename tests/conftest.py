@@ -1,4 +1,5 @@
 """Shared test helpers: repo root on sys.path, AppTest through app.py."""
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -74,9 +75,9 @@ def _require_browser():
         pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def streamlit_url():
-    """Start `streamlit run app.py` on a free localhost port; yield its base URL."""
+@contextlib.contextmanager
+def serve_app():
+    """Run `streamlit run app.py` on a free localhost port; yield its base URL."""
     import socket
     import subprocess
     import time
@@ -102,12 +103,21 @@ def streamlit_url():
     else:
         proc.kill()
         pytest.fail("streamlit did not start within 90 s")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def streamlit_url():
+    """One app server shared by the browser tests."""
+    with serve_app() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from core import mnist_ann as ann
 from core.data import CACHE_DIR
 from core.digits import canvas_to_mnist, default_digit_model, preprocess_digit
 
-PAGE = "pages/ann_mnist.py"
+PAGE = "pages/ann.py"
 
 # Hand-made strokes on a 280x280 canvas, the way a learner draws them (not MNIST images).
 STROKES = {

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import ROOT, open_page
 
-PAGES = ["pages/home.py", "pages/perceptron.py", "pages/ann_mnist.py", "pages/cnn.py",
+PAGES = ["pages/home.py", "pages/perceptron.py", "pages/ann.py", "pages/cnn.py",
          "pages/resnet.py", "pages/rnn.py", "pages/stocks.py"]
 
 

@@ -11,3 +11,16 @@ def test_home_in_chromium(streamlit_url, page):
     assert page.locator("[data-testid='stException']").count() == 0
     (ROOT / "artifacts").mkdir(exist_ok=True)
     page.screenshot(path=str(ROOT / "artifacts" / "home.png"), full_page=True)
+
+
+def test_deep_links_on_a_fresh_server_open_their_page(page):
+    """A first visit straight to a page URL must not show Streamlit's "Page not found"."""
+    from conftest import serve_app
+
+    with serve_app() as url:
+        for path, heading in [("ann", "ANN on MNIST"), ("cnn", "CNN")]:
+            page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+            page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+            page.wait_for_timeout(6_000)  # the dialog, when there is one, comes after the page
+            assert page.get_by_text("Page not found").count() == 0, path
+            assert page.locator("[data-testid='stException']").count() == 0, path
