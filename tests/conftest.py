@@ -46,6 +46,18 @@ def open_page(page: str, timeout: float = 120):
     return at
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Many tiny forward passes (convolutions, RNN steps) on a busy shared CPU: one thread
+    avoids thread-pool stalls. Restored after the module."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def page_app():
     return open_page

@@ -8,13 +8,7 @@ from conftest import open_page
 from core import cnn, shapes
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small convolutions on a busy shared CPU run far faster on one thread; restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --- Arithmetic by hand -----------------------------------------------------------------------

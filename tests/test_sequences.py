@@ -14,9 +14,8 @@ CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
-def sine_run():
+def sine_run(one_thread):
     """The three cells trained on a small sine task (same data, same seed)."""
-    torch.set_num_threads(1)
     data = seq.make_sine_data(seq.SineConfig(samples=300, seq_len=30))
     config = seq.SineTrainConfig(epochs=25, batch_size=32)
     models, ends = {}, {}
@@ -94,8 +93,7 @@ def test_free_running_forecast_follows_the_wave_at_first(sine_run):
         assert np.abs(forecast[:5] - truth[:5]).max() < 0.15, cell
 
 
-def test_memory_task_lstm_and_gru_beat_the_rnn():
-    torch.set_num_threads(1)
+def test_memory_task_lstm_and_gru_beat_the_rnn(one_thread):
     config = seq.MemoryConfig(t_values=(20,), samples=512, test_samples=300, epochs=20)
     events = list(seq.run_memory_experiment(config, CPU))
     acc = {e["cell"]: e["accuracy"] for e in events if e["kind"] == "result"}

@@ -8,13 +8,7 @@ from core import shapes
 from core.shapes import StackError, trace
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Hundreds of tiny forward passes: one thread avoids thread-pool stalls on a busy CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _random_layer(rng: random.Random) -> dict:
