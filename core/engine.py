@@ -170,40 +170,48 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     step = 0
     reason, message = "completed", f"Finished {config.epochs} epochs."
     epoch = 0
+    epoch_logits = None  # the hand path's logits, batch after batch: loss and accuracy at the epoch's end
     for epoch in range(1, config.epochs + 1):
         perm = (torch.randperm(n, generator=order_gen) if config.shuffle else torch.arange(n)).to(device)
+        y_epoch = y.index_select(0, perm)  # labels in this epoch's batch order
         loss_sum = torch.zeros((), device=device)  # summed on the device: no sync per batch
         predicted = (torch.empty(n, dtype=torch.long, device=device)  # filled batch by batch
-                     if config.task == "classification" else None)
+                     if config.task == "classification" and by_hand is None else None)
+        if by_hand is not None and epoch_logits is None:
+            epoch_logits = torch.empty(n, by_hand.classes, dtype=next(model.parameters()).dtype,
+                                       device=device)
         diverged = False
         for start in _as_batches(n, config.batch_size):
-            idx = perm[start:start + config.batch_size]
-            xb, yb = x.index_select(0, idx), y.index_select(0, idx)  # ~5x cheaper than x[idx]
+            stop = min(start + config.batch_size, n)
+            xb, yb = x.index_select(0, perm[start:stop]), y_epoch[start:stop]  # ~5x cheaper than x[idx]
             if transform is not None:
                 xb = transform(xb)
-            if by_hand is not None:
-                loss, out = by_hand.step(xb, yb)  # backward (and the SGD update) by hand
+            if by_hand is not None:  # backward (and the SGD update) by hand; no loss needed for that
+                out, loss = by_hand.step(xb, yb, logits_out=epoch_logits[start:stop]), None
             else:
                 out = model(xb)
                 loss = loss_fn(out, yb)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
             step += 1
-            logged = step % log_every == 0 or start + config.batch_size >= n
+            logged = step % log_every == 0 or stop == n
             probe = step_probe(model) if (step_probe is not None and logged) else None
             if optimizer is not None:
                 optimizer.step()
-            loss_sum.add_(loss.detach(), alpha=len(idx))
-            if predicted is not None:
-                torch.argmax(out.detach(), dim=1, out=predicted[start:start + config.batch_size])
+            if loss is not None:
+                loss_sum.add_(loss.detach(), alpha=stop - start)
+                if predicted is not None:
+                    torch.argmax(out.detach(), dim=1, out=predicted[start:stop])
             if logged:
+                if loss is None:
+                    loss = loss_fn(out, yb)
                 loss_value = loss.item()  # the sync point: only when reporting
                 elapsed = time.perf_counter() - started
                 if not math.isfinite(loss_value):
                     diverged = True
                     break
                 event = {"kind": "batch", "epoch": epoch, "step": step,
-                         "epoch_float": epoch - 1 + min(start + config.batch_size, n) / n,
+                         "epoch_float": epoch - 1 + stop / n,
                          "progress": step / total_steps, "loss": loss_value, "elapsed": elapsed,
                          "eta": elapsed / step * (total_steps - step)}
                 if probe is not None:
@@ -215,12 +223,15 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
                        "Lower the learning rate.")
             break
 
+        if by_hand is not None:  # the same sum of per-batch mean losses, in one call
+            loss_sum = torch.nn.functional.cross_entropy(epoch_logits, y_epoch, reduction="sum")
+            predicted = epoch_logits.argmax(dim=1)
         train_loss = loss_sum.item() / n
         if not math.isfinite(train_loss):
             reason, message = "diverged", (f"Diverged at epoch {epoch}: the loss became NaN or "
                                            "infinite. Lower the learning rate.")
             break
-        train_acc = (100.0 * (predicted == y.index_select(0, perm)).sum().item() / n
+        train_acc = (100.0 * (predicted == y_epoch).sum().item() / n
                      if predicted is not None else None)
         val_loss = val_acc = None
         if val_data is not None:
