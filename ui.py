@@ -31,6 +31,12 @@ def current_device() -> torch.device:
     return pick_device(force_cpu=st.session_state.get("force_cpu", False))
 
 
+def cpu_threads_label(info: dict) -> str:
+    """"1 of 2 CPU threads" when training leaves cores to the browser, else "2 CPU threads"."""
+    used, default = info["cpu_threads"], info["cpu_threads_default"]
+    return f"{used} of {default} CPU threads" if used < default else f"{used} CPU threads"
+
+
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "?"

@@ -188,7 +188,7 @@ if settings is not None:
     steps = math.ceil(n_train / batch_size) * epochs
     col_work.metric("Optimizer steps", f"{steps:,}")
     col_work.caption(f"{n_train:,} images ÷ batch {batch_size} × {epochs} epochs. The defaults are the "
-                     "notebook's recipe (a couple of minutes on a laptop CPU); fewer images or "
+                     "notebook's recipe (about 10 s on a 2-core CPU); fewer images or "
                      "epochs train faster.")
 
 clicked = st.button("▶ Train", key="ann_train", type="primary", disabled=settings is None,

@@ -285,7 +285,7 @@ batch = sc[4].select_slider("Batch size", [16, 32, 64, 128, 256], value=defaults
 settings = cnn.CNNSettings(dataset=dataset, n_train=n_train, epochs=epochs, lr=lr,
                            optimizer=optimizer, batch_size=batch, full_cifar=full_cifar)
 st.caption(f"Defaults ({defaults.n_train:,} images, {defaults.epochs} epochs, Adam 0.001) take "
-           f"about {'10–20 s' if dataset == 'mnist' else 'a minute'} on a laptop CPU.")
+           f"about {'10 s' if dataset == 'mnist' else 'a minute'} on a 2-core CPU.")
 
 runs = st.session_state.setdefault("cnn_runs", {})
 just_trained = False  # the live panel already drew this run's curves

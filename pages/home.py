@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.data import DATA_DIR, EMBEDDED_STOCKS
 from core.device import device_info
-from ui import current_device
+from ui import cpu_threads_label, current_device
 
 st.title("🧠 Deep Learning Playground")
 st.markdown(
@@ -48,7 +48,9 @@ left, right = st.columns(2)
 with left:
     info = device_info(current_device())
     st.metric("Training device", info["device"].upper(), help=info["name"])
-    st.caption(f"{info['name']} · torch {info['torch']} · {info['cpu_threads']} CPU threads. "
+    st.caption(f"{info['name']} · torch {info['torch']} · training uses {cpu_threads_label(info)}"
+               + (" (one core is left to your browser, which draws the live charts). "
+                  if info["cpu_threads"] < info["cpu_threads_default"] else ". ") +
                "Switch to the CPU with **Force CPU** in the sidebar.")
 with right:
     files = {

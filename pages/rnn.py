@@ -113,7 +113,7 @@ if st.button("▶ Train RNN, LSTM and GRU", type="primary", key="rnn_train"):
 runs = _runs()
 latest = st.session_state.get("rnn_models")
 if not runs:
-    st.info("Press **Train RNN, LSTM and GRU** (about half a minute on a laptop CPU with the "
+    st.info("Press **Train RNN, LSTM and GRU** (about 10–20 s on a 2-core CPU with the "
             "defaults). Progress is shown for each model, one after the other.")
 else:
     # Loss curves, overlaid, log scale

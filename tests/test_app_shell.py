@@ -35,11 +35,28 @@ def test_sidebar_shows_device_and_can_force_cpu():
     at = open_page("pages/home.py")
     sidebar_text = " ".join(m.value for m in at.sidebar.markdown)
     assert "Device:" in sidebar_text
+    import os
+
+    from core import device as device_mod
+
+    # The script thread's count (not this thread's): OpenMP thread counts are per thread.
+    default = device_mod._DEFAULT_THREADS
+    expected = (f"trains on {default - 1} of {default} CPU threads"  # a core left to the browser
+                if default > 1 and not os.environ.get("OMP_NUM_THREADS") else "CPU threads")
+    assert any(expected in c.value for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]
     assert at.sidebar.toggle(key="force_cpu").label == "Force CPU"
     at.session_state["force_cpu"] = True
     at.run()
     assert not at.exception
     assert any(m.label == "Training device" and m.value == "CPU" for m in at.metric)
+
+
+def test_server_config_keeps_training_fast():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    # The file watcher's thread took most of a core (and the GIL) from training.
+    assert config["server"]["fileWatcherType"] == "none"
 
 
 def test_force_cpu_overrides_detection(monkeypatch):

@@ -132,6 +132,22 @@ def test_device_choice(monkeypatch):
     assert info["device"] == "cpu" and info["cpu_threads"] >= 1 and info["torch"] == torch.__version__
 
 
+def test_app_leaves_one_core_to_the_browser(monkeypatch):
+    from core import device as device_mod
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        for default, expected in [(2, 1), (8, 7), (1, 1)]:
+            monkeypatch.setattr(device_mod, "_DEFAULT_THREADS", default)
+            assert device_mod.share_cpu_with_browser() == expected == torch.get_num_threads()
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's explicit choice stays
+        torch.set_num_threads(2)
+        assert device_mod.share_cpu_with_browser() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_small_mnist_run_learns():
     from core.data import load_mnist, normalize
 
