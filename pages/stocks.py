@@ -334,7 +334,7 @@ def _loss_chart(name: str, curve: dict) -> alt.LayerChart:
 
 result = st.session_state.get("stocks_result")
 if result is None:
-    st.info("Press **Train LSTM and GRU** to train both models (about 10–40 s on a laptop CPU "
+    st.info("Press **Train LSTM and GRU** to train both models (about 10 s on a 2-core CPU "
             "with the defaults).")
 else:
     if result["signature"] != signature:
