@@ -170,16 +170,15 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     step = 0
     reason, message = "completed", f"Finished {config.epochs} epochs."
     epoch = 0
-    epoch_logits = None  # the hand path's logits, batch after batch: loss and accuracy at the epoch's end
+    # The hand path's logits, batch after batch: the epoch's loss and accuracy are read from them.
+    epoch_logits = (torch.empty(n, by_hand.classes, dtype=next(model.parameters()).dtype, device=device)
+                    if by_hand is not None else None)
     for epoch in range(1, config.epochs + 1):
         perm = (torch.randperm(n, generator=order_gen) if config.shuffle else torch.arange(n)).to(device)
         y_epoch = y.index_select(0, perm)  # labels in this epoch's batch order
         loss_sum = torch.zeros((), device=device)  # summed on the device: no sync per batch
         predicted = (torch.empty(n, dtype=torch.long, device=device)  # filled batch by batch
                      if config.task == "classification" and by_hand is None else None)
-        if by_hand is not None and epoch_logits is None:
-            epoch_logits = torch.empty(n, by_hand.classes, dtype=next(model.parameters()).dtype,
-                                       device=device)
         diverged = False
         for start in _as_batches(n, config.batch_size):
             stop = min(start + config.batch_size, n)
