@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core.device import device_info, share_cpu_with_browser
-from ui import cpu_threads_label, current_device
+from ui.shell import cpu_threads_label, current_device
 
 st.set_page_config(page_title="Deep Learning Playground", page_icon="🧠", layout="wide")
 

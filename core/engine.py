@@ -38,24 +38,30 @@ class TrainConfig:
     hand_backprop: bool = True  # plain Linear/activation MLPs: hand-written chain rule (core.backprop)
 
 
+def optimizer_spec(config: TrainConfig) -> tuple[str, dict]:
+    """The one map from an optimizer name to `torch.optim` class name and keyword arguments
+    (besides params and lr); `make_optimizer` and the recipes' code both read it."""
+    decay = {"weight_decay": config.weight_decay} if config.weight_decay else {}
+    specs = {
+        "sgd": ("SGD", decay),
+        "sgd_momentum": ("SGD", {"momentum": config.momentum, **decay}),
+        "adam": ("Adam", decay),
+        "adamw": ("AdamW", {"weight_decay": config.weight_decay}),  # AdamW's decay is its point
+        "rmsprop": ("RMSprop", decay),
+    }
+    if config.optimizer not in specs:
+        raise ValueError(f"Unknown optimizer {config.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    return specs[config.optimizer]
+
+
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
     params = list(params)
+    name, kwargs = optimizer_spec(config)
     # One fused kernel per step instead of a loop over parameters (same update rule);
     # PyTorch offers it for SGD and Adam(W) on CPU and CUDA tensors.
-    fused = {"fused": True} if params and all(p.device.type in ("cpu", "cuda") for p in params) else {}
-    name = config.optimizer
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay, **fused)
-    if name == "sgd_momentum":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               weight_decay=config.weight_decay, **fused)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, **fused)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, **fused)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=config.lr, weight_decay=config.weight_decay)
-    raise ValueError(f"Unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if name != "RMSprop" and params and all(p.device.type in ("cpu", "cuda") for p in params):
+        kwargs = {**kwargs, "fused": True}
+    return getattr(torch.optim, name)(params, lr=config.lr, **kwargs)
 
 
 def seed_everything(seed: int) -> None:

@@ -3,7 +3,7 @@ import streamlit as st
 
 from core.data import DATA_DIR, EMBEDDED_STOCKS
 from core.device import device_info
-from ui import cpu_threads_label, current_device
+from ui.shell import cpu_threads_label, current_device
 
 st.title("🧠 Deep Learning Playground")
 st.markdown(

@@ -46,6 +46,20 @@ def open_page(page: str, timeout: float = 120):
     return at
 
 
+def run_recipe(name: str, optimizer=None, **values) -> dict:
+    """Run core/recipes/<name>.py offline with `values` (small settings) on the embedded data.
+
+    Returns the script's global variables after it ran, so a test reads the figures the
+    script printed (e.g. `run_recipe("ann", EPOCHS=1)["test_acc"]`).
+    """
+    from core import recipes
+
+    code = recipes.render(name, optimizer=optimizer, DATA_DIR=str(ROOT / "data"), **values)
+    namespace = {"__name__": "__main__", "__file__": f"{name}.py"}
+    exec(compile(code, f"{name}.py", "exec"), namespace)
+    return namespace
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """Many tiny forward passes (convolutions, RNN steps) on a busy shared CPU: one thread

@@ -1,0 +1,101 @@
+"""Runnable "Show the code" scripts: one real Python file per lesson, settings filled in.
+
+Each recipe in this folder is a script that runs as it is. Its settings block, between
+
+    # --- settings ---
+    EPOCHS = 10  # passes over the training set
+    # --- end of settings ---
+
+holds one constant per line; `render(name, EPOCHS=3)` writes the page's values there (as
+Python literals) and keeps the comments. A line ending in `# @optimizer` is rewritten from
+`core.engine.optimizer_spec`, the one map from an optimizer name to `torch.optim` code.
+`notebook(code)` turns a script into a Jupyter notebook, one cell per `# %%` block.
+"""
+import re
+from pathlib import Path
+
+import nbformat
+
+from core.engine import TrainConfig, optimizer_spec
+
+RECIPES_DIR = Path(__file__).resolve().parent
+_BLOCK = re.compile(r"(# --- settings ---\n)(.*?)(# --- end of settings ---\n)", re.DOTALL)
+_CONSTANT = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*) = (?P<value>.*?)(?P<comment>  # .*)?$")
+_OPTIMIZER_LINE = re.compile(r"^(?P<indent>\s*)(?P<target>\w+) = torch\.optim\.\w+\((?P<params>[^,]+),"
+                             r".*\)(?P<comment>\s*# @optimizer.*)$")
+
+
+def names() -> list[str]:
+    """Every recipe in this folder."""
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.py") if not p.stem.startswith("_"))
+
+
+def source(name: str) -> str:
+    return (RECIPES_DIR / f"{name}.py").read_text(encoding="utf-8")
+
+
+def settings(name: str) -> dict[str, str]:
+    """The recipe's constants as written in its file: name -> Python source of the value."""
+    block = _BLOCK.search(source(name))
+    if block is None:
+        raise ValueError(f"recipe {name!r} has no '# --- settings ---' block")
+    return {m["name"]: m["value"] for line in block[2].splitlines() if (m := _CONSTANT.match(line))}
+
+
+def optimizer_code(config: TrainConfig, params: str = "model.parameters()", lr: str = "LR") -> str:
+    """`torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9)` for `config.optimizer`."""
+    name, kwargs = optimizer_spec(config)
+    extra = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    return f"torch.optim.{name}({params}, lr={lr}{extra})"
+
+
+def render(name: str, optimizer: TrainConfig | None = None, **values) -> str:
+    """The recipe's source with `values` written into its settings block.
+
+    An unknown constant raises: a page cannot silently fill in a setting the script ignores.
+    """
+    code = source(name)
+    known = settings(name)
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise KeyError(f"recipe {name!r} has no setting {', '.join(unknown)}")
+
+    def fill_block(block: re.Match) -> str:
+        lines = []
+        for line in block[2].splitlines():
+            m = _CONSTANT.match(line)
+            if m and m["name"] in values:
+                line = f"{m['name']} = {values[m['name']]!r}{m['comment'] or ''}"
+            lines.append(line)
+        return block[1] + "\n".join(lines) + "\n" + block[3]
+
+    code = _BLOCK.sub(fill_block, code, count=1)
+    if optimizer is not None:
+        code = "\n".join(_fill_optimizer(line, optimizer) for line in code.split("\n"))
+    return code
+
+
+def _fill_optimizer(line: str, config: TrainConfig) -> str:
+    m = _OPTIMIZER_LINE.match(line)
+    if m is None:
+        return line
+    return f"{m['indent']}{m['target']} = {optimizer_code(config, m['params'].strip())}{m['comment']}"
+
+
+def notebook(code: str) -> str:
+    """The script as a Jupyter notebook (JSON): a cell per `# %%` block, Markdown for `# %% [markdown]`."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for chunk in re.split(r"^# %%", code, flags=re.MULTILINE):
+        if not chunk.strip():
+            continue
+        header, _, body = chunk.partition("\n")
+        if header.strip() == "[markdown]":
+            text = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#")
+                             for line in body.strip().splitlines())
+            nb.cells.append(nbformat.v4.new_markdown_cell(text))
+        else:
+            nb.cells.append(nbformat.v4.new_code_cell((header.strip() + "\n" + body).strip()
+                                                      if header.strip() else body.strip()))
+    nbformat.validate(nb)
+    return nbformat.writes(nb)

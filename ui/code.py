@@ -1,0 +1,23 @@
+"""The "Show the code" expander: a recipe with the page's settings, as .py and as .ipynb."""
+import streamlit as st
+
+from core import recipes
+from core.engine import TrainConfig
+from ui.content import t
+
+
+def show_code(recipe: str, key: str, optimizer: TrainConfig | None = None, **values) -> str:
+    """Render core/recipes/<recipe>.py with `values`, show it, offer both downloads; returns the code."""
+    code = recipes.render(recipe, optimizer=optimizer, **values)
+    filename, notebook = f"{recipe}.py", f"{recipe}.ipynb"
+    with st.expander(t("common.show_code"), icon="🐍"):
+        st.caption(t("common.show_code_caption", filename=filename))
+        st.code(code, language="python")
+        col_py, col_nb = st.columns(2)
+        col_py.download_button(t("common.download_py", filename=filename), code, file_name=filename,
+                               mime="text/x-python", key=f"{key}_download_py", on_click="ignore")
+        col_nb.download_button(t("common.download_ipynb", notebook=notebook),
+                               lambda: recipes.notebook(code), file_name=notebook,
+                               mime="application/x-ipynb+json", key=f"{key}_download_ipynb",
+                               on_click="ignore")
+    return code

@@ -1,0 +1,41 @@
+"""The app shell's pieces: the device the sidebar chose, deep links, time and thread labels."""
+import streamlit as st
+import torch
+
+from core.device import pick_device
+
+
+def ensure_app_shell() -> None:
+    """Make a page opened by a deep link (e.g. /cnn) run inside app.py's navigation.
+
+    Streamlit treats an app with a `pages/` folder as a v1 multipage app until the main
+    script calls `st.navigation`; a fresh server's first request for /cnn would run
+    pages/cnn.py alone (no shared sidebar). Flip the flag and rerun through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def current_device() -> torch.device:
+    """The device the sidebar chose (CUDA > MPS > CPU unless the learner forced CPU)."""
+    return pick_device(force_cpu=st.session_state.get("force_cpu", False))
+
+
+def cpu_threads_label(info: dict) -> str:
+    """"1 of 2 CPU threads" when training leaves cores to the browser, else "2 CPU threads"."""
+    used, default = info["cpu_threads"], info["cpu_threads_default"]
+    return f"{used} of {default} CPU threads" if used < default else f"{used} CPU threads"
+
+
+def format_seconds(seconds: float | None) -> str:
+    """1.2 s, 4 min 05 s, or ? when unknown."""
+    if seconds is None:
+        return "?"
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {sec:02d} s"

@@ -1,0 +1,105 @@
+"""The one live-training panel: Stop, progress with ETA, a throttled live view, the run kept."""
+import time
+from typing import Callable, Iterable
+
+import streamlit as st
+
+from ui.charts import training_chart
+from ui.content import t
+from ui.runs import Run, RunStore
+from ui.shell import format_seconds
+
+REDRAW_SECONDS = 0.25  # redraw the live view and progress at most ~4 times a second
+HISTORY_LIMIT = 2000   # batch events kept per run: bounded, so redrawing stays cheap
+
+
+def has_epoch(history: list[dict]) -> bool:
+    """The default rule for keeping a stopped run: it finished at least one epoch."""
+    return any(e["kind"] == "epoch" for e in history)
+
+
+def announce(store: RunStore) -> None:
+    """Show what happened to a run that Stop interrupted (it could not draw it itself)."""
+    notice = store.pop_notice()
+    if notice:
+        st.toast(notice)
+
+
+def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStore,
+                 make_run: Callable[[list[dict], dict | None], Run],
+                 live_view: Callable[[list[dict]], None] | None = None, metric: str = "accuracy",
+                 keep_partial: Callable[[list[dict]], bool] = has_epoch,
+                 redraw_seconds: float = REDRAW_SECONDS) -> Run:
+    """Drain a training generator on the page and keep the run it made in `store`.
+
+    `events` yields dicts with a "kind"; the last one has kind "end" (its "message" is shown).
+    Events with "progress" (0..1) move the progress bar; "eta", "loss"/"train_loss" and
+    "elapsed" are shown when present. `live_view(history)` draws the live picture inside one
+    container (default: the loss/accuracy chart). `make_run(history, end)` turns the events
+    into a Run; `end` is None for a stopped run.
+
+    Stop, like any widget, reruns the script, which interrupts this loop at once: the
+    partial run is then kept if `keep_partial(history)`, and `announce(store)` tells the
+    learner on the next rerun.
+    """
+    st.button(t("common.stop"), key=f"{key}_stop", help=t("common.stop_help"))
+    progress = st.progress(0.0, text=t("common.starting", label=label))
+    view = st.empty()
+    draw = live_view or (lambda history: st.altair_chart(training_chart(history, metric), width="stretch"))
+    history: list[dict] = []
+    end, finished, last_draw = None, False, 0.0
+    started = time.perf_counter()
+    try:
+        for event in events:
+            if event["kind"] == "end":
+                end = event
+                break
+            history.append(event)
+            _bound(history)
+            now = time.perf_counter()
+            if now - last_draw >= redraw_seconds:
+                _show_progress(progress, label, event, now - started)
+                with view.container():
+                    draw(history)
+                last_draw = now
+        finished = True
+    finally:
+        if not finished:  # Stop, a widget change or an error cut the run short: keep what ran
+            if keep_partial(history):
+                run = make_run(history, None)
+                store.add(run)
+                store.set_notice(t("common.stopped_kept", name=run.name))
+            else:
+                store.set_notice(t("common.stopped_nothing"))
+    if history:
+        with view.container():
+            draw(history)
+    progress.progress(1.0, text=f"{label}: {end['message'] if end else t('common.stopped')}")
+    run = make_run(history, end)
+    dropped = store.add(run)
+    if dropped is not None:
+        st.info(t("common.runs_dropped", limit=store.limit, name=dropped.name))
+    return run
+
+
+def _show_progress(progress, label: str, event: dict, elapsed: float) -> None:
+    fraction = min(1.0, max(0.0, float(event.get("progress", 0.0))))
+    elapsed = event.get("elapsed", elapsed)
+    eta = event.get("eta")
+    if eta is None and fraction > 0:
+        eta = elapsed / fraction * (1 - fraction)
+    loss = event.get("loss", event.get("train_loss"))
+    progress.progress(fraction, text=t(
+        "common.progress", label=label, percent=100 * fraction,
+        loss=t("common.progress_loss", loss=loss) if loss is not None else "",
+        elapsed=format_seconds(elapsed), eta=format_seconds(eta)))
+
+
+def _bound(history: list[dict]) -> None:
+    """Past HISTORY_LIMIT batch events, keep every other one: the curve keeps its whole span."""
+    if len(history) <= HISTORY_LIMIT:  # cheap test first: this runs on every event
+        return
+    batches = [i for i, e in enumerate(history) if e["kind"] == "batch"]
+    if len(batches) > HISTORY_LIMIT:
+        dropped = set(batches[1::2])
+        history[:] = [e for i, e in enumerate(history) if i not in dropped]
