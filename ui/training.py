@@ -1,6 +1,6 @@
 """The one live-training panel: Stop, progress with ETA, a throttled live view, the run kept."""
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import streamlit as st
 
