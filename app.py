@@ -1,35 +1,39 @@
 """Deep Learning Playground: navigation and the sidebar every page shares."""
+import os
+
 import streamlit as st
 
 from core.device import device_info, share_cpu_with_browser
+from ui.content import t
 from ui.shell import cpu_threads_label, current_device
 
-st.set_page_config(page_title="Deep Learning Playground", page_icon="🧠", layout="wide")
+st.set_page_config(page_title=t("app.page_title"), page_icon="🧠", layout="wide")
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/perceptron.py", title="1 · Perceptron & activations", icon="⚡", url_path="perceptron"),
-    st.Page("pages/ann.py", title="2 · ANN on MNIST", icon="✍️", url_path="ann"),
-    st.Page("pages/cnn.py", title="3 · CNN shapes & filters", icon="🧩", url_path="cnn"),
-    st.Page("pages/resnet.py", title="4 · ResNet", icon="🪜", url_path="resnet"),
-    st.Page("pages/rnn.py", title="5 · RNN, LSTM & GRU", icon="🔁", url_path="rnn"),
-    st.Page("pages/stocks.py", title="6 · Stock forecasting", icon="📈", url_path="stocks"),
+PAGES = [  # (page file, icon, URL path); the title is the content section nav_<name>
+    ("home", "🏠", None),
+    ("perceptron", "⚡", "perceptron"),
+    ("ann", "✍️", "ann"),
+    ("cnn", "🧩", "cnn"),
+    ("resnet", "🪜", "resnet"),
+    ("rnn", "🔁", "rnn"),
+    ("stocks", "📈", "stocks"),
 ]
-
-page = st.navigation(PAGES)
+page = st.navigation([
+    st.Page(f"pages/{name}.py", title=t(f"app.nav_{name}"), icon=icon, default=url is None,
+            **({"url_path": url} if url else {}))
+    for name, icon, url in PAGES])
 share_cpu_with_browser()  # training leaves a core to the browser drawing the live charts
 
 with st.sidebar:
-    st.toggle("Force CPU", key="force_cpu",
-              help="Train on the CPU even when a GPU is available, e.g. to compare speeds.")
+    st.toggle(t("app.force_cpu"), key="force_cpu", help=t("app.force_cpu_help"))
     info = device_info(current_device())
-    st.markdown(f"**Device:** `{info['device']}` — {info['name']}")
-    st.caption(f"torch {info['torch']} · trains on {cpu_threads_label(info)}"
-               + (" · CUDA build" if info["cuda_build"] else ""),
-               help="Training leaves one CPU core to your browser and the app's server, which "
-                    "draw the live charts meanwhile: on a 2-core machine that made training "
-                    "several times faster (PyTorch's threads wait for each other at every step).")
+    st.markdown(t("app.device", device=info["device"], name=info["name"]))
+    st.caption(t("app.threads_cuda" if info["cuda_build"] else "app.threads", torch=info["torch"],
+                 threads=cpu_threads_label(info)),
+               help=t("app.threads_help"))
     if info["device"] == "cpu" and not st.session_state.get("force_cpu"):
-        st.caption("No usable GPU found: everything trains on the CPU with small defaults.")
+        st.caption(t("app.no_gpu"))
+    if os.environ.get("PLAYGROUND_REPLICA"):  # set by `run.py classroom`: which server you are on
+        st.caption(t("app.replica", name=os.environ["PLAYGROUND_REPLICA"]))
 
 page.run()

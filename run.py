@@ -1,7 +1,9 @@
-"""Set up the virtual environment and run the app or the tests.
+"""Set up the virtual environment and run the app, the tests, or a classroom server.
 
     python3 run.py app     # create .venv, install requirements.txt, start the app
     python3 run.py test    # create .venv, install requirements-dev.txt, run the whole test suite
+    python3 run.py classroom --replicas N [--port 8500]
+                           # N app processes behind HAProxy (sticky sessions): one URL for a class
 
 Extra arguments go to `streamlit run` or `pytest`. Needs only Python 3.10+.
 """
@@ -34,10 +36,13 @@ def _ensure_env(requirements: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("app", "test"):
+    if not argv or argv[0] not in ("app", "test", "classroom"):
         print(__doc__)
         return 2
     command, extra = argv[0], argv[1:]
+    if command == "classroom":
+        _ensure_env("requirements.txt")
+        return subprocess.call([str(PYTHON), "-m", "deploy.classroom", *extra], cwd=ROOT)
     if command == "app":
         _ensure_env("requirements.txt")
         return subprocess.call([str(PYTHON), "-m", "streamlit", "run", "app.py", *extra], cwd=ROOT)

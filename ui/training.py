@@ -4,10 +4,11 @@ from collections.abc import Callable, Iterable
 
 import streamlit as st
 
+from core import slots
 from ui.charts import training_chart
 from ui.content import t
 from ui.runs import Run, RunStore
-from ui.shell import format_seconds
+from ui.shell import current_device, format_seconds
 
 REDRAW_SECONDS = 0.25  # redraw the live view and progress at most ~4 times a second
 HISTORY_LIMIT = 2000   # batch events kept per run: bounded, so redrawing stays cheap
@@ -29,7 +30,7 @@ def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStor
                  make_run: Callable[[list[dict], dict | None], Run],
                  live_view: Callable[[list[dict]], None] | None = None, metric: str = "accuracy",
                  keep_partial: Callable[[list[dict]], bool] = has_epoch,
-                 redraw_seconds: float = REDRAW_SECONDS) -> Run:
+                 redraw_seconds: float = REDRAW_SECONDS, queue: bool = True) -> Run:
     """Drain a training generator on the page and keep the run it made in `store`.
 
     `events` yields dicts with a "kind"; the last one has kind "end" (its "message" is shown).
@@ -41,8 +42,47 @@ def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStor
     Stop, like any widget, reruns the script, which interrupts this loop at once: the
     partial run is then kept if `keep_partial(history)`, and `announce(store)` tells the
     learner on the next rerun.
+
+    With `queue` (the default) the training first takes one of the server's few training
+    slots (core.slots), waiting its turn with its place in the queue shown; the slot is given
+    back however the run ends. Demos that finish in well under a second pass `queue=False`.
     """
-    st.button(t("common.stop"), key=f"{key}_stop", help=t("common.stop_help"))
+    button = st.empty()
+    ticket = _take_slot(button, key) if queue else None
+    try:
+        button.button(t("common.stop"), key=f"{key}_stop", help=t("common.stop_help"))
+        return _drain(events, key, label, store, make_run, live_view, metric, keep_partial, redraw_seconds)
+    finally:
+        if ticket is not None:
+            slots.shared(current_device().type).release(ticket)
+
+
+def _take_slot(button, key: str) -> slots.Ticket:
+    """Join the training queue and wait for a slot, showing the place and expected wait.
+
+    Leaving the queue (its button, or any widget) reruns the script: the caller's `finally`
+    then gives the place back.
+    """
+    queue = slots.shared(current_device().type)
+    ticket = queue.join(key)
+    if ticket.granted:
+        return ticket
+    try:
+        button.button(t("common.leave_queue"), key=f"{key}_leave")
+        notice = st.empty()
+        while not queue.wait(ticket, timeout=0.5):
+            wait = queue.estimated_wait(ticket)
+            notice.info(t("common.queued", position=queue.position(ticket), busy=queue.busy[0],
+                          wait=format_seconds(wait) if wait is not None else t("common.wait_unknown")),
+                        icon="⏳")
+        notice.empty()
+    except BaseException:
+        queue.release(ticket)
+        raise
+    return ticket
+
+
+def _drain(events, key, label, store, make_run, live_view, metric, keep_partial, redraw_seconds) -> Run:
     progress = st.progress(0.0, text=t("common.starting", label=label))
     view = st.empty()
     draw = live_view or (lambda history: st.altair_chart(training_chart(history, metric), width="stretch"))
