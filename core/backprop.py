@@ -1,4 +1,8 @@
-"""Backpropagation by hand for plain MLPs: the engine's fast path, checked against autograd."""
+"""Backpropagation by hand for plain MLPs: the engine's fast path, checked against autograd.
+
+`core.engine.train` picks `MLPStep` once, before its loop, when `supports(model, x)` and the
+loss is the default cross-entropy; everything specific to that path lives here.
+"""
 from dataclasses import dataclass
 
 import torch
@@ -8,7 +12,7 @@ from torch import nn
 # keeps one tensor per layer and runs in place.
 _ACTIVATIONS = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU)
 # The ATen backward kernels autograd itself uses; `.default` skips the overload lookup
-# (half the Python cost of `torch.ops.aten.threshold_backward(...)`).
+# that `torch.ops.aten.threshold_backward(...)` does on every call.
 _relu_backward = torch.ops.aten.threshold_backward.default
 _leaky_relu_backward = torch.ops.aten.leaky_relu_backward.default
 
@@ -50,6 +54,15 @@ class SGDRule:
     momentum: float = 0.0      # 0 = plain SGD
     weight_decay: float = 0.0  # L2 penalty added to the gradient
 
+    @classmethod
+    def from_spec(cls, spec: tuple[str, dict], lr: float) -> "SGDRule | None":
+        """The rule for an optimizer spec (`core.engine.optimizer_spec`), or None when the spec
+        is not plain SGD with at most momentum and weight decay (that needs torch.optim)."""
+        name, kwargs = spec
+        if name != "SGD" or not set(kwargs) <= {"momentum", "weight_decay"}:
+            return None
+        return cls(lr, kwargs.get("momentum", 0.0), kwargs.get("weight_decay", 0.0))
+
 
 def _slope(activation: nn.Module) -> float:
     return activation.negative_slope if isinstance(activation, nn.LeakyReLU) else 0.0
@@ -70,7 +83,7 @@ def _activate_fn(activation: nn.Module):
 def _derivative_fn(activation: nn.Module):
     """grad * activation'(z), written with the activation's output `out` only."""
     if isinstance(activation, nn.ReLU):  # 1 where the output is positive, else 0
-        return lambda grad, out: _relu_backward(grad, out, 0.0)  # one kernel; grad.mul(out > 0) costs 10x more
+        return lambda grad, out: _relu_backward(grad, out, 0.0)  # one kernel, no (out > 0) temporary
     if isinstance(activation, nn.Sigmoid):
         return lambda grad, out: grad.mul_(out * (1 - out))  # s (1 - s)
     if isinstance(activation, nn.Tanh):
@@ -84,8 +97,8 @@ class MLPBackprop:
 
     Why: on a CPU, a 784-128-64-10 MLP on a batch of 64 spends most of an autograd step on
     per-operator overhead (graph building, module calls, the optimizer's bookkeeping), not
-    arithmetic. The chain rule written out costs about half. The layer plans are built once
-    so that a step runs no Python beyond the tensor calls.
+    arithmetic; the chain rule written out skips it. The layer plans are built once so that
+    a step runs no Python beyond the tensor calls.
 
     Without `sgd`, `step` leaves the gradients in each parameter's `.grad`, exactly as
     `loss.backward()` would, for any torch.optim optimizer to apply. With `sgd`, the
@@ -175,3 +188,41 @@ class MLPBackprop:
         if scale < 1e-4:  # fold the scale back in before 1 / scale grows large
             torch._foreach_mul_(v, scale)
             self._scale = 1.0
+
+
+class MLPStep:
+    """`core.engine.train`'s step for a supported MLP with cross-entropy (see `supports`).
+
+    `step` runs `MLPBackprop` (with `sgd`, its fused update too; otherwise `update` applies
+    `optimizer` to the gradients it left in `.grad`) and writes each batch's logits into one
+    buffer for the epoch, from which the epoch's loss and accuracy are read in one call each:
+    the step itself never computes a loss.
+    """
+
+    def __init__(self, model: nn.Sequential, n: int, sgd: SGDRule | None = None,
+                 optimizer: torch.optim.Optimizer | None = None):
+        if (sgd is None) == (optimizer is None):
+            raise ValueError("MLPStep needs exactly one of sgd and optimizer")
+        self._backprop = MLPBackprop(model, sgd)
+        self._optimizer = optimizer
+        last = model[-1].weight
+        # The epoch's logits in batch order, allocated once for every epoch: (n, C).
+        self._logits = torch.empty(n, self._backprop.classes, dtype=last.dtype, device=last.device)
+
+    def begin_epoch(self) -> None:
+        pass  # the logits buffer is overwritten batch by batch
+
+    def step(self, xb: torch.Tensor, yb: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        return self._backprop.step(xb, yb, logits_out=self._logits[start:stop])
+
+    def update(self) -> None:
+        if self._optimizer is not None:
+            self._optimizer.step()
+
+    def batch_loss(self, out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(out, yb)
+
+    def epoch_loss_and_predictions(self, y_epoch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # The same sum of per-sample losses the autograd step adds up batch by batch.
+        loss_sum = torch.nn.functional.cross_entropy(self._logits, y_epoch, reduction="sum")
+        return loss_sum, self._logits.argmax(dim=1)

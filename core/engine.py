@@ -1,8 +1,9 @@
 """The one training engine: tensors resident on the device, batches by slicing, events as floats."""
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -35,7 +36,6 @@ class TrainConfig:
     log_every: int = 50         # batches between "batch" events (each one is a device sync)
     shuffle: bool = True        # reshuffle the training set every epoch
     task: str = "classification"  # "classification" (cross-entropy, accuracy) or "regression" (MSE)
-    hand_backprop: bool = True  # plain Linear/activation MLPs: hand-written chain rule (core.backprop)
 
 
 def optimizer_spec(config: TrainConfig) -> tuple[str, dict]:
@@ -65,7 +65,11 @@ def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed torch's CPU and GPU generators (model init, dropout)."""
+    """Seed torch's CPU and GPU generators (model init, dropout): the one global seeding.
+
+    `train` calls it with `config.seed`; the batch order alone draws from its own generator
+    seeded with the same number, so that shuffling does not shift the model's random draws.
+    """
     torch.manual_seed(seed)
 
 
@@ -127,12 +131,72 @@ def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size:
     return torch.cat(outputs).cpu() if outputs else torch.empty(0)
 
 
+class TrainStep(Protocol):
+    """How `train`'s loop takes its steps, chosen once before it: `AutogradStep` by default,
+    `core.backprop.MLPStep` for plain MLPs with cross-entropy.
+
+    Per epoch: `begin_epoch()`, then per batch `step` (forward and backward), the step probe,
+    `update` (the optimizer), and on logged batches `batch_loss`; at the epoch's end
+    `epoch_loss_and_predictions` gives the epoch's figures.
+    """
+
+    def begin_epoch(self) -> None:
+        """Start a new epoch's sums."""
+
+    def step(self, xb: torch.Tensor, yb: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """Forward and backward on the batch at [start, stop) of this epoch's order; returns
+        the outputs before the update. Gradients are in `.grad` unless the step updates itself."""
+
+    def update(self) -> None:
+        """Apply the optimizer to the gradients `step` left (nothing if `step` already did)."""
+
+    def batch_loss(self, out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """The mean loss of the batch `step` just took (`out` is what it returned)."""
+
+    def epoch_loss_and_predictions(self, y_epoch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The epoch's summed per-sample loss and its predicted classes (None for regression),
+        in this epoch's batch order, whose labels are `y_epoch`."""
+
+
+class AutogradStep:
+    """The default step: forward, loss, `loss.backward()`, then any torch.optim optimizer."""
+
+    def __init__(self, model: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                 optimizer: torch.optim.Optimizer, n: int, device: torch.device, classification: bool):
+        self._model, self._loss_fn, self._optimizer = model, loss_fn, optimizer
+        self._n, self._device, self._classification = n, device, classification
+
+    def begin_epoch(self) -> None:
+        self._loss_sum = torch.zeros((), device=self._device)  # summed on the device: no sync per batch
+        self._predicted = (torch.empty(self._n, dtype=torch.long, device=self._device)  # batch by batch
+                           if self._classification else None)
+
+    def step(self, xb: torch.Tensor, yb: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        out = self._model(xb)
+        loss = self._loss = self._loss_fn(out, yb)
+        self._optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self._loss_sum.add_(loss.detach(), alpha=stop - start)
+        if self._predicted is not None:
+            torch.argmax(out.detach(), dim=1, out=self._predicted[start:stop])
+        return out
+
+    def update(self) -> None:
+        self._optimizer.step()
+
+    def batch_loss(self, out: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        return self._loss
+
+    def epoch_loss_and_predictions(self, y_epoch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self._loss_sum, self._predicted
+
+
 def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig,
           device: torch.device, val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
           transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
           loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
           step_probe: Callable[[nn.Module], dict] | None = None,
-          optimizer: torch.optim.Optimizer | None = None) -> Iterator[dict]:
+          optimizer: torch.optim.Optimizer | None = None, fast_path: bool = True) -> Iterator[dict]:
     """Train `model` and yield small progress events (plain floats, never tensors).
 
     `train` seeds dropout and the batch order with `config.seed`; build the model with
@@ -140,9 +204,13 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     to `device` once; each batch is an index slice of a shuffled permutation, so there is no
     per-sample Python work. `transform` runs on each batch on the
     device (e.g. uint8 -> normalized float). Break out of the loop to stop at once.
-    Plain MLPs with cross-entropy (Flatten, Linear, ReLU/Sigmoid/Tanh/LeakyReLU) take a
-    hand-written backward pass (`core.backprop`, same numbers as autograd, tested) that
-    costs about half as much per batch; `config.hand_backprop=False` turns it off.
+    `optimizer` replaces the one `config` describes (`make_optimizer`).
+
+    Fast path: a plain MLP (`core.backprop.supports`: [Flatten,] Linear, ReLU/Sigmoid/Tanh/
+    LeakyReLU, ..., Linear) trained for classification with the default cross-entropy takes
+    the hand-written backward pass `core.backprop.MLPStep` (same numbers as autograd, tested);
+    with the engine's own SGD and no `step_probe` it applies the update itself too.
+    `fast_path=False` always takes autograd (for tests and benchmarks that compare the two).
 
     Events (dicts, "kind" says which):
       batch: epoch, step, epoch_float (e.g. 2.5 = half-way through epoch 3), progress (0..1),
@@ -162,11 +230,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     n = len(x)
     if n == 0:
         raise ValueError("the training set is empty")
-    by_hand = _hand_backprop(model, x, config, plain_loss=loss_fn is None,
-                             own_sgd=optimizer is None and step_probe is None)
-    loss_fn = loss_fn or _loss_fn(config.task)
-    if by_hand is None or not by_hand.updates_parameters:
-        optimizer = optimizer or make_optimizer(model.parameters(), config)
+    fit = _pick_step(model, x, config, device, loss_fn, step_probe, optimizer, fast_path)
     steps_per_epoch = math.ceil(n / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
     log_every = max(1, config.log_every)
@@ -176,41 +240,24 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     step = 0
     reason, message = "completed", f"Finished {config.epochs} epochs."
     epoch = 0
-    # The hand path's logits, batch after batch: the epoch's loss and accuracy are read from them.
-    epoch_logits = (torch.empty(n, by_hand.classes, dtype=next(model.parameters()).dtype, device=device)
-                    if by_hand is not None else None)
     for epoch in range(1, config.epochs + 1):
         perm = (torch.randperm(n, generator=order_gen) if config.shuffle else torch.arange(n)).to(device)
         y_epoch = y.index_select(0, perm)  # labels in this epoch's batch order
-        loss_sum = torch.zeros((), device=device)  # summed on the device: no sync per batch
-        predicted = (torch.empty(n, dtype=torch.long, device=device)  # filled batch by batch
-                     if config.task == "classification" and by_hand is None else None)
+        fit.begin_epoch()
         diverged = False
         for start in _as_batches(n, config.batch_size):
             stop = min(start + config.batch_size, n)
-            xb, yb = x.index_select(0, perm[start:stop]), y_epoch[start:stop]  # ~5x cheaper than x[idx]
+            # index_select: one gather kernel, cheaper than advanced indexing x[idx]
+            xb, yb = x.index_select(0, perm[start:stop]), y_epoch[start:stop]
             if transform is not None:
                 xb = transform(xb)
-            if by_hand is not None:  # backward (and the SGD update) by hand; no loss needed for that
-                out, loss = by_hand.step(xb, yb, logits_out=epoch_logits[start:stop]), None
-            else:
-                out = model(xb)
-                loss = loss_fn(out, yb)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+            out = fit.step(xb, yb, start, stop)
             step += 1
             logged = step % log_every == 0 or stop == n
             probe = step_probe(model) if (step_probe is not None and logged) else None
-            if optimizer is not None:
-                optimizer.step()
-            if loss is not None:
-                loss_sum.add_(loss.detach(), alpha=stop - start)
-                if predicted is not None:
-                    torch.argmax(out.detach(), dim=1, out=predicted[start:stop])
+            fit.update()
             if logged:
-                if loss is None:
-                    loss = loss_fn(out, yb)
-                loss_value = loss.item()  # the sync point: only when reporting
+                loss_value = fit.batch_loss(out, yb).item()  # the sync point: only when reporting
                 elapsed = time.perf_counter() - started
                 if not math.isfinite(loss_value):
                     diverged = True
@@ -228,9 +275,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
                        "Lower the learning rate.")
             break
 
-        if by_hand is not None:  # the same sum of per-batch mean losses, in one call
-            loss_sum = torch.nn.functional.cross_entropy(epoch_logits, y_epoch, reduction="sum")
-            predicted = epoch_logits.argmax(dim=1)
+        loss_sum, predicted = fit.epoch_loss_and_predictions(y_epoch)
         train_loss = loss_sum.item() / n
         if not math.isfinite(train_loss):
             reason, message = "diverged", (f"Diverged at epoch {epoch}: the loss became NaN or "
@@ -270,19 +315,24 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
            "elapsed": time.perf_counter() - started}
 
 
-def _hand_backprop(model: nn.Module, x: torch.Tensor, config: TrainConfig, plain_loss: bool,
-                   own_sgd: bool) -> backprop.MLPBackprop | None:
-    """The fast path for plain MLPs with cross-entropy (same math as autograd, tested), or None.
-
-    With the engine's own SGD it also applies the update; otherwise it only fills `.grad`.
-    """
-    if not (config.hand_backprop and plain_loss and config.task == "classification"
-            and backprop.supports(model, x)):
-        return None
-    if own_sgd and config.optimizer in ("sgd", "sgd_momentum"):
-        momentum = config.momentum if config.optimizer == "sgd_momentum" else 0.0
-        return backprop.MLPBackprop(model, backprop.SGDRule(config.lr, momentum, config.weight_decay))
-    return backprop.MLPBackprop(model)
+def _pick_step(model: nn.Module, x: torch.Tensor, config: TrainConfig, device: torch.device,
+               loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
+               step_probe: Callable[[nn.Module], dict] | None,
+               optimizer: torch.optim.Optimizer | None, fast_path: bool) -> TrainStep:
+    """`train`'s step, chosen once: the hand-written MLP step where it applies, else autograd."""
+    if fast_path and loss_fn is None and config.task == "classification" and backprop.supports(model, x):
+        # The hand step updates the weights itself only for the engine's own SGD, and only
+        # when no probe wants to read the gradients in `.grad` before the update.
+        if optimizer is None and step_probe is None:
+            sgd = backprop.SGDRule.from_spec(optimizer_spec(config), config.lr)
+            if sgd is not None:
+                return backprop.MLPStep(model, len(x), sgd=sgd)
+        # Otherwise it fills `.grad`, as `loss.backward()` would, for a torch.optim optimizer.
+        return backprop.MLPStep(model, len(x),
+                                optimizer=optimizer or make_optimizer(model.parameters(), config))
+    return AutogradStep(model, loss_fn or _loss_fn(config.task),
+                        optimizer or make_optimizer(model.parameters(), config), len(x), device,
+                        classification=config.task == "classification")
 
 
 def run_to_end(events: Iterator[dict]) -> tuple[list[dict], dict]:

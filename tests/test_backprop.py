@@ -62,11 +62,11 @@ def test_supports_only_plain_mlps():
 @pytest.mark.parametrize("optimizer", ["sgd", "sgd_momentum", "adam"])
 def test_engine_trains_the_same_by_hand_and_by_autograd(optimizer):
     x, y = _batch(n=300, classes=6)
-    def run(hand_backprop):
+    def run(fast_path):
         config = TrainConfig(epochs=3, batch_size=32, lr=0.05 if optimizer != "adam" else 0.01,
-                             optimizer=optimizer, weight_decay=1e-3, hand_backprop=hand_backprop)
+                             optimizer=optimizer, weight_decay=1e-3)
         model = build_seeded(lambda: make_mlp(20, (16, 8), 6), seed=0)
-        epochs, end = run_to_end(train(model, (x, y), config, CPU))
+        epochs, end = run_to_end(train(model, (x, y), config, CPU, fast_path=fast_path))
         return model, [e["train_loss"] for e in epochs], [e["train_acc"] for e in epochs]
     by_hand, hand_losses, hand_accs = run(True)
     by_autograd, losses, accs = run(False)
@@ -97,3 +97,29 @@ def test_sgd_rule_updates_like_torch_optim_sgd(momentum, weight_decay):
         by_hand.step(x.double(), y)
     for a, b in zip(by_hand_model.parameters(), reference.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_engine_picks_the_hand_step_once_where_it_applies(monkeypatch):
+    """Plain MLP + default cross-entropy: the hand step (fused SGD unless a probe or an optimizer
+    of the caller's needs torch.optim); fast_path=False, a loss_fn or a non-MLP: autograd."""
+    made = []
+    original = backprop.MLPStep.__init__
+    def spy(self, model, n, sgd=None, optimizer=None):
+        made.append("sgd" if sgd is not None else type(optimizer).__name__)
+        original(self, model, n, sgd=sgd, optimizer=optimizer)
+    monkeypatch.setattr(backprop.MLPStep, "__init__", spy)
+    x, y = _batch(n=64, classes=6)
+    def picked(config=TrainConfig(epochs=1, batch_size=32), model=None, **kwargs):
+        made.clear()
+        model = model or make_mlp(20, (8,), 6)
+        run_to_end(train(model, (x, y), config, CPU, **kwargs))
+        return made[:]
+    assert picked() == ["sgd"]
+    assert picked(TrainConfig(epochs=1, batch_size=32, optimizer="sgd")) == ["sgd"]
+    assert picked(TrainConfig(epochs=1, batch_size=32, optimizer="adam")) == ["Adam"]
+    assert picked(step_probe=lambda m: {"g": m[1].weight.grad.norm().item()}) == ["SGD"]
+    model = make_mlp(20, (8,), 6)
+    assert picked(model=model, optimizer=torch.optim.RMSprop(model.parameters())) == ["RMSprop"]
+    assert picked(fast_path=False) == []
+    assert picked(loss_fn=torch.nn.CrossEntropyLoss()) == []
+    assert picked(model=make_mlp(20, (8,), 6, dropout=0.2)) == []

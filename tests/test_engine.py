@@ -82,7 +82,8 @@ def test_regression_and_step_probe():
     x = torch.rand(256, 1, generator=g)
     y = 3 * x + 1
     model = nn.Linear(1, 1)
-    probe = lambda m: {"grad_norm": m.weight.grad.norm().item()}
+    def probe(m):
+        return {"grad_norm": m.weight.grad.norm().item()}
     events = list(train(model, (x, y), TrainConfig(epochs=60, batch_size=64, lr=0.1, optimizer="adam",
                                                   task="regression", log_every=4), CPU, step_probe=probe))
     assert all("probe" in e for e in events if e["kind"] == "batch")
@@ -153,7 +154,8 @@ def test_small_mnist_run_learns():
 
     x, y = load_mnist(True)
     xt, yt = load_mnist(False)
-    tf = lambda b: normalize(b, 0.5, 0.5)
+    def tf(b):
+        return normalize(b, 0.5, 0.5)
     model = make_mlp()
     config = TrainConfig(epochs=2, batch_size=64, lr=0.01, log_every=100)
     run_to_end(train(model, (x[:5000], y[:5000]), config, CPU, transform=tf))
