@@ -87,7 +87,7 @@ def _drain(events, key, label, store, make_run, live_view, metric, keep_partial,
     view = st.empty()
     draw = live_view or (lambda history: st.altair_chart(training_chart(history, metric), width="stretch"))
     history: list[dict] = []
-    end, finished, last_draw = None, False, 0.0
+    end, finished, last_draw, fraction = None, False, 0.0, 0.0
     started = time.perf_counter()
     try:
         for event in events:
@@ -96,9 +96,13 @@ def _drain(events, key, label, store, make_run, live_view, metric, keep_partial,
                 break
             history.append(event)
             _bound(history)
+            if "progress" in event:  # events without it (an engine epoch) keep the bar where it is
+                fraction = min(1.0, max(0.0, float(event["progress"])))
+            elif event["kind"] == "epoch" and event.get("eta") is not None and event.get("elapsed"):
+                fraction = event["elapsed"] / (event["elapsed"] + event["eta"])
             now = time.perf_counter()
             if now - last_draw >= redraw_seconds:
-                _show_progress(progress, label, event, now - started)
+                _show_progress(progress, label, event, now - started, fraction)
                 with view.container():
                     draw(history)
                 last_draw = now
@@ -122,8 +126,7 @@ def _drain(events, key, label, store, make_run, live_view, metric, keep_partial,
     return run
 
 
-def _show_progress(progress, label: str, event: dict, elapsed: float) -> None:
-    fraction = min(1.0, max(0.0, float(event.get("progress", 0.0))))
+def _show_progress(progress, label: str, event: dict, elapsed: float, fraction: float) -> None:
     elapsed = event.get("elapsed", elapsed)
     eta = event.get("eta")
     if eta is None and fraction > 0:

@@ -1,50 +1,20 @@
-"""Sequences and memory: sine-wave RNN/LSTM/GRU, a long-term recall task, and the cells step by step."""
+"""RNN, LSTM and GRU: sine-wave prediction, a long-term recall task, and the cells step by step."""
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
-from core.engine import TrainConfig, predict, train
+from core.engine import TrainConfig, build_seeded, predict, train
+from core.models import count_params
 
 CELLS = ("rnn", "lstm", "gru")
 CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 _CELL_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 _GATES_PER_CELL = {"rnn": 1, "lstm": 4, "gru": 3}  # stacked weight blocks in PyTorch's layout
-
-
-# --- Sine data --------------------------------------------------------------------------------
-
-@dataclass
-class SineConfig:
-    samples: int = 1000         # sequences (the notes' 1,000)
-    seq_len: int = 50           # time steps per sequence (the notes' 50)
-    shift: float = 0.1          # radians between steps; the target is the wave shifted by this
-    test_fraction: float = 0.2  # held out for the prediction plots and the test loss
-    seed: int = 0               # random starting phases
-
-
-def make_sine_data(config: SineConfig) -> dict:
-    """x_t = sin(phi + 0.1 t), y_t = sin(phi + 0.1 (t + 1)) for random phases phi.
-
-    Because the sampling step equals the shift, the target at t is the input at t+1: the
-    model predicts the next value, so its output can be fed back in (free-running forecast).
-    Returns float32 tensors x/y of shape (N, T, 1) split into train/test, plus the test phases.
-    """
-    if config.samples < 2 or config.seq_len < 2:
-        raise ValueError("Need at least 2 sequences of at least 2 steps.")
-    rng = np.random.default_rng(config.seed)
-    phases = rng.uniform(0.0, 2 * math.pi, size=config.samples)          # (N,)
-    angle = phases[:, None] + np.arange(config.seq_len)[None, :] * config.shift  # (N, T)
-    x = torch.tensor(np.sin(angle), dtype=torch.float32).unsqueeze(-1)   # (N, T, 1)
-    y = torch.tensor(np.sin(angle + config.shift), dtype=torch.float32).unsqueeze(-1)
-    n_test = min(max(1, round(config.samples * config.test_fraction)), config.samples - 1)
-    n_train = config.samples - n_test
-    return {"x_train": x[:n_train], "y_train": y[:n_train], "x_test": x[n_train:],
-            "y_test": y[n_train:], "phases_test": phases[n_train:], "config": config}
 
 
 # --- Model ------------------------------------------------------------------------------------
@@ -75,8 +45,7 @@ class SeqModel(nn.Module):
 def make_model(cell: str, hidden_size: int = 32, num_layers: int = 1, input_size: int = 1,
                output_size: int = 1, seed: int = 0) -> SeqModel:
     """A seeded SeqModel: the same seed always gives the same initial weights."""
-    torch.manual_seed(seed)
-    return SeqModel(cell, input_size, hidden_size, num_layers, output_size)
+    return build_seeded(lambda: SeqModel(cell, input_size, hidden_size, num_layers, output_size), seed)
 
 
 def param_count_formula(cell: str, input_size: int = 1, hidden_size: int = 32,
@@ -91,35 +60,112 @@ def param_count_formula(cell: str, input_size: int = 1, hidden_size: int = 32,
     return {"gates": gates, "layers": layers, "head": head, "total": sum(layers) + head}
 
 
-# --- Sine training and forecasting ------------------------------------------------------------
+# --- 1. Sine waves: RNN vs LSTM vs GRU -------------------------------------------------------
 
 @dataclass
-class SineTrainConfig:
-    hidden_size: int = 32   # D_h, the notes' 32
-    num_layers: int = 1     # stacked recurrent layers
-    lr: float = 0.01        # Adam, as in the notes
-    epochs: int = 100       # the notes' 100
-    batch_size: int = 128   # 7 Adam steps per epoch on 800 sequences: quick on a laptop CPU
-    seed: int = 0           # same seed -> same init per cell and same batch order for all three
+class SineSettings:
+    samples: int = 1000         # sequences (the notes' 1,000)
+    seq_len: int = 50           # time steps per sequence (the notes' 50)
+    shift: float = 0.1          # radians between steps; the target is the wave shifted by this
+    test_fraction: float = 0.2  # held out for the prediction plots and the test loss
+    data_seed: int = 0          # random starting phases
+    hidden_size: int = 32       # D_h, the notes' 32
+    num_layers: int = 1         # stacked recurrent layers
+    lr: float = 0.01            # Adam, as in the notes
+    epochs: int = 100           # the notes' 100
+    batch_size: int = 128       # 7 Adam steps per epoch on 800 sequences
+    seed: int = 0               # same init per cell and the same batch order for all three
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                           optimizer="adam", seed=self.seed, task="regression", log_every=10)
 
 
-def engine_config(config: SineTrainConfig) -> TrainConfig:
-    return TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                       optimizer="adam", seed=config.seed, task="regression", log_every=10)
+def make_sine_data(settings: SineSettings) -> dict:
+    """x_t = sin(phi + 0.1 t), y_t = sin(phi + 0.1 (t + 1)) for random phases phi.
+
+    Because the sampling step equals the shift, the target at t is the input at t+1: the
+    model predicts the next value, so its output can be fed back in (free-running forecast).
+    Returns float32 tensors x/y of shape (N, T, 1) split into train/test, plus the test phases.
+    """
+    if settings.samples < 2 or settings.seq_len < 2:
+        raise ValueError("Need at least 2 sequences of at least 2 steps.")
+    rng = np.random.default_rng(settings.data_seed)
+    phases = rng.uniform(0.0, 2 * math.pi, size=settings.samples)          # (N,)
+    angle = phases[:, None] + np.arange(settings.seq_len)[None, :] * settings.shift  # (N, T)
+    x = torch.tensor(np.sin(angle), dtype=torch.float32).unsqueeze(-1)     # (N, T, 1)
+    y = torch.tensor(np.sin(angle + settings.shift), dtype=torch.float32).unsqueeze(-1)
+    n_test = min(max(1, round(settings.samples * settings.test_fraction)), settings.samples - 1)
+    n_train = settings.samples - n_test
+    return {"x_train": x[:n_train], "y_train": y[:n_train], "x_test": x[n_train:],
+            "y_test": y[n_train:], "phases_test": phases[n_train:]}
 
 
-def train_sine(cell: str, data: dict, config: SineTrainConfig,
+def train_sine(cell: str, data: dict, settings: SineSettings,
                device: torch.device) -> tuple[SeqModel, Iterator[dict]]:
     """A fresh seeded model and the engine's event generator that trains it (with test loss)."""
-    model = make_model(cell, config.hidden_size, config.num_layers, seed=config.seed)
-    events = train(model, (data["x_train"], data["y_train"]), engine_config(config), device,
+    model = make_model(cell, settings.hidden_size, settings.num_layers, seed=settings.seed)
+    events = train(model, (data["x_train"], data["y_train"]), settings.train_config(), device,
                    val_data=(data["x_test"], data["y_test"]))
     return model, events
+
+
+def train_cells(data: dict, settings: SineSettings, device: torch.device,
+                cells: tuple = CELLS) -> tuple[dict[str, SeqModel], Iterator[dict]]:
+    """The cells trained one after the other on the same data, seed and batch order.
+
+    Returns the models (trained as the events are drawn) and one event stream: the engine's
+    batch/epoch events tagged with "cell" (progress and elapsed over all cells), a "result"
+    event after each cell (params, seconds, train_loss, test_mse, diverged, message), and a
+    last "end" event.
+    """
+    models, streams = {}, {}
+    for cell in cells:
+        models[cell], streams[cell] = train_sine(cell, data, settings, device)
+    return models, _drain_cells(models, streams, data, settings.epochs, device)
+
+
+def _drain_cells(models: dict, streams: dict, data: dict, epochs: int,
+                 device: torch.device) -> Iterator[dict]:
+    started, count, messages, last = time.perf_counter(), len(models), [], ""
+    for index, (cell, model) in enumerate(models.items()):
+        end, final = {}, math.nan
+        for event in streams[cell]:
+            if event["kind"] == "end":
+                end = event
+                continue
+            if event["kind"] == "epoch":
+                final = event["train_loss"]
+                within = event["epoch"] / epochs
+            else:
+                within = event["progress"]
+            yield {**event, "cell": cell, "progress": (index + within) / count,
+                   "elapsed": time.perf_counter() - started, "eta": None}
+        diverged = end.get("reason") == "diverged"
+        last = end.get("message", "")
+        if diverged:
+            messages.append(f"{CELL_LABELS[cell]}: {last}")
+        yield {"kind": "result", "cell": cell, "progress": (index + 1) / count,
+               "params": count_params(model), "seconds": end.get("elapsed", math.nan),
+               "train_loss": final, "diverged": diverged, "message": last,
+               "test_mse": math.nan if diverged else test_mse(model, data, device)}
+    yield {"kind": "end", "reason": "diverged" if messages else "completed",
+           "message": " ".join(messages) or last, "elapsed": time.perf_counter() - started}
 
 
 def test_mse(model: nn.Module, data: dict, device: torch.device) -> float:
     pred = predict(model, data["x_test"], device)
     return float(((pred - data["y_test"]) ** 2).mean())
+
+
+def restore_models(settings: SineSettings, weights: dict[str, dict]) -> dict[str, SeqModel]:
+    """The trained models of a run, rebuilt on the CPU from their kept state_dicts."""
+    models = {}
+    for cell, state in weights.items():
+        model = SeqModel(cell, 1, settings.hidden_size, settings.num_layers)
+        model.load_state_dict(state)
+        models[cell] = model.eval()
+    return models
 
 
 @torch.no_grad()
@@ -145,19 +191,24 @@ def forecast_truth(phase: float, context_len: int, horizon: int, shift: float = 
     return np.sin(phase + shift * np.arange(context_len, context_len + horizon))
 
 
-# --- Long-term memory task --------------------------------------------------------------------
+# --- 2. Long-term memory: recall the first value ---------------------------------------------
 
 @dataclass
-class MemoryConfig:
+class MemorySettings:
     t_values: tuple = (5, 10, 20, 40)  # sequence lengths T to test
-    samples: int = 512      # training sequences per T
+    samples: int = 512       # training sequences per T
     test_samples: int = 500  # held-out sequences per T
-    hidden_size: int = 32   # D_h
-    epochs: int = 30        # per (cell, T); 16 Adam steps per epoch at batch 32
-    batch_size: int = 32
-    lr: float = 0.01        # Adam
-    tolerance: float = 0.1  # an answer counts as right within +-tolerance of the true value
-    seed: int = 0           # same data and same init for every cell
+    hidden_size: int = 32    # D_h
+    epochs: int = 30         # per (cell, T); 16 Adam steps per epoch at batch 32
+    batch_size: int = 32     # sequences per Adam step
+    lr: float = 0.01         # Adam
+    tolerance: float = 0.1   # an answer counts as right within +-tolerance of the true value
+    seed: int = 0            # same data and same init for every cell
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                           optimizer="adam", seed=self.seed, task="regression",
+                           log_every=10 ** 9)  # only the epoch events are needed
 
 
 def make_memory_data(T: int, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -205,53 +256,54 @@ def gradient_profile(model: SeqModel, x: torch.Tensor, y: torch.Tensor,
     return grad.detach().cpu().numpy()
 
 
-def run_memory_experiment(config: MemoryConfig, device: torch.device,
+def run_memory_experiment(settings: MemorySettings, device: torch.device,
                           cells: tuple = CELLS) -> Iterator[dict]:
     """Train every cell at every T through the engine; yield small events as work proceeds.
 
     Events: progress (cell, T, epoch, loss, progress 0..1);
             result (cell, T, accuracy %, seconds, final_loss, diverged);
-            gradients (cell, T = the largest T, initial: list, trained: list) per cell.
+            gradients (cell, T = the largest T, initial: list, trained: list) per cell;
+            end (reason, message) last.
     Stop by breaking out of the loop.
     """
-    t_values = sorted({int(t) for t in config.t_values})
+    t_values = sorted({int(t) for t in settings.t_values})
     if not t_values or t_values[0] < 1:
         raise ValueError("Choose at least one T >= 1.")
     jobs = [(cell, T) for T in t_values for cell in cells]
     # cost of a job ~ T (steps per sequence); used for an honest progress fraction
     total_cost, done_cost = float(sum(T for _, T in jobs)), 0.0
-    datasets = {T: (make_memory_data(T, config.samples, config.seed),
-                    make_memory_data(T, config.test_samples, config.seed + 1)) for T in t_values}
-    engine = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                         optimizer="adam", seed=config.seed, task="regression",
-                         log_every=10 ** 9)  # only the epoch events are needed
+    datasets = {T: (make_memory_data(T, settings.samples, settings.seed),
+                    make_memory_data(T, settings.test_samples, settings.seed + 1)) for T in t_values}
+    config = settings.train_config()
+    started = time.perf_counter()
     for cell, T in jobs:
         (x_train, y_train), (x_test, y_test) = datasets[T]
-        model = make_model(cell, config.hidden_size, input_size=2, seed=config.seed)
+        model = make_model(cell, settings.hidden_size, input_size=2, seed=settings.seed)
         initial_grad = (gradient_profile(model, x_test[:200], y_test[:200], device)
-                        if T == t_values[-1] else None)
-        started = time.perf_counter()
+                        if t_values[-1] == T else None)
+        job_started = time.perf_counter()
         final_loss, diverged = math.nan, False
-        for event in train(model, (x_train, y_train), engine, device):
+        for event in train(model, (x_train, y_train), config, device):
             if event["kind"] == "epoch":
                 final_loss = event["train_loss"]
-                fraction = event["epoch"] / config.epochs
+                fraction = event["epoch"] / settings.epochs
                 yield {"kind": "progress", "cell": cell, "T": T, "epoch": event["epoch"],
-                       "loss": final_loss,
-                       "progress": (done_cost + fraction * T) / total_cost}
+                       "loss": final_loss, "progress": (done_cost + fraction * T) / total_cost}
             elif event["kind"] == "end":
                 diverged = event["reason"] == "diverged"
         done_cost += T
         accuracy = 0.0 if diverged else memory_accuracy(model, x_test, y_test, device,
-                                                        config.tolerance)
+                                                        settings.tolerance)
         yield {"kind": "result", "cell": cell, "T": T, "accuracy": accuracy,
-               "seconds": time.perf_counter() - started, "final_loss": final_loss,
+               "seconds": time.perf_counter() - job_started, "final_loss": final_loss,
                "diverged": diverged}
         if initial_grad is not None:
             trained_grad = gradient_profile(model, x_test[:200], y_test[:200], device)
             yield {"kind": "gradients", "cell": cell, "T": T,
                    "initial": [float(v) for v in initial_grad],
                    "trained": [float(v) for v in trained_grad]}
+    yield {"kind": "end", "reason": "completed", "message": f"Finished {len(jobs)} trainings.",
+           "elapsed": time.perf_counter() - started}
 
 
 # --- Inside the cells: step by step with the trained weights --------------------------------
@@ -406,117 +458,9 @@ def equations(cell: str, input_size: int = 1, hidden_size: int = 32) -> list[str
 
 
 def shape_table(input_size: int, hidden_size: int, num_layers: int, batch_size: int,
-                seq_len: int) -> list[dict]:
-    """The tensors a learner meets, with shapes for the current settings."""
+                seq_len: int) -> dict[str, str]:
+    """The shapes of the tensors a learner meets, for the current settings, by name."""
     d, H, N, T, L = input_size, hidden_size, batch_size, seq_len, num_layers
-    return [
-        {"symbol": "x_t", "meaning": "input at one time step (one sequence)", "shape": f"{d}×1"},
-        {"symbol": "h_t (and c_t for LSTM)", "meaning": "hidden state (cell state)", "shape": f"{H}×1"},
-        {"symbol": "W_xh / W_x·", "meaning": "input → hidden, one per gate (layer 1)", "shape": f"{H}×{d}"},
-        {"symbol": "W_hh / W_h·", "meaning": "hidden → hidden, one per gate", "shape": f"{H}×{H}"},
-        {"symbol": "b", "meaning": "bias per gate (PyTorch keeps two: b_ih and b_hh)", "shape": f"{H}×1"},
-        {"symbol": "weight_ih_l0 (LSTM / GRU)", "meaning": "PyTorch stacks the gates' W_x· row-wise",
-         "shape": f"{4 * H}×{d} / {3 * H}×{d}"},
-        {"symbol": "batch input", "meaning": "nn.LSTM(batch_first=True) input", "shape": f"{N}×{T}×{d}"},
-        {"symbol": "output", "meaning": "top layer's h_t at every step", "shape": f"{N}×{T}×{H}"},
-        {"symbol": "h_n (and c_n)", "meaning": "last step's state of every layer", "shape": f"{L}×{N}×{H}"},
-        {"symbol": "head(output)", "meaning": "Linear(H, 1) on every step → prediction", "shape": f"{N}×{T}×1"},
-    ]
-
-
-# --- Show the code ----------------------------------------------------------------------------
-
-def sine_code(data: SineConfig, config: SineTrainConfig, cells: tuple = CELLS) -> str:
-    """A runnable plain-PyTorch script: the sine task, RNN vs LSTM vs GRU, current settings."""
-    n_test = min(max(1, round(data.samples * data.test_fraction)), data.samples - 1)
-    return f'''"""RNN vs LSTM vs GRU on sine waves: {data.samples} sequences of {data.seq_len} steps."""
-import time
-
-import numpy as np
-import torch
-from torch import nn
-
-# Data: x_t = sin(phase + {data.shift} t), target y_t = sin(phase + {data.shift} (t + 1))
-rng = np.random.default_rng({data.seed})
-phases = rng.uniform(0, 2 * np.pi, size={data.samples})
-angle = phases[:, None] + np.arange({data.seq_len})[None, :] * {data.shift}       # (N, T)
-X = torch.tensor(np.sin(angle), dtype=torch.float32).unsqueeze(-1)               # (N, T, 1)
-Y = torch.tensor(np.sin(angle + {data.shift}), dtype=torch.float32).unsqueeze(-1)  # (N, T, 1)
-x_train, y_train, x_test, y_test = X[:-{n_test}], Y[:-{n_test}], X[-{n_test}:], Y[-{n_test}:]
-
-
-class SeqModel(nn.Module):
-    def __init__(self, cell):
-        super().__init__()
-        rnn_class = {{"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}}[cell]
-        self.rnn = rnn_class(1, {config.hidden_size}, num_layers={config.num_layers}, batch_first=True)
-        self.head = nn.Linear({config.hidden_size}, 1)
-
-    def forward(self, x):
-        out, _ = self.rnn(x)      # (N, T, {config.hidden_size})
-        return self.head(out)     # (N, T, 1)
-
-
-for cell in {tuple(cells)!r}:
-    torch.manual_seed({config.seed})                  # same init seed for every cell
-    order = torch.Generator().manual_seed({config.seed})  # same batch order for every cell
-    model = SeqModel(cell)
-    optimizer = torch.optim.Adam(model.parameters(), lr={config.lr})
-    loss_fn = nn.MSELoss()
-    start = time.perf_counter()
-    for epoch in range({config.epochs}):
-        perm = torch.randperm(len(x_train), generator=order)
-        for i in range(0, len(x_train), {config.batch_size}):
-            idx = perm[i:i + {config.batch_size}]
-            loss = loss_fn(model(x_train[idx]), y_train[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    seconds = time.perf_counter() - start
-    with torch.no_grad():
-        test_loss = loss_fn(model(x_test), y_test).item()
-    params = sum(p.numel() for p in model.parameters())
-    print(f"{{cell.upper():4s}} params {{params:6,d}}  train {{seconds:5.1f}} s  test MSE {{test_loss:.2e}}")
-'''
-
-
-def memory_code(config: MemoryConfig, T: int) -> str:
-    """A runnable script for the recall-the-first-value task at one T."""
-    return f'''"""Recall the first value after {T - 1} distractors: RNN vs LSTM vs GRU."""
-import torch
-from torch import nn
-
-
-def make_data(T, n, seed):
-    gen = torch.Generator().manual_seed(seed)
-    values = torch.rand(n, T, generator=gen) * 2 - 1        # (n, T) in [-1, 1]
-    marker = torch.zeros(n, T)
-    marker[:, 0] = 1.0                                       # "remember this one"
-    x = torch.stack([values, marker], dim=-1)                # (n, T, 2)
-    y = values[:, :1].unsqueeze(-1).expand(n, T, 1)          # the first value, at every step
-    return x, y
-
-
-x_train, y_train = make_data({T}, {config.samples}, {config.seed})
-x_test, y_test = make_data({T}, {config.test_samples}, {config.seed + 1})
-
-for cell in ("rnn", "lstm", "gru"):
-    torch.manual_seed({config.seed})
-    order = torch.Generator().manual_seed({config.seed})
-    rnn = {{"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}}[cell](2, {config.hidden_size}, batch_first=True)
-    head = nn.Linear({config.hidden_size}, 1)
-    params = list(rnn.parameters()) + list(head.parameters())
-    optimizer = torch.optim.Adam(params, lr={config.lr})
-    for epoch in range({config.epochs}):
-        perm = torch.randperm(len(x_train), generator=order)
-        for i in range(0, len(x_train), {config.batch_size}):
-            idx = perm[i:i + {config.batch_size}]
-            loss = ((head(rnn(x_train[idx])[0]) - y_train[idx]) ** 2).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    with torch.no_grad():
-        last = head(rnn(x_test)[0])[:, -1, 0]
-    accuracy = ((last - y_test[:, -1, 0]).abs() <= {config.tolerance}).float().mean().item()
-    print(f"{{cell.upper():4s}} T={T}: {{100 * accuracy:.0f}}% of answers within +-{config.tolerance}")
-'''
+    return {"x_t": f"{d}×1", "h_t": f"{H}×1", "w_x": f"{H}×{d}", "w_h": f"{H}×{H}", "b": f"{H}×1",
+            "stacked": f"{4 * H}×{d} / {3 * H}×{d}", "batch_input": f"{N}×{T}×{d}",
+            "output": f"{N}×{T}×{H}", "h_n": f"{L}×{N}×{H}", "head": f"{N}×{T}×1"}
