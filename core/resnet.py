@@ -1,5 +1,9 @@
-"""ResNet: residual blocks, plain vs residual twins, gradient/activation probes, real ResNets."""
-from dataclasses import dataclass
+"""ResNet: residual blocks, plain vs residual twins, gradient/activation probes, real ResNets,
+transfer learning. Plain PyTorch; the page (pages/resnet.py) draws what these return."""
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -7,11 +11,16 @@ import torch
 from torch import nn
 
 from core import data
+from core.device import synchronize
+from core.engine import TrainConfig, build_seeded, train
 from core.models import ACTIVATIONS, count_params
 
 EXPERIMENT_ACTIVATIONS = ("relu", "sigmoid")
-NET_KINDS = {"mlp": "Fully connected (fast)", "conv": "Convolutional (slower)"}
-DATASETS = {"mnist": "MNIST digits", "cifar10": "CIFAR-10 subset"}
+NET_KINDS = ("mlp", "conv")  # fully connected (fast) or convolutional (slower)
+DATASETS = ("mnist", "cifar10")
+TRAIN_SIZES = {"mnist": 60000, "cifar10": 10000}  # training images embedded (the CIFAR-10 subset)
+IN_SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}  # (C, H, W) of one image
+MODELS = ("plain", "residual")  # the twins, in the order they train
 TORCHVISION_RESNETS = ("resnet18", "resnet34", "resnet50")
 PRETRAINED_SIZE_MB = 45  # ResNet-18 ImageNet weights (resnet18-f37072fd.pth, 44.7 MB)
 
@@ -44,6 +53,15 @@ class BasicBlock(nn.Module):
         return self.relu(out + self.shortcut(x))  # the skip: gradient reaches x directly
 
 
+def block_demo(in_channels: int, out_channels: int, stride: int, size: int = 56) -> dict:
+    """Run a fresh BasicBlock on one (1, C, size, size) input: its output shape and parameters."""
+    block = BasicBlock(in_channels, out_channels, stride).eval()
+    with torch.no_grad():
+        out = block(torch.zeros(1, in_channels, size, size))  # (1, out, size/stride, size/stride)
+    return {"shape": tuple(out.shape), "params": count_params(block),
+            "shortcut_params": count_params(block.shortcut)}
+
+
 # --- Plain vs residual twins for the experiment --------------------------------------------
 
 @dataclass
@@ -54,7 +72,47 @@ class NetConfig:
     batchnorm: bool = False       # BatchNorm before every activation
     kind: str = "mlp"             # "mlp" (fully connected) or "conv" (3 stages, stride-2 stem)
     in_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of one input image
-    num_classes: int = 10
+    num_classes: int = 10         # output classes (MNIST digits, CIFAR-10 classes)
+
+
+@dataclass
+class ExperimentSettings:
+    """Everything the plain-vs-residual experiment depends on (the page's widgets)."""
+    depth: int = 20               # weight layers of each network (even, >= 4)
+    width: int = 64               # features per layer (mlp) or channels of the first stage (conv)
+    activation: str = "sigmoid"   # "relu" or "sigmoid": sigmoid shows the vanishing gradient best
+    batchnorm: bool = False       # BatchNorm before every activation, in both networks
+    kind: str = "mlp"             # "mlp" (fully connected, fast) or "conv" (3 stages, slower)
+    dataset: str = "mnist"        # "mnist" or "cifar10" (the embedded subset)
+    n_train: int = 5000           # training images, a class-balanced random subset
+    n_test: int = 2000            # held-out images scored after every epoch
+    epochs: int = 3               # passes over the training images, for each network
+    optimizer: str = "sgd_momentum"  # one of core.engine.OPTIMIZERS
+    lr: float = 0.01              # learning rate, the same for both networks
+    batch_size: int = 64          # images per optimizer step
+    seed: int = 0                 # same seed: same subset, same start weights, same batch order
+
+    def net_config(self) -> NetConfig:
+        return NetConfig(depth=self.depth, width=self.width, activation=self.activation,
+                         batchnorm=self.batchnorm, kind=self.kind, in_shape=IN_SHAPES[self.dataset])
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps of each network."""
+        return math.ceil(self.n_train / self.batch_size) * self.epochs
+
+    def train_config(self) -> TrainConfig:
+        # about 40 logged steps per network: enough columns for the gradient heatmap
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                           optimizer=self.optimizer, seed=self.seed, log_every=max(1, self.steps // 40))
+
+    def recipe_values(self) -> dict:
+        """The settings block of core/recipes/resnet.py for these settings (the optimizer
+        line comes from train_config())."""
+        return {"DATASET": self.dataset, "KIND": self.kind, "DEPTH": self.depth, "WIDTH": self.width,
+                "ACTIVATION": self.activation, "BATCHNORM": self.batchnorm, "N_TRAIN": self.n_train,
+                "N_TEST": self.n_test, "EPOCHS": self.epochs, "BATCH_SIZE": self.batch_size,
+                "LR": self.lr, "SEED": self.seed}
 
 
 class _Block(nn.Module):
@@ -150,11 +208,9 @@ def build_pair(cfg: NetConfig, seed: int = 0) -> tuple[DeepNet, DeepNet]:
     if cfg.activation not in EXPERIMENT_ACTIVATIONS:
         raise ValueError(f"activation must be one of {EXPERIMENT_ACTIVATIONS}, got {cfg.activation!r}")
     if cfg.kind not in NET_KINDS:
-        raise ValueError(f"kind must be one of {tuple(NET_KINDS)}, got {cfg.kind!r}")
-    torch.manual_seed(seed)
-    plain = DeepNet(cfg, residual=False)
-    torch.manual_seed(seed)
-    residual = DeepNet(cfg, residual=True)
+        raise ValueError(f"kind must be one of {NET_KINDS}, got {cfg.kind!r}")
+    plain = build_seeded(lambda: DeepNet(cfg, residual=False), seed)
+    residual = build_seeded(lambda: DeepNet(cfg, residual=True), seed)
     # the 1x1 projections are extra modules; copy the shared weights so the twins start equal
     residual.load_state_dict(plain.state_dict(), strict=False)
     return plain, residual
@@ -185,15 +241,108 @@ def first_layer_gradients(plain: DeepNet, residual: DeepNet, x: torch.Tensor,
     return out[0], out[1]
 
 
-def gradient_frame(history: list[dict]) -> pd.DataFrame:
-    """batch events with a probe -> long table [step, layer, layer_index, grad_norm]."""
+def gradient_frame(history: list[dict], model: str | None = None) -> pd.DataFrame:
+    """batch events with a probe -> long table [network, step, layer, layer_index, grad_norm].
+
+    `model` keeps only the events of that network ("plain" or "residual") of a comparison run.
+    """
     rows = []
     for event in history:
         probe = event.get("probe") if event.get("kind") == "batch" else None
+        if model is not None and event.get("model") != model:
+            continue
         for index, (name, value) in enumerate((probe or {}).items(), start=1):
-            rows.append({"step": event["step"], "layer": name, "layer_index": index,
-                         "grad_norm": value})
-    return pd.DataFrame(rows, columns=["step", "layer", "layer_index", "grad_norm"])
+            rows.append({"network": event.get("model"), "step": event["step"], "layer": name,
+                         "layer_index": index, "grad_norm": value})
+    return pd.DataFrame(rows, columns=["network", "step", "layer", "layer_index", "grad_norm"])
+
+
+def seconds_per_step(cfg: NetConfig, batch_size: int, device: torch.device) -> float:
+    """Time a few forward+backward passes of the plain net: the basis of the time estimate."""
+    model = DeepNet(cfg, residual=False).to(device)
+    x = torch.randn(batch_size, *cfg.in_shape, device=device)
+    y = torch.randint(0, cfg.num_classes, (batch_size,), device=device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        synchronize(device)  # honest timing on a GPU
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def estimated_seconds(settings: ExperimentSettings, step_seconds: float) -> float:
+    """Both networks, every step, plus about 30 % for the evaluations after each epoch."""
+    return 2 * settings.steps * step_seconds * 1.3
+
+
+# --- Several trainings as one run ----------------------------------------------------------
+
+def in_sequence(phases: list[tuple[str, float, Callable[[], Iterator[dict]]]]) -> Iterator[dict]:
+    """The events of several trainings one after the other, as one training generator.
+
+    `phases` are (model name, expected cost, events factory); a factory is called only when
+    its turn comes, so a phase may use what an earlier one computed. Every event gets a
+    "model" field and "progress", "elapsed" and "eta" over the whole sequence (phases weighed
+    by their cost); the model's own "elapsed" stays in "model_elapsed". A phase's "end" event
+    becomes a "model_end" event; one "end" closes the sequence, "diverged" if any model did.
+    """
+    total = sum(cost for _, cost, _ in phases) or 1.0
+    started, done, ends = time.perf_counter(), 0.0, {}
+    for name, cost, make_events in phases:
+        part = 0.0  # the phase's own progress; epoch events carry none, so they keep the last
+        for event in make_events():
+            if event["kind"] == "end":
+                ends[name] = event
+                event = {**event, "kind": "model_end", "progress": 1.0}
+            part = float(event.get("progress", part))
+            fraction = min(1.0, (done + cost * part) / total)
+            extra = {"model": name, "progress": fraction, "elapsed": time.perf_counter() - started,
+                     "eta": None}  # None: the panel estimates it from elapsed and progress
+            if "elapsed" in event:
+                extra["model_elapsed"] = event["elapsed"]
+            yield {**event, **extra}
+        done += cost
+    last = list(ends.values())[-1] if ends else {"reason": "completed", "message": ""}
+    diverged = any(e["reason"] == "diverged" for e in ends.values())
+    yield {"kind": "end", "reason": "diverged" if diverged else last["reason"],
+           "message": last["message"], "elapsed": time.perf_counter() - started}
+
+
+def plain_vs_residual(plain: DeepNet, residual: DeepNet, settings: ExperimentSettings, exp: dict,
+                      device: torch.device) -> Iterator[dict]:
+    """Train the plain twin, then the residual one, on the same data: one run's events,
+    each with "model" ("plain" / "residual") and per-layer gradient norms on logged steps."""
+    config = settings.train_config()
+
+    def phase(model: DeepNet) -> Callable[[], Iterator[dict]]:
+        return lambda: train(model, (exp["x_train"], exp["y_train"]), config, device,
+                             val_data=(exp["x_test"], exp["y_test"]), step_probe=grad_norm_probe)
+    return in_sequence([("plain", 1.0, phase(plain)), ("residual", 1.0, phase(residual))])
+
+
+def model_ends(history: list[dict], models=MODELS) -> dict:
+    """Each model's end event in a run made by `in_sequence`; None for one that did not finish."""
+    return {m: next((e for e in history if e["kind"] == "model_end" and e["model"] == m), None)
+            for m in models}
+
+
+def comparison(history: list[dict]) -> dict:
+    """A comparison run's figures: per network its end event (None if it did not finish),
+    last test accuracy (None before an epoch) and median first-layer gradient norm."""
+    ends = model_ends(history)
+    accuracy = {m: next((e["val_acc"] for e in reversed(history)
+                         if e["kind"] == "epoch" and e.get("model") == m), None) for m in MODELS}
+    first = {}
+    for m in MODELS:
+        frame = gradient_frame(history, m)
+        first[m] = float(frame.loc[frame["layer_index"] == 1, "grad_norm"].median()) if len(frame) else math.nan
+    ratio = first["residual"] / first["plain"] if first["plain"] > 0 else math.inf
+    return {"ends": ends, "done": all(ends.values()), "accuracy": accuracy, "first_grad": first,
+            "ratio": ratio}
 
 
 # --- Data for the experiment ---------------------------------------------------------------
@@ -251,14 +400,13 @@ def activation_histograms(cfg: NetConfig, x: torch.Tensor, seed: int = 0, bins: 
     hist_rows, stat_rows = [], []
     lo, hi = (0.0, 1.0) if cfg.activation == "sigmoid" else (None, None)
     for bn in (False, True):
-        torch.manual_seed(seed)
-        model = DeepNet(NetConfig(**{**cfg.__dict__, "batchnorm": bn}), residual=False)
+        model = build_seeded(lambda bn=bn: DeepNet(replace(cfg, batchnorm=bn), residual=False), seed)
         model.train()  # BN uses the batch statistics, as during training
         acts = model.activation_modules()
         keep = sorted(set(np.linspace(0, len(acts) - 1, min(max_layers, len(acts))).round().astype(int)))
         captured = {}
         handles = [acts[i].register_forward_hook(
-            lambda _m, _inp, out, i=i: captured.__setitem__(i, out.detach().flatten()))
+            lambda _m, _inp, out, i=i, into=captured: into.__setitem__(i, out.detach().flatten()))
             for i in keep]
         with torch.no_grad():
             model(x)
@@ -348,10 +496,20 @@ class TransferConfig:
     image_size: int = 64         # images are resized to this before ResNet-18 (ImageNet: 224)
     head_epochs: int = 15        # epochs for the new last layer on frozen pretrained features
     scratch_epochs: int = 3      # epochs for the whole ResNet-18 from random weights
-    batch_size: int = 64
-    seed: int = 0
+    batch_size: int = 64         # images per optimizer step, both models
+    seed: int = 0                # same subset, start weights and batch order every time
     lr_head: float = 1e-3        # Adam, only the new fc layer learns
     lr_scratch: float = 1e-3     # Adam, every layer learns
+
+    def train_config(self, model: str) -> TrainConfig:
+        """"pretrained": the new last layer on frozen features; "scratch": all of ResNet-18."""
+        if model == "pretrained":
+            return TrainConfig(epochs=self.head_epochs, batch_size=self.batch_size, lr=self.lr_head,
+                               optimizer="adam", seed=self.seed, log_every=20)
+        if model == "scratch":
+            return TrainConfig(epochs=self.scratch_epochs, batch_size=self.batch_size,
+                               lr=self.lr_scratch, optimizer="adam", seed=self.seed, log_every=10)
+        raise ValueError(f"model must be 'pretrained' or 'scratch', got {model!r}")
 
 
 def pretrained_weights_path():
@@ -420,22 +578,29 @@ def imagenet_transform(image_size: int):
 
 
 @torch.no_grad()
-def extract_features(backbone: nn.Module, x: torch.Tensor, device: torch.device, image_size: int,
-                     batch_size: int = 128, on_progress=None) -> torch.Tensor:
-    """Frozen ResNet-18 features: everything up to the last layer, (N, 512) on the CPU.
+def feature_batches(backbone: nn.Module, x: torch.Tensor, device: torch.device, image_size: int,
+                    batch_size: int = 128) -> Iterator[tuple[float, torch.Tensor]]:
+    """Frozen ResNet-18 features batch by batch: (fraction done, (B, 512) on the CPU).
 
-    The backbone never changes while only the new fc layer trains, so its outputs are
-    computed once instead of every epoch. `on_progress(fraction)` is called per batch.
-    The backbone is moved to `device` and put in eval mode (BN uses its ImageNet statistics).
+    Everything up to the last layer; the backbone is moved to `device` and put in eval mode
+    (BN uses its ImageNet statistics).
     """
     # every child but the last layer, (N, 512, 1, 1) -> (N, 512); the model itself is untouched
     features = nn.Sequential(*list(backbone.children())[:-1], nn.Flatten()).to(device).eval()
     transform = imagenet_transform(image_size)
-    out = []
     for start in range(0, len(x), batch_size):
-        out.append(features(transform(x[start:start + batch_size].to(device))).cpu())
-        if on_progress is not None:
-            on_progress(min(1.0, (start + batch_size) / len(x)))
+        yield (min(1.0, (start + batch_size) / len(x)),
+               features(transform(x[start:start + batch_size].to(device))).cpu())
+
+
+def extract_features(backbone: nn.Module, x: torch.Tensor, device: torch.device, image_size: int,
+                     batch_size: int = 128) -> torch.Tensor:
+    """Frozen ResNet-18 features of all of x, (N, 512) on the CPU.
+
+    The backbone never changes while only the new fc layer trains, so its outputs are
+    computed once instead of every epoch.
+    """
+    out = [chunk for _, chunk in feature_batches(backbone, x, device, image_size, batch_size)]
     return torch.cat(out) if out else torch.empty(0, 512)
 
 
@@ -443,174 +608,50 @@ def scratch_resnet18(seed: int = 0) -> nn.Module:
     """torchvision ResNet-18 with random weights and a 10-class last layer."""
     import torchvision
 
-    torch.manual_seed(seed)
-    return torchvision.models.resnet18(weights=None, num_classes=10)
+    return build_seeded(lambda: torchvision.models.resnet18(weights=None, num_classes=10), seed)
 
 
 def new_head(seed: int = 0) -> nn.Module:
     """The replacement last layer: 512 features -> 10 CIFAR-10 classes."""
-    torch.manual_seed(seed)
-    return nn.Linear(512, 10)
+    return build_seeded(lambda: nn.Linear(512, 10), seed)
 
 
-# --- "Show the code" ----------------------------------------------------------------------
+def transfer_events(cfg: TransferConfig, backbone: nn.Module, head: nn.Module, scratch: nn.Module,
+                    device: torch.device) -> Iterator[dict]:
+    """One run: the pretrained backbone's features of the CIFAR-10 subset ("features" events),
+    the new last layer trained on them (model "pretrained"), then `scratch` trained on the
+    images themselves (model "scratch"). Progress weighs each part by its image passes."""
+    tl = transfer_data(cfg)
+    feats: dict[str, torch.Tensor] = {}
 
-_CODE_HEAD = '''"""Plain vs residual network of the same depth ({depth} weight layers), {act}, BatchNorm {bn_word}.
+    def features() -> Iterator[dict]:
+        total, done = len(tl["x_train"]) + len(tl["x_test"]), 0
+        for split in ("train", "test"):
+            x, chunks = tl[f"x_{split}"], []
+            for fraction, chunk in feature_batches(backbone, x, device, cfg.image_size):
+                chunks.append(chunk)
+                yield {"kind": "features", "split": split, "progress": (done + fraction * len(x)) / total}
+            feats[split] = torch.cat(chunks)
+            done += len(x)
 
-Generated by the Deep Learning Playground (ResNet page). Run: python {filename}
-"""
-import torch
-from torch import nn
-from torch.utils.data import DataLoader, Subset
-from torchvision import datasets, transforms
+    def head_events() -> Iterator[dict]:
+        return train(head, (feats["train"], tl["y_train"]), cfg.train_config("pretrained"), device,
+                     val_data=(feats["test"], tl["y_test"]))
 
-DEPTH = {depth}            # weight layers: first + 2 per block + last
-WIDTH = {width}            # {width_doc}
-BLOCKS = (DEPTH - 2) // 2
-ACTIVATION = nn.{act_cls}
-BATCHNORM = {batchnorm}
-EPOCHS, BATCH_SIZE, LR = {epochs}, {batch_size}, {lr}
-N_TRAIN = {n_train}
-IN_SHAPE = {in_shape}  # (C, H, W)
+    def scratch_events() -> Iterator[dict]:
+        return train(scratch, (tl["x_train"], tl["y_train"]), cfg.train_config("scratch"), device,
+                     val_data=(tl["x_test"], tl["y_test"]), transform=imagenet_transform(cfg.image_size))
 
-
-def norm(dim):
-    if not BATCHNORM:
-        return nn.Identity()
-    return nn.{norm_cls}(dim)
-
-
-class Block(nn.Module):
-    """Two weight layers in pre-activation order; residual adds the input back: F(x) + x."""
-
-    def __init__(self, in_dim, out_dim, stride, residual):
-        super().__init__()
-        self.residual = residual
-{block_init}
-    def forward(self, x):
-        out = self.layer1(self.act1(self.norm1(x)))
-        out = self.layer2(self.act2(self.norm2(out)))
-        return out + self.shortcut(x) if self.residual else out
+    n, n_test = cfg.n_train, cfg.n_test
+    # cost in image passes through ResNet-18: a training step is about 3 (forward + backward)
+    return in_sequence([("features", n + n_test, features),
+                        ("pretrained", 0.01 * cfg.head_epochs * (n + n_test), head_events),
+                        ("scratch", cfg.scratch_epochs * (3 * n + n_test), scratch_events)])
 
 
-class Net(nn.Module):
-    def __init__(self, residual):
-        super().__init__()
-{net_init}
-    def forward(self, x):
-        x = self.stem(x)
-        for block in self.blocks:
-            x = block(x)
-        return self.head(x)
-'''
-
-_MLP_BLOCK = '''        self.norm1, self.act1 = norm(in_dim), ACTIVATION()
-        self.layer1 = nn.Linear(in_dim, out_dim)
-        self.norm2, self.act2 = norm(out_dim), ACTIVATION()
-        self.layer2 = nn.Linear(out_dim, out_dim)
-        self.shortcut = nn.Identity()  # same width everywhere: the skip is the identity
-'''
-
-_CONV_BLOCK = '''        self.norm1, self.act1 = norm(in_dim), ACTIVATION()
-        self.layer1 = nn.Conv2d(in_dim, out_dim, 3, stride=stride, padding=1)
-        self.norm2, self.act2 = norm(out_dim), ACTIVATION()
-        self.layer2 = nn.Conv2d(out_dim, out_dim, 3, padding=1)
-        self.shortcut = nn.Identity()
-        if residual and (stride != 1 or in_dim != out_dim):
-            # F(x) and x must have the same shape: a 1x1 convolution matches channels and size
-            self.shortcut = nn.Conv2d(in_dim, out_dim, 1, stride=stride, bias=False)
-'''
-
-_MLP_NET = '''        c, h, w = IN_SHAPE
-        self.stem = nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, WIDTH))  # (N, C*H*W) -> (N, WIDTH)
-        self.blocks = nn.ModuleList([Block(WIDTH, WIDTH, 1, residual) for _ in range(BLOCKS)])
-        self.head = nn.Sequential(norm(WIDTH), ACTIVATION(), nn.Linear(WIDTH, 10))
-'''
-
-_CONV_NET = '''        c, h, w = IN_SHAPE
-        self.stem = nn.Sequential(nn.Conv2d(c, WIDTH, 3, stride=2, padding=1))  # halves H and W
-        stage_of = [min(2, 3 * i // BLOCKS) for i in range(BLOCKS)]  # 3 stages: WIDTH, 2x, 4x
-        blocks, dim = [], WIDTH
-        for i, stage in enumerate(stage_of):
-            out_dim = WIDTH * 2 ** stage
-            stride = 2 if i > 0 and stage != stage_of[i - 1] else 1
-            blocks.append(Block(dim, out_dim, stride, residual))
-            dim = out_dim
-        self.blocks = nn.ModuleList(blocks)
-        self.head = nn.Sequential(norm(dim), ACTIVATION(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                  nn.Linear(dim, 10))
-'''
-
-_CODE_MAIN = '''
-
-def weight_layers(model):
-    return [m for name, m in model.named_modules()
-            if isinstance(m, (nn.Linear, nn.Conv2d)) and "shortcut" not in name]
-
-
-def train(model, train_loader, test_loader):
-    optimizer = {optimizer}
-    criterion = nn.CrossEntropyLoss()
-    for epoch in range(1, EPOCHS + 1):
-        model.train()
-        for images, labels in train_loader:
-            optimizer.zero_grad()
-            loss = criterion(model(images), labels)
-            loss.backward()
-            optimizer.step()
-        first = weight_layers(model)[0].weight.grad.norm().item()  # gradient reaching layer 1
-        model.eval()
-        correct = 0
-        with torch.no_grad():
-            for images, labels in test_loader:
-                correct += (model(images).argmax(1) == labels).sum().item()
-        print(f"  epoch {{epoch}}: loss {{loss.item():.4f}}, first-layer grad norm {{first:.2e}}, "
-              f"test accuracy {{100 * correct / len(test_loader.dataset):.2f}}%")
-
-
-if __name__ == "__main__":
-    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize({mean}, {std})])
-    train_set = datasets.{dataset_cls}("data", train=True, download=True, transform=transform)
-    test_set = datasets.{dataset_cls}("data", train=False, download=True, transform=transform)
-    generator = torch.Generator().manual_seed({seed})
-    subset = torch.randperm(len(train_set), generator=generator)[:N_TRAIN].tolist()
-    test_loader = DataLoader(Subset(test_set, range(2000)), batch_size=1000)
-    torch.manual_seed({seed})
-    start_weights = Net(residual=False).state_dict()
-    for residual in (False, True):
-        torch.manual_seed({seed})  # same batch order for both networks
-        model = Net(residual)
-        model.load_state_dict(start_weights, strict=False)  # same initial weights (1x1 skips extra)
-        train_loader = DataLoader(Subset(train_set, subset), batch_size=BATCH_SIZE, shuffle=True)
-        print(("Residual" if residual else "Plain"), "network,",
-              sum(p.numel() for p in model.parameters()), "parameters")
-        train(model, train_loader, test_loader)
-'''
-
-_OPTIMIZER_CODE = {
-    "sgd": "torch.optim.SGD(model.parameters(), lr=LR)",
-    "sgd_momentum": "torch.optim.SGD(model.parameters(), lr=LR, momentum={momentum})",
-    "adam": "torch.optim.Adam(model.parameters(), lr=LR)",
-    "adamw": "torch.optim.AdamW(model.parameters(), lr=LR)",
-    "rmsprop": "torch.optim.RMSprop(model.parameters(), lr=LR)",
-}
-
-
-def experiment_code(cfg: NetConfig, dataset: str = "mnist", n_train: int = 5000, epochs: int = 3,
-                    batch_size: int = 64, lr: float = 0.01, optimizer: str = "sgd_momentum",
-                    momentum: float = 0.9, seed: int = 0, filename: str = "plain_vs_residual.py") -> str:
-    """A runnable plain-PyTorch script that builds and trains both networks for these settings."""
-    conv = cfg.kind == "conv"
-    mean, std = ((data.MNIST_MEAN,), (data.MNIST_STD,)) if dataset == "mnist" else (
-        data.CIFAR10_MEAN, data.CIFAR10_STD)
-    head = _CODE_HEAD.format(
-        depth=cfg.depth, width=cfg.width, act=cfg.activation, bn_word="on" if cfg.batchnorm else "off",
-        filename=filename, act_cls=ACTIVATIONS[cfg.activation].__name__, batchnorm=cfg.batchnorm,
-        width_doc="channels of the first stage (then 2x, 4x)" if conv else "features of every hidden layer",
-        epochs=epochs, batch_size=batch_size, lr=lr, n_train=n_train,
-        in_shape=tuple(cfg.in_shape), norm_cls="BatchNorm2d" if conv else "BatchNorm1d",
-        block_init=_CONV_BLOCK if conv else _MLP_BLOCK, net_init=_CONV_NET if conv else _MLP_NET)
-    main = _CODE_MAIN.format(
-        optimizer=_OPTIMIZER_CODE[optimizer].format(momentum=momentum), mean=tuple(mean),
-        std=tuple(std), dataset_cls="MNIST" if dataset == "mnist" else "CIFAR10", seed=seed)
-    return head + main
+def transfer_frame(history: list[dict]) -> pd.DataFrame:
+    """Test accuracy per epoch of a transfer run: [model, epoch, accuracy, seconds]."""
+    rows = [{"model": e["model"], "epoch": e["epoch"], "accuracy": e["val_acc"],
+             "seconds": e.get("model_elapsed", e["elapsed"])}
+            for e in history if e["kind"] == "epoch"]
+    return pd.DataFrame(rows, columns=["model", "epoch", "accuracy", "seconds"])

@@ -1,11 +1,12 @@
-"""ResNet page: twins' shapes and parameters, vanishing gradients, stage table, offline transfer."""
+"""ResNet page: twins' shapes and parameters, vanishing gradients, the comparison run, the
+recipe against the engine, stage table, offline transfer, the page under AppTest."""
 import pytest
 import torch
 import torchvision
+from conftest import open_page, run_recipe
 from torch import nn
 
-from conftest import open_page
-from core import data, resnet
+from core import data, recipes, resnet
 from core.engine import TrainConfig, evaluate, run_to_end, train
 from core.models import count_params
 
@@ -107,6 +108,70 @@ def test_residual_twin_learns_where_plain_does_not(mnist_small):
     assert results["residual"] > results["plain"] + 30, results
 
 
+def test_experiment_settings_give_the_one_train_config():
+    settings = resnet.ExperimentSettings(n_train=5000, batch_size=64, epochs=3, lr=0.03, optimizer="adam")
+    config = settings.train_config()
+    assert settings.steps == 79 * 3
+    assert (config.epochs, config.batch_size, config.lr, config.optimizer, config.seed) == (3, 64, 0.03, "adam", 0)
+    assert config.log_every == 237 // 40  # about 40 logged steps per network
+    assert settings.net_config().in_shape == (1, 28, 28)
+    assert resnet.ExperimentSettings(dataset="cifar10").net_config().in_shape == (3, 32, 32)
+    head, scratch = resnet.TransferConfig().train_config("pretrained"), resnet.TransferConfig().train_config("scratch")
+    assert (head.epochs, head.optimizer, head.log_every, scratch.epochs, scratch.log_every) == (15, "adam", 20, 3, 10)
+    with pytest.raises(ValueError):
+        resnet.TransferConfig().train_config("other")
+
+
+def test_comparison_run_tags_both_twins_and_keeps_a_stopped_run(mnist_small):
+    settings = resnet.ExperimentSettings(depth=8, n_train=500, epochs=2, batch_size=64)
+    exp = {k: v[:500] if k.startswith(("x_", "y_")) else v for k, v in mnist_small.items()}
+    plain, residual = resnet.build_pair(settings.net_config())
+    events = list(resnet.plain_vs_residual(plain, residual, settings, exp, CPU))
+    assert events[-1]["kind"] == "end" and events[-1]["reason"] == "completed"
+    progress = [e["progress"] for e in events[:-1]]
+    assert progress == sorted(progress) and progress[-1] == 1.0
+    assert {e["model"] for e in events[:-1]} == {"plain", "residual"}
+    assert max(e["progress"] for e in events if e.get("model") == "plain") == 0.5
+    assert all(e["eta"] is None for e in events[:-1])  # the panel estimates it over both twins
+    done = resnet.comparison(events[:-1])
+    assert done["done"] and None not in done["accuracy"].values()
+    assert done["ratio"] > 1  # sigmoid, no BN: the residual twin's first layer gets more
+    grads = resnet.gradient_frame(events)
+    assert set(grads["network"]) == {"plain", "residual"}
+    assert len(resnet.gradient_frame(events, "plain")) == 8 * sum(
+        1 for e in events if e["kind"] == "batch" and e["model"] == "plain")
+    # Stop during the residual twin: what ran is a run, not a comparison
+    first_residual_epoch = next(i for i, e in enumerate(events) if e["kind"] == "epoch" and e["model"] == "residual")
+    partial = resnet.comparison(events[:first_residual_epoch])
+    assert not partial["done"] and partial["ends"]["residual"] is None
+    assert partial["accuracy"]["plain"] == done["accuracy"]["plain"] and partial["accuracy"]["residual"] is None
+
+
+def test_stopped_run_is_kept_in_the_store_with_weights(mnist_small, monkeypatch):
+    """What run_training does on Stop: make_run(history, None) into the page's RunStore."""
+    from ui.runs import Run, RunStore, cpu_state_dict
+    from ui.training import has_epoch
+
+    monkeypatch.setattr("streamlit.session_state", {}, raising=False)
+    settings = resnet.ExperimentSettings(depth=6, n_train=200, epochs=1)
+    exp = {k: v[:200] if k.startswith(("x_", "y_")) else v for k, v in mnist_small.items()}
+    plain, residual = resnet.build_pair(settings.net_config())
+    events = resnet.plain_vs_residual(plain, residual, settings, exp, CPU)
+    history = []
+    for event in events:  # Stop right after the plain twin's first epoch
+        history.append(event)
+        if event["kind"] == "epoch":
+            break
+    store = RunStore("resnet_runs")
+    assert has_epoch(history)
+    store.add(Run(id=store.next_id(), settings=settings, history=history, end=None,
+                  results=resnet.comparison(history),
+                  state_dict={"plain": cpu_state_dict(plain), "residual": cpu_state_dict(residual)}))
+    run = store.latest
+    assert run.stopped and not run.results["done"] and run.settings == settings
+    assert all(v.device.type == "cpu" for v in run.state_dict["plain"].values())
+
+
 def test_activation_histograms_batchnorm_keeps_the_spread(mnist_small):
     x = mnist_small["x_train"][:256]
     hist, stats = resnet.activation_histograms(
@@ -144,22 +209,63 @@ def test_stage_table_matches_torchvision(name, total, layers):
     assert stage_params["layer3"] == count_params(model.layer3)
 
 
-# --- show the code -----------------------------------------------------------------------------
+# --- show the code: core/recipes/resnet.py -----------------------------------------------------
+
+@pytest.mark.parametrize("values", [
+    dict(DATASET="mnist", KIND="mlp", DEPTH=12, WIDTH=64, ACTIVATION="sigmoid", BATCHNORM=False,
+         N_TRAIN=1000, N_TEST=500, EPOCHS=1),
+    dict(DATASET="cifar10", KIND="conv", DEPTH=8, WIDTH=4, ACTIVATION="relu", BATCHNORM=True,
+         N_TRAIN=300, N_TEST=200, EPOCHS=1),
+], ids=["mlp-mnist", "conv-cifar10"])
+def test_recipe_trains_the_same_twins_as_the_engine(values, one_thread):
+    """The recipe, run offline on the embedded data, builds the engine's twins and reaches the
+    engine's figures for the same settings: same subset, start weights and batch order, so test
+    accuracy within 1 point and the first layer's gradient on the last step within 5 %
+    (fused vs plain optimizer kernels and conv algorithms round differently)."""
+    config = TrainConfig(optimizer="sgd_momentum", lr=0.01)
+    g = run_recipe("resnet", optimizer=config, **values)
+    settings = resnet.ExperimentSettings(
+        depth=values["DEPTH"], width=values["WIDTH"], activation=values["ACTIVATION"],
+        batchnorm=values["BATCHNORM"], kind=values["KIND"], dataset=values["DATASET"],
+        n_train=values["N_TRAIN"], n_test=values["N_TEST"], epochs=values["EPOCHS"])
+    plain, residual = resnet.build_pair(settings.net_config(), settings.seed)
+    for flag, ours in ((False, plain), (True, residual)):
+        theirs = g["Net"](flag)
+        assert count_params(theirs) == count_params(ours)
+        assert len(g["weight_layers"](theirs)) == values["DEPTH"]
+        assert theirs(torch.randn(2, *settings.net_config().in_shape)).shape == (2, 10)
+    exp = resnet.experiment_data(settings.dataset, settings.n_train, settings.n_test, settings.seed)
+    history = list(resnet.plain_vs_residual(plain, residual, settings, exp, CPU))
+    ours = resnet.comparison(history)
+    assert ours["done"]
+    for name in resnet.MODELS:
+        acc, grad = g["results"][name]
+        assert abs(acc - ours["accuracy"][name]) <= 1.0, (name, acc, ours["accuracy"])
+        last_probe = [e["probe"] for e in history if e["kind"] == "batch" and e["model"] == name][-1]
+        engine_grad = next(iter(last_probe.values()))  # layer 1 on the epoch's last step
+        assert grad == pytest.approx(engine_grad, rel=0.05), (name, grad, engine_grad)
+
 
 @pytest.mark.parametrize("kind,width,shape", [("mlp", 32, (1, 28, 28)), ("conv", 8, (3, 32, 32))])
-def test_generated_code_builds_the_same_networks(kind, width, shape):
-    cfg = resnet.NetConfig(depth=12, width=width, kind=kind, batchnorm=True, in_shape=shape)
-    dataset = "mnist" if shape[0] == 1 else "cifar10"
-    code = resnet.experiment_code(cfg, dataset, n_train=1000, epochs=2, lr=0.05, optimizer="adam")
-    namespace = {"__name__": "generated"}  # not __main__: defines, does not download or train
-    exec(compile(code, "plain_vs_residual.py", "exec"), namespace)
-    plain, residual = resnet.build_pair(cfg)
+def test_recipe_builds_the_same_networks_for_every_kind(kind, width, shape, one_thread):
+    """The recipe's Net, with BatchNorm, matches core's twins in parameters, depth and output."""
+    g = run_recipe("resnet", DATASET="mnist" if shape[0] == 1 else "cifar10", KIND=kind, DEPTH=12,
+                   WIDTH=width, BATCHNORM=True, N_TRAIN=100, N_TEST=100, EPOCHS=1)
+    plain, residual = resnet.build_pair(resnet.NetConfig(depth=12, width=width, kind=kind, batchnorm=True,
+                                                         in_shape=shape))
     for flag, ours in ((False, plain), (True, residual)):
-        theirs = namespace["Net"](flag)
+        theirs = g["Net"](flag)
         assert count_params(theirs) == count_params(ours)
-        assert len(namespace["weight_layers"](theirs)) == 12
+        assert len(g["weight_layers"](theirs)) == 12
         assert theirs(torch.randn(2, *shape)).shape == (2, 10)
-    assert "torch.optim.Adam" in code and "LR = " in code and "0.05" in code
+
+
+def test_recipe_settings_and_optimizer_come_from_the_page_settings():
+    settings = resnet.ExperimentSettings(lr=0.05, optimizer="adam", kind="conv", width=8)
+    code = recipes.render("resnet", optimizer=settings.train_config(), **settings.recipe_values())
+    assert "torch.optim.Adam(model.parameters(), lr=LR)" in code
+    assert "\nLR = 0.05" in code and "\nKIND = 'conv'" in code and "\nWIDTH = 8" in code
+    assert set(settings.recipe_values()) | {"DATA_DIR"} == set(recipes.settings("resnet"))
 
 
 # --- transfer learning: offline and from a cached file (never downloads) -------------------
@@ -216,6 +322,9 @@ def test_page_offline_shows_message_and_trains(monkeypatch, tmp_path):
     at.run()
     at.button(key="resnet_train").click().run()
     assert not at.exception, at.exception
+    kept = at.session_state["resnet_runs"]["runs"]
+    assert len(kept) == 1 and kept[0].results["done"] and kept[0].settings.n_train == 500
+    assert set(kept[0].state_dict) == {"plain", "residual"}
     labels = [m.label for m in at.metric]
     assert "Plain: gradient at layer 1" in labels and "Residual: test accuracy" in labels
     ratio = next(m for m in at.metric if m.label == "Residual: gradient at layer 1").delta
@@ -237,5 +346,9 @@ def test_page_transfer_learning_from_cached_weights(fake_cached_weights, monkeyp
     at.run()
     at.button(key="resnet_tl_train").click().run()
     assert not at.exception, at.exception
+    kept = at.session_state["resnet_tl_runs"]["runs"]
+    assert len(kept) == 1 and kept[0].end["reason"] == "completed"
+    assert set(resnet.transfer_frame(kept[0].history)["model"]) == {"pretrained", "scratch"}
+    assert set(kept[0].state_dict) == {"pretrained", "scratch"}
     labels = [m.label for m in at.metric]
     assert "pretrained + new last layer" in labels and "from scratch" in labels
