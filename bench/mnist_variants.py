@@ -1,8 +1,8 @@
 """mnist-mlp variants: the ANN page's levers (optimizer, normalization, batch size) on the engine."""
 
 from bench import result, timed_engine_run
+from core.ann import AnnSettings, build_model, test_set, training_subset
 from core.engine import evaluate, train
-from core.mnist_ann import AnnSettings, build_model, test_set, training_subset
 
 WORKLOAD = "mnist-mlp-variants"
 # workload name in the result line -> what differs from the notebook recipe (SimpleANN,

@@ -14,7 +14,7 @@ from torch import nn
 
 from core.data import CACHE_DIR, DATA_DIR, NOTEBOOK_MEAN, NOTEBOOK_STD, load_mnist, normalize
 from core.device import pick_device
-from core.engine import TrainConfig, evaluate, run_to_end, train
+from core.engine import TrainConfig, build_seeded, evaluate, run_to_end, train
 from core.models import make_mlp
 
 DEFAULT_WEIGHTS = DATA_DIR / "models" / "digit_mlp.pt"  # shipped; scripts/build_default_digit_model.py
@@ -155,6 +155,18 @@ def preprocess_digit(image: np.ndarray, mean: float = NOTEBOOK_MEAN,
                       tensor=tensor, ink_style=style, center_of_mass=com)
 
 
+def load_image(file) -> np.ndarray:
+    """An uploaded photo (a path or file-like object) as H x W x 4 uint8 RGBA, upright.
+
+    Phones store a photo's rotation in its EXIF tag; it is applied, so the digit stands as
+    it did in the viewfinder. PIL's errors (not an image, truncated file) pass through.
+    """
+    from PIL import Image, ImageOps
+
+    with Image.open(file) as img:
+        return np.asarray(ImageOps.exif_transpose(img).convert("RGBA"))
+
+
 def canvas_to_mnist(rgba: np.ndarray) -> torch.Tensor | None:
     """An H x W x 4 uint8 drawing -> (1, 1, 28, 28) float tensor for default_digit_model(), or None if blank."""
     steps = preprocess_digit(rgba)
@@ -183,8 +195,7 @@ def train_default_digit_model(device: torch.device | None = None, epochs: int = 
     if n_train:
         x_train, y_train = x_train[:n_train], y_train[:n_train]
     config = TrainConfig(**{**DEFAULT_RECIPE.__dict__, "epochs": epochs})
-    torch.manual_seed(config.seed)  # same seed -> same initial weights
-    model = make_mlp()
+    model = build_seeded(make_mlp, config.seed)  # same seed -> same initial weights
     to_input = functools.partial(normalize, mean=NOTEBOOK_MEAN, std=NOTEBOOK_STD)
     _, end = run_to_end(train(model, (x_train, y_train), config, device, transform=to_input))
     accuracy = evaluate(model, x_test, y_test, device, transform=to_input)["accuracy"]

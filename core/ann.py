@@ -1,0 +1,238 @@
+"""The ANN-on-MNIST lesson: settings, layer arithmetic, evaluation of a run, the runs table."""
+import functools
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from core.data import MNIST_MEAN, MNIST_STD, NOTEBOOK_MEAN, NOTEBOOK_STD, load_mnist, normalize
+from core.engine import OPTIMIZER_LABELS, TrainConfig, build_seeded, evaluate, predict
+from core.models import ACTIVATIONS, count_params, make_mlp
+
+N_TRAIN_MIN, N_TRAIN_MAX = 1_000, 60_000  # the training-set slider's range
+MAX_HIDDEN_LAYERS = 6   # deeper plain MLPs teach nothing new here and train slowly
+MAX_WIDTH = 4096        # units per hidden layer
+IMAGE_SHAPE = (1, 28, 28)
+LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]  # the slider's stops
+BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
+# name -> (mean, std) on 0..1 pixels. The notebook's choice maps 0..255 to -1..1.
+NORMALIZATIONS = {
+    "notebook": (NOTEBOOK_MEAN, NOTEBOOK_STD),
+    "mnist": (MNIST_MEAN, MNIST_STD),
+    "none": (0.0, 1.0),
+}
+
+
+@dataclass
+class AnnSettings:
+    """Everything a learner can change on the page; the defaults are the course notebook's."""
+    hidden: tuple[int, ...] = (128, 64)  # hidden layer widths (SimpleANN: 784-128-64-10)
+    activation: str = "relu"             # a key of core.models.ACTIVATIONS
+    dropout: float = 0.0                 # after each hidden activation; 0 = none
+    n_train: int = 60_000                # the first N training images; always tested on all 10,000
+    optimizer: str = "sgd_momentum"      # one of core.engine.OPTIMIZERS
+    lr: float = 0.01                     # learning rate
+    batch_size: int = 64                 # images per optimizer step
+    epochs: int = 10                     # passes over the training subset
+    seed: int = 0                        # initial weights and batch order
+    normalization: str = "notebook"      # a key of NORMALIZATIONS
+
+    @property
+    def mean_std(self) -> tuple[float, float]:
+        return NORMALIZATIONS[self.normalization]
+
+    def transform(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """uint8 (N, 28, 28) -> normalized float, run by the engine on each batch on the device."""
+        mean, std = self.mean_std
+        return functools.partial(normalize, mean=mean, std=std)
+
+    def train_config(self) -> TrainConfig:
+        # One "batch" event every ~1/20 epoch: enough points for a smooth loss curve.
+        steps = -(-self.n_train // self.batch_size)
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                           optimizer=self.optimizer, seed=self.seed, log_every=max(1, steps // 20))
+
+    def architecture(self) -> str:
+        return "-".join(str(n) for n in (784, *self.hidden, 10))
+
+    def recipe_values(self) -> dict:
+        """The settings block of core/recipes/ann.py for these settings (the optimizer line aside)."""
+        return {"N_TRAIN": self.n_train, "HIDDEN": tuple(self.hidden),
+                "ACTIVATION": ACTIVATIONS[self.activation].__name__, "DROPOUT": self.dropout,
+                "EPOCHS": self.epochs, "BATCH_SIZE": self.batch_size, "LR": self.lr, "SEED": self.seed,
+                "NORMALIZATION": self.mean_std}
+
+
+class SettingsError(ValueError):
+    """A setting the page cannot use; `key` names its explanation in content/<lang>/ann.md."""
+
+    def __init__(self, key: str, **values):
+        super().__init__(key, values)
+        self.key, self.values = key, values
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'128, 64' -> (128, 64). Empty means no hidden layer. Raises SettingsError with a reason."""
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise SettingsError("hidden_not_numbers", text=text) from None
+    if len(sizes) > MAX_HIDDEN_LAYERS:
+        raise SettingsError("hidden_too_deep", limit=MAX_HIDDEN_LAYERS, got=len(sizes))
+    if any(s < 1 or s > MAX_WIDTH for s in sizes):
+        raise SettingsError("hidden_bad_width", limit=MAX_WIDTH, text=text)
+    return sizes
+
+
+def _mlp(s: AnnSettings) -> nn.Sequential:
+    return make_mlp(hidden=tuple(s.hidden), activation=s.activation, dropout=s.dropout)
+
+
+def build_model(s: AnnSettings) -> nn.Sequential:
+    """The MLP for these settings, initialized from the seed (same seed -> same weights)."""
+    return build_seeded(lambda: _mlp(s), s.seed)
+
+
+def load_model(s: AnnSettings, state_dict: dict) -> nn.Sequential:
+    """A kept run's model: these settings' MLP with its weights, on the CPU in eval mode."""
+    model = _mlp(s)
+    model.load_state_dict(state_dict)
+    return model.eval()
+
+
+def usable(state_dict: dict) -> bool:
+    """False when the weights hold NaN/inf (a diverged run cannot read digits)."""
+    return all(torch.isfinite(v).all() for v in state_dict.values())
+
+
+def state_dict_bytes(state_dict: dict) -> bytes:
+    """The weights as torch.save writes them (they load into the 'Show the code' model)."""
+    buffer = io.BytesIO()
+    torch.save(state_dict, buffer)
+    return buffer.getvalue()
+
+
+def training_subset(n_train: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first n_train MNIST training images (uint8) and labels; MNIST's order is already mixed."""
+    x, y = load_mnist(train=True)
+    return x[:n_train], y[:n_train]
+
+
+def test_set() -> tuple[torch.Tensor, torch.Tensor]:
+    """The official 10,000 test images (uint8) and labels."""
+    return load_mnist(train=False)
+
+
+def sample_grid(per_class: int = 2) -> tuple[list[np.ndarray], list[int]]:
+    """The first `per_class` training images of each digit, ordered 0..9 (for a labelled grid)."""
+    x, y = load_mnist(train=True)
+    images, labels = [], []
+    for row in range(per_class):
+        for digit in range(10):
+            images.append(x[int(torch.nonzero(y == digit)[row])].numpy())
+            labels.append(digit)
+    return images, labels
+
+
+# --- Layer table: output shapes and the parameter arithmetic of the course notes ---
+
+def layer_table(s: AnnSettings) -> pd.DataFrame:
+    """One row per layer: kind (input, flatten, linear, output, activation, dropout, total),
+    name, output shape, parameters and the arithmetic '(784 + 1) × 128 = 100,480'."""
+    model = _mlp(s)
+    rows = [{"kind": "input", "name": "", "shape": "(N, 1, 28, 28)", "params": 0, "arithmetic": ""}]
+    linear_index, counts, width = 0, [], 784
+    for module in model:
+        row = {"kind": "activation", "name": type(module).__name__, "params": 0, "arithmetic": ""}
+        if isinstance(module, nn.Flatten):
+            row.update(kind="flatten", arithmetic="28 × 28 = 784")
+        elif isinstance(module, nn.Linear):
+            linear_index += 1
+            n = (module.in_features + 1) * module.out_features
+            counts.append(n)
+            width = module.out_features
+            row.update(kind="output" if linear_index == len(s.hidden) + 1 else "linear",
+                       name=str(linear_index), params=n,
+                       arithmetic=f"({module.in_features} + 1) × {module.out_features} = {n:,}")
+        elif isinstance(module, nn.Dropout):
+            row.update(kind="dropout", name=f"{module.p:g}")
+        rows.append({**row, "shape": f"(N, {width})"})
+    total = sum(counts)
+    assert total == count_params(model)  # the arithmetic must agree with PyTorch's own count
+    rows.append({"kind": "total", "name": "", "shape": "", "params": total,
+                 "arithmetic": " + ".join(f"{c:,}" for c in counts) + f" = {total:,}"})
+    return pd.DataFrame(rows, columns=["kind", "name", "shape", "params", "arithmetic"])
+
+
+def torchinfo_total(s: AnnSettings) -> int:
+    """The parameter count torchinfo reports (a cross-check of layer_table)."""
+    from torchinfo import summary
+
+    return int(summary(_mlp(s), input_size=(1, *IMAGE_SHAPE), verbose=0).total_params)
+
+
+# --- After training: confusion matrix, per-class accuracy, misclassified digits ---
+
+def untrained_accuracy(s: AnnSettings, device: torch.device) -> float:
+    """Test accuracy of the freshly initialized model: about 10%, it is guessing."""
+    x_test, y_test = test_set()
+    return evaluate(build_model(s), x_test, y_test, device, transform=s.transform())["accuracy"]
+
+
+def analyze(model: nn.Module, s: AnnSettings, history: list[dict], end: dict | None,
+            untrained: float, device: torch.device, keep_mistakes: int = 200) -> dict:
+    """A trained (or stopped) model on the 10,000 test images: the results a Run keeps.
+
+    accuracy (%), confusion (10x10, rows = true digit), per_class (digit, correct, total,
+    accuracy), misclassified (index, true, predicted, confidence: most confident first),
+    plus untrained (%), seconds, device and reason ("stopped" when `end` is None).
+    """
+    x_test, y_test = test_set()
+    probs = predict(model, x_test, device, transform=s.transform(), softmax=True)  # (N, 10) on CPU
+    probs = torch.nan_to_num(probs, nan=0.0)  # a diverged model: no confident guesses
+    predicted = probs.argmax(dim=1)
+    truth = y_test.cpu()
+    confusion = torch.bincount(truth * 10 + predicted, minlength=100).view(10, 10).numpy()
+    totals, correct = confusion.sum(axis=1), np.diag(confusion)
+    per_class = pd.DataFrame({"digit": np.arange(10), "correct": correct, "total": totals,
+                              "accuracy": 100.0 * correct / np.maximum(totals, 1)})
+    wrong = torch.nonzero(predicted != truth).flatten()
+    confidence = probs[wrong, predicted[wrong]]
+    order = torch.argsort(confidence, descending=True)[:keep_mistakes]
+    wrong = wrong[order]
+    misclassified = pd.DataFrame({"index": wrong.numpy(), "true": truth[wrong].numpy(),
+                                  "predicted": predicted[wrong].numpy(),
+                                  "confidence": confidence[order].numpy().astype(float)})
+    seconds = end["elapsed"] if end else max([e["elapsed"] for e in history], default=0.0)
+    return {"accuracy": 100.0 * float(correct.sum()) / max(len(truth), 1), "confusion": confusion,
+            "per_class": per_class, "misclassified": misclassified, "untrained": float(untrained),
+            "seconds": float(seconds), "device": str(device), "reason": end["reason"] if end else "stopped"}
+
+
+# --- Runs kept for the session (ui.runs.Run records: id, name, settings, results, epochs) ---
+
+def runs_table(runs) -> pd.DataFrame:
+    """One row per run: its settings, test accuracy and time (also the CSV download)."""
+    rows = []
+    for r in runs:
+        s, res = r.settings, r.results
+        rows.append({"run": r.name, "test_acc": round(res["accuracy"], 2), "seconds": round(res["seconds"], 1),
+                     "hidden": "-".join(map(str, s.hidden)) or "none", "activation": s.activation,
+                     "dropout": s.dropout, "n_train": s.n_train, "optimizer": OPTIMIZER_LABELS[s.optimizer],
+                     "lr": s.lr, "batch_size": s.batch_size, "epochs": s.epochs, "seed": s.seed,
+                     "normalization": s.normalization, "epochs_run": len(r.epochs),
+                     "untrained_acc": round(res["untrained"], 2), "device": res["device"],
+                     "outcome": res["reason"]})
+    return pd.DataFrame(rows)
+
+
+def runs_curves(runs) -> pd.DataFrame:
+    """Long table for overlaying runs: run (name), epoch, test_acc (%), train_loss."""
+    rows = [{"run": r.name, "epoch": e["epoch"], "test_acc": e["val_acc"], "train_loss": e["train_loss"]}
+            for r in runs for e in r.epochs]
+    return pd.DataFrame(rows, columns=["run", "epoch", "test_acc", "train_loss"])
