@@ -1,27 +1,104 @@
-"""The notes' CNNs (MNIST, CIFAR-10): training data, feature maps by hooks, and conv/pool by hand."""
+"""The notes' CNNs (MNIST, CIFAR-10): the shape calculator's report, conv/pool by hand,
+training settings and data, feature maps by hooks, and the pictures of filters and maps."""
 import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
 from core import shapes
-from core.data import (CIFAR10_CLASSES, NOTEBOOK_MEAN, NOTEBOOK_STD, load_cifar10, load_cifar10_full,
-                       load_mnist, normalize)
-from core.engine import OPTIMIZER_LABELS, TrainConfig, seed_everything, train
+from core.data import (
+    CIFAR10_CLASSES,
+    NOTEBOOK_MEAN,
+    NOTEBOOK_STD,
+    DataError,
+    OfflineError,
+    load_cifar10,
+    load_cifar10_full,
+    load_mnist,
+    normalize,
+)
+from core.digits import canvas_to_mnist
+from core.engine import TrainConfig, build_seeded, train
+
+# --- The shape calculator ---------------------------------------------------------------------
+
+
+@dataclass
+class StackReport:
+    """What the shape calculator shows for the stack typed into its editor."""
+    layers: list[dict]                      # the editor's rows as layer dicts (not yet checked)
+    rows: list[dict]                        # the trace; with an error, of the layers before it
+    error: shapes.StackError | None = None  # where and why torch would refuse the stack
+    check: dict | None = None               # shapes.check_against_torch, when there is a stack to run
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.rows)
+
+    def metrics(self, input_shape) -> dict[str, str]:
+        """The totals under the table: parameters, output shape, Flatten size, last receptive field."""
+        spatial = [r["receptive_field"] for r in self.rows if r["receptive_field"] is not None]
+        flat = next((r["output_shape"][0] for r in self.rows if r["type"] == "flatten"), None)
+        total = shapes.summary(input_shape, self.rows)
+        return {"params": f"{total['params']:,}", "output": "×".join(str(d) for d in total["output_shape"]),
+                "flatten": f"{flat:,}" if flat is not None else "—",
+                "rf": f"{spatial[-1]}×{spatial[-1]}" if spatial else "—"}
+
+    @property
+    def verdict(self) -> str | None:
+        """The torch cross-check: "ok" (same shapes and parameters), "refused" (torch refuses the
+        stack, as trace did), "failed" (trace and torch disagree), None (not run)."""
+        if self.check is None:
+            return None
+        return ("ok" if self.ok else "refused") if self.check["matches"] else "failed"
+
+
+def stack_table(layers: list[dict]) -> pd.DataFrame:
+    """The layer editor's rows: type, out, kernel, stride, padding (whole numbers or blank)."""
+    return pd.DataFrame(shapes.layers_to_table(layers), columns=["type", "out", "kernel", "stride", "padding"]
+                        ).astype({"out": "Int64", "kernel": "Int64", "stride": "Int64", "padding": "Int64"})
+
+
+def calculate(input_shape, records: list[dict]) -> StackReport:
+    """Trace the editor's rows; on a refused stack, the layers before the failing one still trace.
+
+    Torch runs the stack too (a real forward pass, or the meta device for huge stacks), unless
+    the input itself is refused.
+    """
+    records = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in records]  # pd.NA -> None
+    layers = shapes.layers_from_table(records)
+    if not layers:
+        return StackReport(layers, [])
+    try:
+        rows = shapes.trace(input_shape, layers)
+        return StackReport(layers, rows, None, shapes.check_against_torch(input_shape, layers))
+    except shapes.StackError as exc:
+        error = exc
+    rows = []
+    if error.layer and error.layer > 1:
+        try:
+            rows = shapes.trace(input_shape, layers[:error.layer - 1])
+        except shapes.StackError:
+            rows = []
+    check = shapes.check_against_torch(input_shape, layers) if error.layer is not None else None
+    return StackReport(layers, rows, error, check)
+
 
 # --- The two models ---------------------------------------------------------------------------
 
-DATASETS = {
-    "mnist": {"label": "MNIST digits", "input": (1, 28, 28), "stack": shapes.MNIST_SIMPLECNN,
+DATASETS = {  # their names on the page are content sections dataset_<key>
+    "mnist": {"input": (1, 28, 28), "stack": shapes.MNIST_SIMPLECNN,
               "classes": tuple(str(d) for d in range(10)), "mean": (NOTEBOOK_MEAN,),
               "std": (NOTEBOOK_STD,)},
-    "cifar": {"label": "CIFAR-10 subset (10k/2k JPEG)", "input": (3, 32, 32),
-              "stack": shapes.CIFAR_SIMPLECNN, "classes": CIFAR10_CLASSES,
+    "cifar": {"input": (3, 32, 32), "stack": shapes.CIFAR_SIMPLECNN, "classes": CIFAR10_CLASSES,
               "mean": (NOTEBOOK_MEAN,) * 3, "std": (NOTEBOOK_STD,) * 3},
 }
+TEST_SEED = 1  # the seeded shuffle that picks the test subset (the recipe uses the same)
 
 
 @dataclass
@@ -29,16 +106,32 @@ class CNNSettings:
     dataset: str = "mnist"      # "mnist" or "cifar"
     n_train: int = 10_000       # training images (a seeded, class-mixed subset)
     n_test: int = 2_000         # test images used for the per-epoch test accuracy
-    epochs: int = 2             # MNIST: 2 epochs of 10k take ~20 s on a laptop CPU
+    epochs: int = 2             # passes over the training images
     batch_size: int = 64        # the notebook's batch size
     lr: float = 0.001           # Adam's usual step size
     optimizer: str = "adam"     # one of core.engine.OPTIMIZERS
     seed: int = 0               # same seed -> same initial filters, same batch order
     full_cifar: bool = False    # the full CIFAR-10 via torchvision's download (needs the internet)
 
+    def train_config(self) -> TrainConfig:
+        """The engine's settings: about ten batch points per epoch on the live chart."""
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                           optimizer=self.optimizer, seed=self.seed,
+                           log_every=max(1, math.ceil(self.n_train / self.batch_size) // 10))
 
-DEFAULTS = {"mnist": CNNSettings(),
-            "cifar": CNNSettings(dataset="cifar", n_train=10_000, epochs=3)}  # ~1 min on a CPU
+
+LR_CHOICES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0)  # the learning-rate slider's stops
+BATCH_CHOICES = (16, 32, 64, 128, 256)  # the batch-size slider's stops
+
+
+def image_counts(dataset: str, full_cifar: bool = False) -> list[int]:
+    """Training-set sizes offered: up to all of MNIST, the embedded CIFAR subset, or the full CIFAR-10."""
+    more = {"mnist": [20_000, 60_000], "cifar": [20_000, 50_000] if full_cifar else []}[dataset]
+    return [1_000, 2_000, 5_000, 10_000] + more
+
+
+DEFAULTS = {"mnist": CNNSettings(),  # the page's starting settings per dataset
+            "cifar": CNNSettings(dataset="cifar", n_train=10_000, epochs=3)}
 
 
 def build_cnn(dataset: str, seed: int = 0) -> nn.Sequential:
@@ -49,8 +142,15 @@ def build_cnn(dataset: str, seed: int = 0) -> nn.Sequential:
     4096→512→10. The same seed gives the same initial weights.
     """
     spec = DATASETS[dataset]
-    seed_everything(seed)
-    return shapes.build_module(spec["input"], spec["stack"])
+    return build_seeded(lambda: shapes.build_module(spec["input"], spec["stack"]), seed)
+
+
+def model_from(settings: CNNSettings, state_dict: dict | None = None) -> nn.Sequential:
+    """The model of a run, rebuilt in eval mode: its seeded start, or its weights from `state_dict`."""
+    model = build_cnn(settings.dataset, settings.seed)
+    if state_dict is not None:
+        model.load_state_dict(state_dict)
+    return model.eval()
 
 
 def feature_stages(model: nn.Module) -> list[str]:
@@ -61,6 +161,15 @@ def feature_stages(model: nn.Module) -> list[str]:
             break
         names.append(name)
     return names
+
+
+def stage_shapes(dataset: str) -> dict[str, tuple]:
+    """Each feature stage's output shape as the shape calculator's trace predicts it, by layer name."""
+    spec = DATASETS[dataset]
+    model = shapes.build_module(spec["input"], spec["stack"], device="meta")  # names only, no weights
+    predicted = dict(zip([name for name, _ in model.named_children()],
+                         [r["output_shape"] for r in shapes.trace(spec["input"], spec["stack"])]))
+    return {name: predicted[name] for name in feature_stages(model)}
 
 
 def load_split(dataset: str, train: bool, n: int | None = None, seed: int = 0, full_cifar: bool = False):
@@ -80,6 +189,15 @@ def load_split(dataset: str, train: bool, n: int | None = None, seed: int = 0, f
     return images[order], labels[order]
 
 
+def full_cifar_problem() -> str | None:
+    """Load the full CIFAR-10 (downloaded once); None when it is there, else why not (offline)."""
+    try:
+        load_cifar10_full(True)
+    except OfflineError as exc:
+        return str(exc)
+    return None
+
+
 def input_transform(dataset: str):
     """uint8 batch (N, C, H, W) -> the notebook's Normalize((0.5,...), (0.5,...)) floats."""
     spec = DATASETS[dataset]
@@ -89,11 +207,8 @@ def input_transform(dataset: str):
 def train_events(model: nn.Module, settings: CNNSettings, device: torch.device):
     """The engine's event generator for the settings (train subset, test subset as validation)."""
     train_data = load_split(settings.dataset, True, settings.n_train, settings.seed, settings.full_cifar)
-    test_data = load_split(settings.dataset, False, settings.n_test, seed=1, full_cifar=settings.full_cifar)
-    config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr,
-                         optimizer=settings.optimizer, seed=settings.seed,
-                         log_every=max(1, math.ceil(settings.n_train / settings.batch_size) // 10))
-    return train(model, train_data, config, device, val_data=test_data,
+    test_data = load_split(settings.dataset, False, settings.n_test, TEST_SEED, settings.full_cifar)
+    return train(model, train_data, settings.train_config(), device, val_data=test_data,
                  transform=input_transform(settings.dataset))
 
 
@@ -125,17 +240,17 @@ def feature_maps(model: nn.Module, image_uint8: torch.Tensor, dataset: str) -> t
     return maps, probs
 
 
-def feature_return_nodes(dataset: str) -> dict[str, str]:
-    """create_feature_extractor's return_nodes for a plain nn.Sequential of the stack:
-    {"0": "conv1", "1": "relu1", ...} (an unnamed Sequential names its layers by index)."""
-    model = build_cnn(dataset)
-    stages = set(feature_stages(model))
-    return {str(i): name for i, (name, _) in enumerate(model.named_children()) if name in stages}
-
-
 def conv_filters(model: nn.Module, name: str = "conv1") -> np.ndarray:
     """The weights of one conv layer as (out_channels, in_channels, k, k)."""
     return dict(model.named_children())[name].weight.detach().float().cpu().numpy()
+
+
+def filter_tiles(model: nn.Module, dataset: str) -> dict[str, np.ndarray]:
+    """The filters the page draws: conv1 whole in colour (CIFAR) or its one input channel (MNIST),
+    and the first input channel of conv2's first 8 (CIFAR) or 16 (MNIST) filters."""
+    conv1, conv2 = conv_filters(model, "conv1"), conv_filters(model, "conv2")
+    return {"conv1": conv1 if dataset == "cifar" else conv1[:, 0],
+            "conv2": conv2[:8 if dataset == "cifar" else 16, 0]}
 
 
 # --- Image grids with one shared colour scale -------------------------------------------------
@@ -181,6 +296,11 @@ def render_grid(tiles: np.ndarray, vmax: float | None = None, cols: int | None =
     return Image.fromarray(canvas), vmax
 
 
+def tile_px(tiles: np.ndarray) -> int:
+    """How large one tile is drawn: small maps and filters larger, many big maps smaller."""
+    return 56 if tiles.shape[-1] <= 16 else (84 if len(tiles) <= 8 else 64)
+
+
 def colorbar(vmax: float, width: int = 240, height: int = 14) -> Image.Image:
     """The legend strip for render_grid: −vmax (blue) … 0 (white) … +vmax (red)."""
     ramp = np.linspace(-vmax, vmax, width)[None, :].repeat(height, 0)
@@ -197,63 +317,23 @@ def image_to_pil(image_uint8: torch.Tensor, zoom: int = 6) -> Image.Image:
 
 # --- Learner images: drawn digits, uploads ----------------------------------------------------
 
-def canvas_to_digit(rgba: np.ndarray) -> torch.Tensor | None:
-    """A drawing (H, W, 4) uint8 -> an MNIST-style (1, 28, 28) uint8 digit, or None if no ink.
+def mnist_pixels(tensor: torch.Tensor | None) -> torch.Tensor | None:
+    """core.digits.canvas_to_mnist's (1, 1, 28, 28) input back to (1, 28, 28) uint8 pixels.
 
-    Uses the ANN page's core.digits.canvas_to_mnist when present (one preprocessing for the
-    whole app), else the simple version below. Both handle light ink on dark, dark ink on light
-    (a photo of paper) and ink on transparent, and centre the digit as MNIST does.
+    It normalizes with the notebook's (0.5, 0.5) from whole gray levels, so this is exact.
     """
-    try:
-        from core.digits import canvas_to_mnist
-    except ImportError:
-        canvas_to_mnist = None
-    if canvas_to_mnist is not None:
-        tensor = canvas_to_mnist(np.asarray(rgba, dtype=np.uint8))
-        if tensor is None:
-            return None
-        pixels = tensor.reshape(28, 28).float() * NOTEBOOK_STD + NOTEBOOK_MEAN  # back to 0..1
-        if pixels.min() > -0.05 and pixels.max() < 1.05:  # it used the notebook normalization
-            return (pixels.clamp(0, 1) * 255).round().to(torch.uint8).unsqueeze(0)
-    return _simple_canvas_to_digit(rgba)
-
-
-def _simple_canvas_to_digit(rgba: np.ndarray) -> torch.Tensor | None:
-    """MNIST-style preprocessing: scale the ink's box to 20 px, centre of mass in the middle."""
-    arr = np.asarray(rgba, dtype=np.float32)
-    if arr.ndim != 3 or arr.shape[2] < 3 or arr.shape[0] < 2 or arr.shape[1] < 2:
+    if tensor is None:
         return None
-    gray = arr[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    alpha = arr[..., 3] / 255.0 if arr.shape[2] == 4 else np.ones(gray.shape, np.float32)
-    border = np.concatenate([alpha[0], alpha[-1], alpha[:, 0], alpha[:, -1]])
-    if np.median(border) < 0.5:  # transparent background: the strokes are where alpha is
-        ink = alpha * 255.0
-    else:
-        background = np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]]))
-        ink = np.clip(gray - background if background < 128 else background - gray, 0, 255)
-    if ink.max() < 40:
-        return None
-    ys, xs = np.nonzero(ink > 40)
-    crop = ink[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
-    scale = 20.0 / max(crop.shape)
-    new_h, new_w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
-    small = np.asarray(Image.fromarray(crop.astype(np.uint8)).resize((new_w, new_h), Image.LANCZOS),
-                       dtype=np.float32)
-    out = np.zeros((28, 28), np.float32)
-    total = small.sum() or 1.0
-    cy = (small.sum(1) * np.arange(new_h)).sum() / total  # centre of mass
-    cx = (small.sum(0) * np.arange(new_w)).sum() / total
-    top = int(np.clip(round(14 - cy), 0, 28 - new_h))
-    left = int(np.clip(round(14 - cx), 0, 28 - new_w))
-    out[top:top + new_h, left:left + new_w] = small
-    out = out / max(out.max(), 1.0) * 255.0  # full contrast, like MNIST's strokes
-    return torch.from_numpy(out.round().astype(np.uint8)).unsqueeze(0)
+    pixels = tensor.reshape(1, 28, 28).float() * NOTEBOOK_STD + NOTEBOOK_MEAN
+    return (pixels.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
-def upload_to_image(img: Image.Image, dataset: str) -> torch.Tensor | None:
-    """An uploaded picture -> the dataset's (C, H, W) uint8 input (None: no digit found)."""
+def upload_to_image(picture, dataset: str) -> torch.Tensor | None:
+    """An uploaded picture (a file or a PIL image) -> the dataset's (C, H, W) uint8 input
+    (None: no digit found). A file PIL cannot read raises PIL's error."""
+    img = picture if isinstance(picture, Image.Image) else Image.open(picture)
     if dataset == "mnist":
-        return canvas_to_digit(np.asarray(img.convert("RGBA")))
+        return mnist_pixels(canvas_to_mnist(np.asarray(img.convert("RGBA"))))
     side = min(img.size)  # centre square crop, then 32×32 like CIFAR
     left, top = (img.width - side) // 2, (img.height - side) // 2
     img = img.convert("RGB").crop((left, top, left + side, top + side)).resize((32, 32), Image.BILINEAR)
@@ -263,6 +343,15 @@ def upload_to_image(img: Image.Image, dataset: str) -> torch.Tensor | None:
 # --- Pooling, padding and convolution by hand -------------------------------------------------
 
 POOL_EXAMPLE = [[2, 2, 7, 3], [9, 4, 6, 1], [8, 5, 2, 4], [3, 1, 2, 6]]  # the notes' 4×4 example
+PAD_EXAMPLE = np.arange(1, 17).reshape(4, 4)  # the padding tab's 4×4 image, 1..16
+CONV_EXAMPLE = np.array([[0, 0, 1, 2, 2], [0, 1, 2, 2, 1], [1, 2, 3, 1, 0], [2, 2, 1, 0, 0],
+                         [2, 1, 0, 0, 0]])  # the convolution tab's 5×5 image: a bright diagonal ridge
+KERNELS = {  # the convolution tab's 3×3 kernels; their names are content sections kernel_<key>
+    "vertical": [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]],
+    "horizontal": [[-1, -1, -1], [0, 0, 0], [1, 1, 1]],
+    "blur": [[1, 1, 1], [1, 1, 1], [1, 1, 1]],
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+}
 
 
 def _out_size(size: int, k: int, stride: int, padding: int) -> int:
@@ -273,21 +362,20 @@ def pool_by_hand(x, kernel: int = 2, stride: int = 2, padding: int = 0, mode: st
     """Max or average pooling cell by cell, as torch does (max pads with −inf; average pads with
     0 and divides by kernel², torch's count_include_pad=True). Returns (output, cells) where each
     cell has its window's rows/cols (in padded coordinates), values and the sum written out.
+    Settings torch refuses raise core.data.DataError, whose `words` name the content section.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.size == 0:
-        raise ValueError("Pooling by hand needs a non-empty 2-D grid of numbers.")
+        raise DataError("cnn.hand_grid")
     if not np.isfinite(x).all():
-        raise ValueError("Every cell needs a number (one is empty or not a number).")
+        raise DataError("cnn.hand_number")
     if kernel < 1 or stride < 1 or padding < 0:
-        raise ValueError("Kernel and stride must be at least 1 and padding 0 or more.")
-    if padding > kernel // 2:
-        raise ValueError(f"Padding {padding} is more than half the kernel ({kernel}//2 = {kernel // 2}); "
-                         "torch refuses it. Lower the padding.")
+        raise DataError("cnn.hand_pool_sizes")
+    if padding > kernel // 2:  # torch refuses it too
+        raise DataError("cnn.hand_pool_padding", padding=padding, kernel=kernel, half=kernel // 2)
     oh, ow = _out_size(x.shape[0], kernel, stride, padding), _out_size(x.shape[1], kernel, stride, padding)
     if oh < 1 or ow < 1:
-        raise ValueError(f"The {kernel}×{kernel} window does not fit in the {x.shape[0]}×{x.shape[1]} "
-                         "grid. Use a smaller kernel or more padding.")
+        raise DataError("cnn.hand_pool_fit", kernel=kernel, rows=x.shape[0], cols=x.shape[1])
     fill = -np.inf if mode == "max" else 0.0
     padded = np.pad(x, padding, constant_values=fill)
     out, cells = np.zeros((oh, ow)), []
@@ -295,7 +383,7 @@ def pool_by_hand(x, kernel: int = 2, stride: int = 2, padding: int = 0, mode: st
         for j in range(ow):
             r0, c0 = i * stride, j * stride
             window = padded[r0:r0 + kernel, c0:c0 + kernel]
-            vals = [v for v in window.ravel()]
+            vals = list(window.ravel())
             shown = ", ".join("pad" if not np.isfinite(v) else f"{v:g}" for v in vals)
             if mode == "max":
                 out[i, j] = window.max()
@@ -308,6 +396,17 @@ def pool_by_hand(x, kernel: int = 2, stride: int = 2, padding: int = 0, mode: st
     return out, cells
 
 
+def pool_both(x, kernel: int, stride: int, padding: int) -> dict:
+    """Max and average pooling by hand, and whether torch's max_pool2d / avg_pool2d agree."""
+    max_out, max_cells = pool_by_hand(x, kernel, stride, padding, "max")
+    avg_out, avg_cells = pool_by_hand(x, kernel, stride, padding, "avg")
+    t = torch.tensor(np.asarray(x, dtype=np.float64))[None, None]
+    same = (np.allclose(F.max_pool2d(t, kernel, stride, padding)[0, 0].numpy(), max_out)
+            and np.allclose(F.avg_pool2d(t, kernel, stride, padding)[0, 0].numpy(), avg_out))
+    return {"max": max_out, "max_cells": max_cells, "avg": avg_out, "avg_cells": avg_cells,
+            "matches_torch": same}
+
+
 PAD_MODES = {"zero": "constant", "reflect": "reflect", "replicate": "edge"}  # torch name -> numpy
 
 
@@ -315,11 +414,9 @@ def pad_by_hand(x, padding: int, mode: str = "zero") -> np.ndarray:
     """Zero, reflect (mirror without repeating the edge) or replicate (repeat the edge) padding."""
     x = np.asarray(x, dtype=np.float64)
     if padding < 0:
-        raise ValueError("Padding must be 0 or more.")
-    if mode == "reflect" and padding >= min(x.shape):
-        raise ValueError(f"Reflect padding must be smaller than the image side ({min(x.shape)}): "
-                         "it mirrors pixels inside the image, and there are not enough. "
-                         "torch refuses it too; lower the padding or use replicate.")
+        raise DataError("cnn.hand_pad_negative")
+    if mode == "reflect" and padding >= min(x.shape):  # torch refuses it too
+        raise DataError("cnn.hand_reflect", side=min(x.shape))
     return np.pad(x, padding, mode=PAD_MODES[mode])
 
 
@@ -327,18 +424,27 @@ def conv_by_hand(x, kernel, stride: int = 1, padding: int = 0) -> np.ndarray:
     """2-D cross-correlation (what nn.Conv2d computes, no bias) with zero padding."""
     x, w = np.asarray(x, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
     if stride < 1 or padding < 0:
-        raise ValueError("Stride must be at least 1 and padding 0 or more.")
+        raise DataError("cnn.hand_conv_sizes")
     padded = np.pad(x, padding)
     k = w.shape[0]
     oh, ow = _out_size(x.shape[0], k, stride, padding), _out_size(x.shape[1], k, stride, padding)
     if oh < 1 or ow < 1:
-        raise ValueError(f"The {k}×{k} kernel is larger than the padded {padded.shape[0]}×"
-                         f"{padded.shape[1]} input. Add padding or use a smaller kernel.")
+        raise DataError("cnn.hand_conv_fit", kernel=k, rows=padded.shape[0], cols=padded.shape[1])
     out = np.zeros((oh, ow))
     for i in range(oh):
         for j in range(ow):
             out[i, j] = (padded[i * stride:i * stride + k, j * stride:j * stride + k] * w).sum()
     return out
+
+
+def conv_both(x, kernel, stride: int, padding: int) -> dict:
+    """The convolution by hand, whether torch's conv2d agrees, and whether the size was floored."""
+    out = conv_by_hand(x, kernel, stride, padding)
+    ref = F.conv2d(torch.tensor(np.asarray(x), dtype=torch.float64)[None, None],
+                   torch.tensor(np.asarray(kernel), dtype=torch.float64)[None, None],
+                   stride=stride, padding=padding)[0, 0].numpy()
+    return {"out": out, "matches_torch": bool(np.allclose(ref, out)),
+            "floored": (len(x) + 2 * padding - len(kernel)) % stride != 0}
 
 
 def conv_cell(x, kernel, stride: int, padding: int, row: int, col: int) -> dict:
@@ -353,73 +459,3 @@ def conv_cell(x, kernel, stride: int, padding: int, row: int, col: int) -> dict:
     text = " + ".join(f"{a:g}×{b:g}" for a, b in terms) + f" = {total:g}"
     return {"padded": padded, "rows": (r0, r0 + k), "cols": (c0, c0 + k), "terms": terms,
             "value": total, "text": text}
-
-
-# --- Code generation --------------------------------------------------------------------------
-
-def training_code(settings: CNNSettings) -> str:
-    """A runnable plain-PyTorch script: the notebook's DataLoader loop for these settings, plus
-    feature maps taken with torchvision's create_feature_extractor."""
-    spec = DATASETS[settings.dataset]
-    model_code = shapes.sequential_code(spec["input"], spec["stack"])
-    stages = feature_return_nodes(settings.dataset)
-    if settings.dataset == "mnist":
-        data = ("transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])\n"
-                "train_set = datasets.MNIST('data', train=True, download=True, transform=transform)\n"
-                "test_set = datasets.MNIST('data', train=False, download=True, transform=transform)")
-    else:
-        data = ("transform = transforms.Compose([transforms.ToTensor(),\n"
-                "                                transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])\n"
-                "# The full CIFAR-10 (50k/10k); the playground embeds a 10k/2k JPEG subset instead.\n"
-                "train_set = datasets.CIFAR10('data', train=True, download=True, transform=transform)\n"
-                "test_set = datasets.CIFAR10('data', train=False, download=True, transform=transform)")
-    optimizer = {
-        "sgd": f"torch.optim.SGD(model.parameters(), lr={settings.lr:g})",
-        "sgd_momentum": f"torch.optim.SGD(model.parameters(), lr={settings.lr:g}, momentum=0.9)",
-        "adam": f"torch.optim.Adam(model.parameters(), lr={settings.lr:g})",
-        "adamw": f"torch.optim.AdamW(model.parameters(), lr={settings.lr:g})",
-        "rmsprop": f"torch.optim.RMSprop(model.parameters(), lr={settings.lr:g})",
-    }[settings.optimizer]
-    return f'''"""{spec["label"]}: the notes' CNN, {settings.epochs} epoch(s) on {settings.n_train:,} images
-({OPTIMIZER_LABELS[settings.optimizer]}, lr {settings.lr:g}, batch {settings.batch_size}), then its feature maps."""
-import torch
-from torch import nn
-from torch.utils.data import DataLoader, Subset
-from torchvision import datasets, transforms
-from torchvision.models.feature_extraction import create_feature_extractor
-
-torch.manual_seed({settings.seed})
-device = "cuda" if torch.cuda.is_available() else "cpu"
-
-{data}
-train_set = Subset(train_set, torch.randperm(len(train_set))[:{settings.n_train}].tolist())
-train_loader = DataLoader(train_set, batch_size={settings.batch_size}, shuffle=True)
-test_loader = DataLoader(test_set, batch_size=1000)
-
-{model_code}
-model = model.to(device)
-criterion = nn.CrossEntropyLoss()
-optimizer = {optimizer}
-
-for epoch in range({settings.epochs}):
-    model.train()
-    for images, labels in train_loader:
-        images, labels = images.to(device), labels.to(device)
-        optimizer.zero_grad()
-        loss = criterion(model(images), labels)
-        loss.backward()
-        optimizer.step()
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for images, labels in test_loader:
-            correct += (model(images.to(device)).argmax(1) == labels.to(device)).sum().item()
-    print(f"epoch {{epoch + 1}}: loss {{loss.item():.4f}}, test accuracy {{100 * correct / len(test_set):.2f}}%")
-
-# Feature maps of one test image, read from the same model at the layers' indices (no copy).
-extractor = create_feature_extractor(model, return_nodes={stages!r})
-with torch.no_grad():
-    maps = extractor(test_set[0][0].unsqueeze(0).to(device))
-for name, value in maps.items():
-    print(name, tuple(value.shape))
-'''

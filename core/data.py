@@ -1,12 +1,22 @@
-"""Embedded datasets (MNIST, a CIFAR-10 subset, stock CSVs) loaded as ready tensors."""
+"""Every data set: the embedded files (MNIST, a CIFAR-10 subset, stock CSVs), online downloads
+(full CIFAR-10, FinanceDataReader prices), their disk caches, and the errors a learner reads.
+
+Core code never holds a learner's words: a problem is named by `Words` (a content section and
+its values) that a page writes with `ui.content.t`.
+"""
+import datetime as dt
 import functools
 import gzip
 import io
 import os
+import re
 import shutil
 import socket
+import threading
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -42,8 +52,35 @@ EMBEDDED_STOCKS = {  # symbol -> name, all in data/stocks/<symbol>.csv
 }
 
 
+class Words(NamedTuple):
+    """What to tell the learner, without the words: a content section ("stocks.no_prices") and
+    the values that fill it; a value may itself be Words (a reason inside a message)."""
+    key: str
+    values: dict
+
+
+def words(key: str, **values) -> Words:
+    return Words(key, values)
+
+
+class DataError(ValueError):
+    """Data that cannot be had, or settings that do not fit it; `words` tells the learner why."""
+
+    def __init__(self, key: str, **values):
+        self.words = Words(key, values)
+        super().__init__(f"{key} {values}" if values else key)
+
+
 class OfflineError(RuntimeError):
-    """An online-only option was asked for while the internet is unreachable."""
+    """An online-only option was asked for while the internet is unreachable.
+
+    Raised with a plain message (the full CIFAR-10), or with `words` for a page to write from
+    its content (stock prices); str() is the message, or the section and values.
+    """
+
+    def __init__(self, message: str = "", words: Words | None = None):
+        self.words = words
+        super().__init__(message or (f"{words.key} {words.values}" if words else ""))
 
 
 def _cached(name: str, build):
@@ -160,3 +197,220 @@ def load_stock_csv(symbol: str) -> pd.DataFrame:
         raise KeyError(f"No embedded data for {symbol!r}; embedded: {', '.join(EMBEDDED_STOCKS)}")
     frame = pd.read_csv(DATA_DIR / "stocks" / f"{symbol}.csv", parse_dates=["Date"])
     return frame.sort_values("Date").reset_index(drop=True)
+
+
+# --- Stock prices: FinanceDataReader online, a disk cache, the embedded CSVs offline ------------
+STOCK_CACHE = CACHE_DIR / "stocks"  # downloaded price tables, one CSV per (symbol, range)
+STOCK_COLUMNS = ("Open", "High", "Low", "Close", "Volume")  # what every price table is reduced to
+
+
+@dataclass
+class StockData:
+    frame: pd.DataFrame   # Date, Open, High, Low, Close, Volume (oldest first)
+    symbol: str
+    name: str             # "Samsung Electronics (KRX)" or the symbol itself
+    source: str           # "download" | "cache" (fresh) | "stale_cache" | "embedded"
+    currency: str         # "₩" for KRX codes, "$" otherwise
+    why: Words | None = None        # why it is not a live download (stale cache, embedded)
+    cache_file: str | None = None   # the cache file's name (cache, stale_cache)
+    covers: Words | None = None     # the embedded file's whole range (embedded)
+
+    @property
+    def first_date(self) -> pd.Timestamp:
+        return self.frame["Date"].iloc[0]
+
+    @property
+    def last_date(self) -> pd.Timestamp:
+        return self.frame["Date"].iloc[-1]
+
+    @property
+    def origin(self) -> str:
+        """Where an embedded CSV came from (see data/README.md): "krx" or "us"."""
+        return "krx" if self.currency == "₩" else "us"
+
+    @property
+    def span(self) -> Words:
+        return describe_prices(self.frame)
+
+
+def normalize_symbol(symbol: str) -> str:
+    cleaned = "".join(str(symbol or "").split()).upper()
+    if not cleaned:
+        raise DataError("stocks.symbol_empty")
+    if len(cleaned) > 20 or not all(c.isalnum() or c in ".-:^" for c in cleaned):
+        raise DataError("stocks.symbol_bad", symbol=symbol)
+    return cleaned
+
+
+def currency_of(symbol: str) -> str:
+    return "₩" if symbol.isdigit() and len(symbol) == 6 else "$"  # 6-digit codes are KRX (won)
+
+
+def embedded_list() -> str:
+    return ", ".join(f"{code} {name}" for code, name in EMBEDDED_STOCKS.items())
+
+
+def tidy_prices(raw: pd.DataFrame) -> pd.DataFrame:
+    """A Date-indexed (FinanceDataReader) or Date-column table -> Date + the five price columns."""
+    frame = raw.copy()
+    if "Date" not in frame.columns:
+        frame = frame.rename_axis("Date").reset_index()
+    missing = [c for c in STOCK_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError("stocks.download_columns", missing=", ".join(missing),
+                        columns=", ".join(map(str, frame.columns)))
+    frame = frame[["Date", *STOCK_COLUMNS]].copy()
+    frame["Date"] = pd.to_datetime(frame["Date"]).dt.tz_localize(None).dt.normalize()
+    for column in STOCK_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    return frame.sort_values("Date").drop_duplicates("Date").reset_index(drop=True)
+
+
+def _between(frame: pd.DataFrame, start: str | None, end: str | None) -> pd.DataFrame:
+    mask = pd.Series(True, index=frame.index)
+    if start is not None:
+        mask &= frame["Date"] >= pd.Timestamp(start)
+    if end is not None:
+        mask &= frame["Date"] <= pd.Timestamp(end)
+    return frame[mask].reset_index(drop=True)
+
+
+def embedded_prices(symbol: str, start: str | None = None, end: str | None = None) -> pd.DataFrame:
+    """An embedded stock's tidy price table, cut to [start, end]; never the network."""
+    return _between(tidy_prices(load_stock_csv(symbol)), start, end)
+
+
+def describe_prices(frame: pd.DataFrame) -> Words:
+    return words("stocks.span", first=frame["Date"].iloc[0], last=frame["Date"].iloc[-1], days=len(frame))
+
+
+def _period(start: str, end: str | None) -> Words:
+    return words("stocks.period", start=start, end=end) if end else words("stocks.period_open", start=start)
+
+
+def _download(symbol: str, start: str, end: str | None) -> pd.DataFrame:
+    """The raw FinanceDataReader call (tests replace this; it is the only network access)."""
+    import FinanceDataReader as fdr  # lazy: slow import, and only needed online
+
+    return fdr.DataReader(symbol, start, end)
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    # requests' ConnectionError/Timeout are OSError subclasses; an HTTP error status is an answer.
+    return isinstance(exc, (OSError, TimeoutError)) and type(exc).__name__ != "HTTPError"
+
+
+def _network_words(exc: BaseException) -> Words:
+    """Why the network failed, in one line: requests' messages are long URLs, the host is what matters."""
+    host = re.search(r"host='([^']+)'", str(exc))
+    if host:
+        return words("stocks.why_host", error=type(exc).__name__, host=host.group(1))
+    text = str(exc).split("(Caused by")[0].strip()
+    return words("stocks.why_network", error=f"{type(exc).__name__}: {text[:140]}" if text else type(exc).__name__)
+
+
+def fetch_online(symbol: str, start: str, end: str | None, timeout: float = 10.0) -> pd.DataFrame:
+    """FinanceDataReader in a daemon thread, given up after `timeout` seconds.
+
+    Raises OfflineError for network trouble (a timeout included) and DataError when the
+    server answered but has no data for the symbol.
+    """
+    box: dict = {}
+
+    def work():
+        try:
+            box["frame"] = _download(symbol, start, end)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=work, daemon=True, name=f"fdr-{symbol}")
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():  # the thread keeps going in the background; we stop waiting
+        raise OfflineError(words=words("stocks.why_timeout", timeout=timeout))
+    if "error" in box:
+        exc = box["error"]
+        if _is_network_error(exc):
+            raise OfflineError(words=_network_words(exc)) from exc
+        raise DataError("stocks.download_failed", symbol=symbol,
+                        error=f"{type(exc).__name__}: {str(exc)[:160]}") from exc
+    raw = box.get("frame")
+    if raw is None or len(raw) == 0:
+        raise DataError("stocks.no_prices", symbol=symbol, period=_period(start, end))
+    return tidy_prices(raw)
+
+
+def _cache_path(symbol: str, start: str, end: str | None) -> Path:
+    safe = "".join(c if c.isalnum() else "_" for c in symbol)
+    return STOCK_CACHE / f"{safe}_{start}_{end or 'latest'}.csv"
+
+
+def _cache_is_fresh(path: Path, end: str | None) -> bool:
+    """A closed past range never changes; a range reaching today is refreshed once a day."""
+    today = dt.date.today()
+    if end is not None and dt.date.fromisoformat(end) < today:
+        return True
+    return dt.date.fromtimestamp(path.stat().st_mtime) == today
+
+
+def _read_cache(path: Path) -> pd.DataFrame | None:
+    try:
+        return tidy_prices(pd.read_csv(path, parse_dates=["Date"]))
+    except Exception:  # a half-written or foreign file: ignore it
+        return None
+
+
+def _write_cache(path: Path, frame: pd.DataFrame) -> None:
+    try:
+        STOCK_CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, path)  # atomic: two sessions may download at once
+    except OSError:
+        pass  # a read-only disk only costs a re-download
+
+
+def load_prices(symbol: str, start: str = "2020-01-01", end: str | None = None, online: bool = True,
+                timeout: float = 10.0) -> StockData:
+    """Daily prices for `symbol` in [start, end]: download (cached on disk) or the embedded CSV.
+
+    Order: a fresh disk cache, FinanceDataReader (with `timeout`), a stale cache, the embedded
+    CSV. Raises OfflineError (network down, symbol not embedded) or DataError (bad symbol,
+    unknown symbol, empty range), both with words for the learner.
+    """
+    symbol = normalize_symbol(symbol)
+    if end is not None and pd.Timestamp(end) < pd.Timestamp(start):
+        raise DataError("stocks.end_before_start", start=start, end=end)
+    name, currency = EMBEDDED_STOCKS.get(symbol, symbol), currency_of(symbol)
+    path = _cache_path(symbol, start, end)
+    cached = _read_cache(path) if path.exists() else None
+    if online and cached is not None and len(cached) and _cache_is_fresh(path, end):
+        return StockData(cached, symbol, name, "cache", currency, cache_file=path.name)
+
+    why, network_down = words("stocks.why_switched_off"), False
+    if online:
+        try:
+            frame = fetch_online(symbol, start, end, timeout)
+            _write_cache(path, frame)
+            return StockData(frame, symbol, name, "download", currency)
+        except DataError as exc:  # the server answered: the symbol or range is wrong
+            if symbol not in EMBEDDED_STOCKS:
+                raise DataError("stocks.unknown_symbol", reason=exc.words, embedded=embedded_list()) from exc
+            why = exc.words
+        except OfflineError as exc:
+            network_down, why = True, exc.words
+        except Exception as exc:  # DNS failure, library trouble: as good as offline
+            network_down, why = True, _network_words(exc)
+    if cached is not None and len(cached):
+        return StockData(cached, symbol, name, "stale_cache", currency, why=why, cache_file=path.name)
+    if symbol not in EMBEDDED_STOCKS:
+        if network_down:
+            raise OfflineError(words=words("stocks.offline_unknown", symbol=symbol, why=why,
+                                           embedded=embedded_list()))
+        raise DataError("stocks.not_embedded", symbol=symbol, why=why, embedded=embedded_list())
+    full = embedded_prices(symbol)
+    frame = _between(full, start, end)
+    if frame.empty:
+        raise DataError("stocks.embedded_empty", symbol=symbol, covers=describe_prices(full),
+                        period=_period(start, end))
+    return StockData(frame, symbol, name, "embedded", currency, why=why, covers=describe_prices(full))

@@ -1,4 +1,5 @@
-"""Pick the device to train on: CUDA, then Apple MPS, then CPU."""
+"""Pick the device to train on (CUDA, then Apple MPS, then CPU) and the one CPU-thread policy."""
+import contextlib
 import os
 
 import torch
@@ -36,15 +37,31 @@ def share_cpu_with_browser() -> int:
     server that draw the live charts meanwhile; returns the thread count now in use.
 
     Why: PyTorch's OpenMP threads meet at a barrier after every operation, so when the
-    browser takes a core from one of them, the others wait at each barrier. In Chromium on a
-    2-core machine the ANN page's notebook recipe (10 epochs, 60k images) trained in 14.5 s
-    on 2 threads and 9.4 s on 1. An explicit OMP_NUM_THREADS is left alone.
+    browser takes a core from one of them, the others wait at each barrier: training in
+    Chromium on a 2-core machine runs faster on 1 thread than on 2 (the README has the
+    figures). An explicit OMP_NUM_THREADS is left alone.
     """
     if not os.environ.get("OMP_NUM_THREADS"):
         threads = max(1, _DEFAULT_THREADS - 1)
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
     return torch.get_num_threads()
+
+
+@contextlib.contextmanager
+def one_cpu_thread(device: torch.device):
+    """One intra-op CPU thread for the duration (on the CPU), then the count from before.
+
+    For timing one training loop against another (the bench) with the same single thread on
+    both sides, whatever the app's policy above chose.
+    """
+    before = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def device_info(device: torch.device) -> dict:

@@ -1,4 +1,5 @@
 """CNN shape calculator: trace a layer stack's shapes, formulas, parameters and receptive field."""
+import contextlib
 import math
 import operator
 from collections import OrderedDict
@@ -131,9 +132,7 @@ def _spatial(layer: int, spec: dict, shape: tuple, label: str) -> tuple[int, int
         small = min(h, w)
         need_pad = math.ceil((k - small) / 2)
         fix = f"use kernel_size ≤ {small + 2 * p}"
-        if kind == "conv":
-            fix += f", or padding ≥ {need_pad}"
-        elif need_pad <= k // 2:
+        if kind == "conv" or need_pad <= k // 2:  # a pool's padding is capped at kernel // 2
             fix += f", or padding ≥ {need_pad}"
         fix += ", or remove a pooling/strided layer before it so the map stays bigger."
         padded = (f"its padded input ({h + 2 * p}×{w + 2 * p} = {h}×{w} plus padding {p} on each side)"
@@ -238,7 +237,7 @@ def trace_table(rows: list[dict]) -> list[dict]:
 def layers_from_table(records: list[dict]) -> list[dict]:
     """Editor rows {type, out, kernel, stride, padding} (blanks as None/NaN) -> layer dicts."""
     layers = []
-    for number, row in enumerate(records, start=1):
+    for row in records:
         kind = row.get("type")
         if kind is None or (isinstance(kind, float) and math.isnan(kind)) or str(kind).strip() == "":
             continue  # an empty row the learner added but did not fill
@@ -306,10 +305,10 @@ def build_module(input_shape, layers, device=None) -> nn.Sequential:
         else:
             module = nn.Linear(shape[-1], spec["out_features"], device=device)
         named[name] = module
-        try:  # follow the shape so the next layer gets its in_channels/in_features
+        # Follow the shape so the next layer gets its in_channels/in_features; a layer torch
+        # will refuse on forward leaves it as it was (later in-sizes no longer matter).
+        with contextlib.suppress(StackError):
             shape = _trace_rows(shape, [spec], number)[0]["output_shape"]
-        except StackError:
-            pass  # torch will refuse this layer on forward; later in-sizes no longer matter
     return nn.Sequential(named)
 
 
@@ -439,48 +438,28 @@ MNIST_SIMPLECNN = [_conv(6, 3), RELU, _pool(2), _conv(16, 3), RELU, _pool(2), FL
 CIFAR_SIMPLECNN = [_conv(32, 3, p=1), RELU, _pool(2), _conv(64, 3, p=1), RELU, _pool(2), FLATTEN,
                    _linear(512), RELU, _linear(10)]
 
+# The calculator's presets, by id; their titles and notes are words (content/<lang>/cnn.md:
+# preset_<id> and preset_<id>_note).
 PRESETS = {
-    "Notes' worked example: 28×28×1, conv 5×5 → pool → conv 5×5 → pool": {
+    "worked_example": {  # the notes' worked example: 28 -> 24 -> 12 -> 8 -> 4
         "input": (1, 28, 28),
         "layers": [_conv(6, 5), RELU, _pool(2), _conv(16, 5), RELU, _pool(2), FLATTEN, _linear(10)],
-        "note": "The notes' worked example: 28 → conv 5×5 → 24 → pool → 12 → conv 5×5 → 8 → "
-                "pool → 4. Each 5×5 convolution without padding trims 2 pixels from every side "
-                "(5 − 1 = 4 in total); each 2×2 pool halves the size. The channel counts (6, 16) "
-                "are LeNet's; change them and only the parameters change, not H and W.",
     },
-    "Notes' SimpleCNN on 28×28 MNIST (the view(-1, 16*6*6) mismatch)": {
+    "simplecnn_mnist": {  # the notes' SimpleCNN on 28x28: 16x5x5 = 400, not its view(-1, 16*6*6)
         "input": (1, 28, 28),
         "layers": MNIST_SIMPLECNN,
-        "note": "The notes' SimpleCNN writes `x.view(-1, 16*6*6)` and `nn.Linear(16*6*6, 120)`. "
-                "On a 28×28 MNIST image the maps after the second pool are 16×5×5 = 400, not "
-                "16×6×6 = 576: that code assumes a 32×32 input (32 → 30 → 15 → 13 → 6). On 28×28: "
-                "28 → 26 → 13 → 11 → 5 (11/2 = 5.5 floors to 5). With a batch of 64 images "
-                "`view(-1, 576)` gets 64×400 = 25,600 numbers: not a multiple of 576, so it "
-                "crashes; with a batch of 36 (14,400 = 25×576) it silently makes 25 wrong rows. "
-                "Use nn.Flatten() (or x.flatten(1)) and Linear(16*5*5, 120), as this preset does.",
     },
-    "Notes' CIFAR-10 SimpleCNN: 3→32→64, padding 1, two pools": {
+    "simplecnn_cifar": {  # the notes' CIFAR-10 SimpleCNN: padding 1 keeps the size, pools halve it
         "input": (3, 32, 32),
         "layers": CIFAR_SIMPLECNN,
-        "note": "padding=1 with a 3×3 kernel keeps the size ('same' padding: (32 + 2 − 3)/1 + 1 "
-                "= 32); only the pools shrink it: 32 → 16 → 8, so fc1 gets 64×8×8 = 4,096 "
-                "features. Almost all the parameters (2.1 M) sit in that first Linear layer.",
     },
-    "VGG-style block: conv 3×3 – conv 3×3 – pool": {
+    "vgg_block": {  # two 3x3 convolutions (padding 1) and a 2x2 pool
         "input": (3, 32, 32),
         "layers": [_conv(64, 3, p=1), RELU, _conv(64, 3, p=1), RELU, _pool(2)],
-        "note": "VGG stacks 3×3 convolutions with padding 1 (size kept) and halves the size with "
-                "a 2×2 pool. Two 3×3 convolutions see 5×5 of the input (receptive field) with "
-                "fewer weights than one 5×5 convolution.",
     },
-    "ResNet-18 stem: conv 7×7 stride 2 → max-pool 3×3 stride 2 (224 → 112 → 56)": {
+    "resnet_stem": {  # ResNet-18's stem: 224 -> 112 -> 56, both strides floored
         "input": (3, 224, 224),
         "layers": [_conv(64, 7, s=2, p=3), RELU, _pool(3, s=2, p=1)],
-        "note": "224 → 112 → 56: both layers use stride 2 and both hit the floor: "
-                "⌊(224 + 2×3 − 7) / 2⌋ + 1 = ⌊111.5⌋ + 1 = 112 and ⌊(112 + 2×1 − 3) / 2⌋ + 1 = "
-                "⌊55.5⌋ + 1 = 56. Real ResNet-18 has bias=False in its convolutions "
-                "and a BatchNorm after the first one (no shape change): its stem conv has "
-                "64×3×7×7 = 9,408 weights; here the conv keeps its 64 biases (9,472).",
     },
 }
 

@@ -1,9 +1,10 @@
-"""Embedded data loaders: shapes, dtypes, counts, label order, checksums, cache speed."""
+"""Data loaders: shapes, dtypes, counts, label order, checksums, cache speed, stock tables, errors."""
 import hashlib
 import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 import torch
 
@@ -80,6 +81,26 @@ def test_stock_csvs():
     assert str(samsung["Date"].iloc[0].date()) == "2000-01-04"
     with pytest.raises(KeyError, match="No embedded data"):
         data.load_stock_csv("NOPE")
+
+
+def test_embedded_prices_are_tidy_and_cut_to_the_range():
+    prices = data.embedded_prices("005930", "2020-01-01", "2020-12-31")
+    assert list(prices.columns) == ["Date", *data.STOCK_COLUMNS]
+    assert prices["Date"].is_monotonic_increasing and prices["Date"].is_unique
+    assert prices["Date"].iloc[0] >= pd.Timestamp("2020-01-01") and prices["Date"].iloc[-1] <= pd.Timestamp("2020-12-31")
+    assert all(prices[c].dtype == "float64" for c in data.STOCK_COLUMNS)
+    assert data.describe_prices(prices) == data.Words("stocks.span", {
+        "first": prices["Date"].iloc[0], "last": prices["Date"].iloc[-1], "days": len(prices)})
+
+
+def test_data_errors_carry_words_not_sentences():
+    error = data.DataError("stocks.no_prices", symbol="ZZZZ")
+    assert error.words == data.Words("stocks.no_prices", {"symbol": "ZZZZ"})
+    assert isinstance(error, ValueError) and "stocks.no_prices" in str(error)
+    plain = data.OfflineError("The full CIFAR-10 needs the internet")
+    assert str(plain) == "The full CIFAR-10 needs the internet" and plain.words is None
+    worded = data.OfflineError(words=data.words("stocks.why_timeout", timeout=8.0))
+    assert worded.words.key == "stocks.why_timeout" and "stocks.why_timeout" in str(worded)
 
 
 def test_full_cifar10_offline_says_it_needs_the_internet(monkeypatch, tmp_path):

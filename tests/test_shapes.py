@@ -7,7 +7,6 @@ import torch
 from core import shapes
 from core.shapes import StackError, trace
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -92,7 +91,7 @@ def test_check_against_torch_uses_the_real_module():
 
 
 def test_worked_example_preset():
-    input_shape, layers = shapes.preset(next(n for n in shapes.PRESETS if "worked example" in n))
+    input_shape, layers = shapes.preset("worked_example")
     rows = trace(input_shape, layers)
     spatial = [r["output_shape"][1] for r in rows if r["type"] in ("conv", "maxpool")]
     assert spatial == [24, 12, 8, 4]
@@ -102,7 +101,7 @@ def test_worked_example_preset():
 
 
 def test_simplecnn_on_mnist_is_16x5x5_not_16x6x6():
-    input_shape, layers = shapes.preset(next(n for n in shapes.PRESETS if "view(-1" in n))
+    input_shape, layers = shapes.preset("simplecnn_mnist")
     rows = trace(input_shape, layers)
     flat = next(r for r in rows if r["type"] == "flatten")
     assert flat["input_shape"] == (16, 5, 5) and flat["output_shape"] == (400,)
@@ -115,14 +114,14 @@ def test_simplecnn_on_mnist_is_16x5x5_not_16x6x6():
 
 
 def test_cifar_simplecnn_and_resnet_stem():
-    rows = trace(*shapes.preset(next(n for n in shapes.PRESETS if "CIFAR" in n)))
+    rows = trace(*shapes.preset("simplecnn_cifar"))
     flat = next(r for r in rows if r["type"] == "flatten")
     assert flat["input_shape"] == (64, 8, 8) and flat["output_shape"] == (4096,)
-    rows = trace(*shapes.preset(next(n for n in shapes.PRESETS if "ResNet" in n)))
+    rows = trace(*shapes.preset("resnet_stem"))
     assert [r["output_shape"] for r in rows] == [(64, 112, 112), (64, 112, 112), (64, 56, 56)]
     assert rows[0]["floor"] and rows[2]["floor"]
     assert rows[0]["params"] == 64 * 3 * 7 * 7 + 64
-    rows = trace(*shapes.preset(next(n for n in shapes.PRESETS if "VGG" in n)))
+    rows = trace(*shapes.preset("vgg_block"))
     assert rows[-1]["output_shape"] == (64, 16, 16) and rows[2]["receptive_field"] == 5
 
 
@@ -149,7 +148,7 @@ def test_linear_without_flatten_acts_on_the_last_dimension_like_torch():
 
 
 def test_table_round_trip_and_sequential_export_runs():
-    input_shape, layers = shapes.preset(next(n for n in shapes.PRESETS if "CIFAR" in n))
+    input_shape, layers = shapes.preset("simplecnn_cifar")
     table = shapes.layers_to_table(layers)
     table.append({"type": None, "out": None, "kernel": None, "stride": None, "padding": None})
     assert shapes.layers_from_table(table) == layers
@@ -165,5 +164,5 @@ def test_huge_stacks_are_checked_on_the_meta_device():
     layers = [{"type": "conv", "out_channels": 512, "kernel_size": 3, "padding": 1}] * 2
     check = shapes.check_against_torch((512, 224, 224), layers)
     assert check["mode"] == "meta" and check["matches"]
-    small = shapes.check_against_torch(*shapes.preset(next(n for n in shapes.PRESETS if "ResNet" in n)))
+    small = shapes.check_against_torch(*shapes.preset("resnet_stem"))
     assert small["mode"] == "forward" and small["matches"]

@@ -1,0 +1,214 @@
+# %% [markdown]
+# # The notes' SimpleCNN on MNIST or CIFAR-10
+# The course notebook's way: torchvision datasets, `ToTensor` + `Normalize`, a `DataLoader`,
+# and a plain training loop. Then the feature maps of one test image, and the shape
+# calculator's stack, layer by layer.
+
+# %%
+import gzip
+import os
+import shutil
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Subset
+from torchvision import datasets, transforms
+from torchvision.models.feature_extraction import create_feature_extractor
+
+# %%
+# --- settings ---
+DATASET = "mnist"  # "mnist" (28×28 digits) or "cifar" (32×32 colour photos, 10 classes)
+N_TRAIN = 10000  # training images: a seeded random subset of the training set
+N_TEST = 2000  # test images: a seeded random subset of the test set, as the playground uses
+EPOCHS = 2  # passes over the training images
+BATCH_SIZE = 64  # images per optimizer step (the notebook's 64)
+LR = 0.001  # learning rate
+SEED = 0  # same seed -> same initial filters, same subset, same batch order
+CALCULATOR_INPUT = (1, 28, 28)  # the shape calculator's input, C×H×W
+CALCULATOR_LAYERS = [{'type': 'conv', 'out_channels': 6, 'kernel_size': 5, 'stride': 1, 'padding': 0}, {'type': 'relu'}, {'type': 'maxpool', 'kernel_size': 2, 'stride': 2, 'padding': 0}, {'type': 'conv', 'out_channels': 16, 'kernel_size': 5, 'stride': 1, 'padding': 0}, {'type': 'relu'}, {'type': 'maxpool', 'kernel_size': 2, 'stride': 2, 'padding': 0}, {'type': 'flatten'}, {'type': 'linear', 'out_features': 10}]  # the shape calculator's layers (empty when its stack is invalid)
+DATA_DIR = "data"  # the playground's data/ folder is read offline; elsewhere torchvision downloads here
+# --- end of settings ---
+
+device = "cuda" if torch.cuda.is_available() else "cpu"
+channels = 1 if DATASET == "mnist" else 3
+# The notebook's transform: pixels to 0..1, then (x - 0.5) / 0.5 per channel.
+transform = transforms.Compose([transforms.ToTensor(),
+                                transforms.Normalize((0.5,) * channels, (0.5,) * channels)])
+
+# %% [markdown]
+# ## The data
+# With the playground's `data/` folder the script reads its embedded copies (MNIST's own IDX
+# files; a 10,000 / 2,000 JPEG subset of CIFAR-10) and needs no internet. Anywhere else
+# torchvision downloads the full dataset into `DATA_DIR`.
+
+
+# %%
+def unpack_once(unpack, target: Path) -> Path:
+    """Unpack into a temporary folder, then rename: a half-unpacked folder is never used."""
+    if not target.exists():
+        partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+        unpack(partial)
+        try:
+            partial.rename(target)
+        except OSError:  # another run unpacked it meanwhile
+            shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def mnist(train: bool):
+    embedded = Path(DATA_DIR) / "mnist"
+    if not (embedded / "train-images-idx3-ubyte.gz").exists():
+        return datasets.MNIST(DATA_DIR, train=train, download=True, transform=transform)
+
+    def gunzip(folder: Path):  # torchvision reads the uncompressed files from <root>/MNIST/raw
+        folder.mkdir(parents=True)
+        for gz in embedded.glob("*.gz"):
+            with gzip.open(gz) as src, open(folder / gz.stem, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+
+    root = Path(DATA_DIR) / ".cache" / "torchvision"
+    unpack_once(gunzip, root / "MNIST" / "raw")
+    return datasets.MNIST(root, train=train, download=False, transform=transform)
+
+
+def cifar10(train: bool):
+    split = "train" if train else "test"
+    archive = Path(DATA_DIR) / "cifar10" / f"{split}.zip"
+    if not archive.exists():
+        return datasets.CIFAR10(DATA_DIR, train=train, download=True, transform=transform)
+    # <split>/<class>/<n>.jpg: ImageFolder numbers the classes alphabetically, CIFAR-10's order.
+    def unzip(folder: Path):
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(folder)
+
+    folder = unpack_once(unzip, Path(DATA_DIR) / ".cache" / f"cifar10_{split}_jpg")
+    return datasets.ImageFolder(folder / split, transform=transform)
+
+
+load = mnist if DATASET == "mnist" else cifar10
+train_set, test_set = load(train=True), load(train=False)
+# Seeded subsets: the same images the playground trains and tests on.
+train_set = Subset(train_set, torch.randperm(len(train_set), generator=torch.Generator().manual_seed(SEED))
+                   [:N_TRAIN].tolist())
+test_set = Subset(test_set, torch.randperm(len(test_set), generator=torch.Generator().manual_seed(1))
+                  [:N_TEST].tolist())
+train_loader = DataLoader(train_set, batch_size=BATCH_SIZE, shuffle=True,
+                          generator=torch.Generator().manual_seed(SEED))
+test_loader = DataLoader(test_set, batch_size=1000)
+print(f"{len(train_set):,} training images, {len(test_set):,} test images")
+
+# %% [markdown]
+# ## The model
+# The notes' SimpleCNN. On 28×28 MNIST the maps after the second pool are 16×5×5 = 400 (the
+# notes' `view(-1, 16*6*6)` assumes a 32×32 input); `nn.Flatten()` needs no number at all.
+# The layers are named, so the feature maps below are read by name.
+
+# %%
+torch.manual_seed(SEED)  # same seed -> same initial weights
+if DATASET == "mnist":
+    model = nn.Sequential(OrderedDict([      # input (N, 1, 28, 28)
+        ("conv1", nn.Conv2d(1, 6, kernel_size=3)),  # -> (N, 6, 26, 26)
+        ("relu1", nn.ReLU()),
+        ("pool1", nn.MaxPool2d(2)),                 # -> (N, 6, 13, 13)
+        ("conv2", nn.Conv2d(6, 16, kernel_size=3)),  # -> (N, 16, 11, 11)
+        ("relu2", nn.ReLU()),
+        ("pool2", nn.MaxPool2d(2)),                 # -> (N, 16, 5, 5): 11 / 2 = 5.5 floors to 5
+        ("flatten", nn.Flatten()),                  # -> (N, 400)
+        ("fc1", nn.Linear(16 * 5 * 5, 120)),
+        ("relu3", nn.ReLU()),
+        ("fc2", nn.Linear(120, 84)),
+        ("relu4", nn.ReLU()),
+        ("fc3", nn.Linear(84, 10)),
+    ]))
+else:
+    model = nn.Sequential(OrderedDict([      # input (N, 3, 32, 32)
+        ("conv1", nn.Conv2d(3, 32, kernel_size=3, padding=1)),  # -> (N, 32, 32, 32): padding 1 keeps the size
+        ("relu1", nn.ReLU()),
+        ("pool1", nn.MaxPool2d(2)),                             # -> (N, 32, 16, 16)
+        ("conv2", nn.Conv2d(32, 64, kernel_size=3, padding=1)),  # -> (N, 64, 16, 16)
+        ("relu2", nn.ReLU()),
+        ("pool2", nn.MaxPool2d(2)),                             # -> (N, 64, 8, 8)
+        ("flatten", nn.Flatten()),                              # -> (N, 4096)
+        ("fc1", nn.Linear(64 * 8 * 8, 512)),
+        ("relu3", nn.ReLU()),
+        ("fc2", nn.Linear(512, 10)),
+    ]))
+model = model.to(device)
+print(model)
+
+# %% [markdown]
+# ## Training
+# The notebook's loop: a batch forward, the loss, backward, one optimizer step; after each
+# epoch, the accuracy on test images the model never trained on.
+
+# %%
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.Adam(model.parameters(), lr=LR)  # @optimizer
+
+
+def accuracy(loader) -> float:
+    model.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for images, labels in loader:
+            predicted = model(images.to(device)).argmax(dim=1)
+            correct += (predicted == labels.to(device)).sum().item()
+            total += len(labels)
+    model.train()
+    return 100.0 * correct / total
+
+
+for epoch in range(EPOCHS):
+    model.train()
+    for images, labels in train_loader:
+        images, labels = images.to(device), labels.to(device)
+        optimizer.zero_grad()
+        loss = criterion(model(images), labels)
+        loss.backward()
+        optimizer.step()
+    test_acc = accuracy(test_loader)
+    print(f"epoch {epoch + 1}: loss {loss.item():.4f}, test accuracy {test_acc:.2f}%")
+
+# %% [markdown]
+# ## Feature maps
+# What each convolution, ReLU and pooling layer outputs for one test image, read from the
+# trained model itself with torchvision's `create_feature_extractor`.
+
+# %%
+extractor = create_feature_extractor(
+    model, return_nodes=["conv1", "relu1", "pool1", "conv2", "relu2", "pool2"])
+with torch.no_grad():
+    maps = extractor(test_set[0][0].unsqueeze(0).to(device))
+for name, value in maps.items():
+    print(f"{name:6} {tuple(value.shape)}")
+
+# %% [markdown]
+# ## The shape calculator's stack
+# The playground's shape calculator traced these layers on paper; here torch runs them on one
+# blank image. Lazy layers read their input size on the first pass, as the calculator does.
+
+
+# %%
+def build(spec: dict) -> nn.Module:
+    kind = spec["type"]
+    if kind == "conv":
+        return nn.LazyConv2d(spec["out_channels"], spec["kernel_size"], spec["stride"], spec["padding"])
+    if kind == "maxpool":
+        return nn.MaxPool2d(spec["kernel_size"], spec["stride"], spec["padding"])
+    if kind == "avgpool":
+        return nn.AvgPool2d(spec["kernel_size"], spec["stride"], spec["padding"])
+    if kind == "linear":
+        return nn.LazyLinear(spec["out_features"])
+    return nn.ReLU() if kind == "relu" else nn.Flatten()
+
+
+calculator_model = nn.Sequential(*[build(spec) for spec in CALCULATOR_LAYERS])
+x = torch.zeros(1, *CALCULATOR_INPUT)
+print(f"input  {tuple(x.shape)}")
+with torch.no_grad():
+    for layer in calculator_model:
+        x = layer(x)
+        print(f"{type(layer).__name__:10} -> {tuple(x.shape)}")

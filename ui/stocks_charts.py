@@ -1,0 +1,166 @@
+"""The stocks page's charts and the sentences it builds from numbers (words from content/en/stocks.md)."""
+import math
+
+import altair as alt
+import pandas as pd
+
+from core import stocks
+from core.data import StockData, Words
+from ui.content import t
+
+SERIES_COLORS = {"actual": "#111111", "lstm": "#1f77b4", "gru": "#ff7f0e", stocks.NAIVE: "#7f7f7f",
+                 stocks.DRIFT: "#bcbd22", "lstm_leaky": "#d62728"}
+SERIES_DASH = {stocks.NAIVE: [5, 3], stocks.DRIFT: [2, 2]}
+CURVE_COLORS = {"train": "#1f77b4", "val": "#ff7f0e", "val_leaky": "#d62728"}
+PERIOD_COLORS = {"train": "#2ca02c", "val": "#ff7f0e", "test": "#d62728"}
+
+
+def say(words: Words) -> str:
+    """Words from core (a content section and values, perhaps nested) as a sentence."""
+    values = {k: say(v) if isinstance(v, Words) else v for k, v in words.values.items()}
+    return t(words.key, **values)
+
+
+def series(name: str) -> str:
+    """"lstm" -> "LSTM", "naive" -> "Tomorrow = today"."""
+    return t(f"stocks.series_{name}")
+
+
+def source_note(data: StockData) -> str:
+    """One sentence: where the prices came from, and which dates."""
+    return t(f"stocks.source_{data.source}", symbol=data.symbol, span=say(data.span), file=data.cache_file,
+             why=say(data.why) if data.why else "", origin=t(f"stocks.origin_{data.origin}"),
+             covers=say(data.covers) if data.covers else "")
+
+
+def price_charts(frame: pd.DataFrame, prepared: stocks.Prepared, kind: str, currency: str, name: str):
+    """The daily prices (line or candlesticks) over shaded train/validation/test periods, and the volume."""
+    dates, test_start = prepared.dates, int(prepared.rows_test[0])
+    bands = pd.DataFrame([
+        {"period": t("stocks.period_train"), "from": dates[0], "to": dates[prepared.train_end - 1]},
+        {"period": t("stocks.period_val"), "from": dates[prepared.train_end], "to": dates[test_start - 1]},
+        {"period": t("stocks.period_test"), "from": dates[test_start], "to": dates[-1]}])
+    frame = frame.assign(up=frame["Close"] >= frame["Open"])
+    zoom = alt.selection_interval(encodings=["x"], bind="scales")
+    shade = alt.Chart(bands).mark_rect(opacity=0.12).encode(
+        x="from:T", x2="to:T",
+        color=alt.Color("period:N", scale=alt.Scale(domain=list(bands["period"]), range=list(PERIOD_COLORS.values())),
+                        title=None, legend=alt.Legend(orient="top")))
+    base = alt.Chart(frame).encode(x=alt.X("Date:T", title=None))
+    tooltip = [alt.Tooltip("Date:T"), "Open:Q", "High:Q", "Low:Q", "Close:Q", "Volume:Q"]
+    y_title = t("stocks.price_axis", currency=currency)
+    if kind == "candlestick":
+        wick = base.mark_rule().encode(y=alt.Y("Low:Q", title=y_title, scale=alt.Scale(zero=False)), y2="High:Q")
+        body = base.mark_bar(width=2).encode(
+            y="Open:Q", y2="Close:Q", tooltip=tooltip,
+            color=alt.condition("datum.up", alt.value("#d62728"), alt.value("#1f77b4")))
+        price = shade + wick + body  # Korean convention: red = up, blue = down
+    else:
+        price = shade + base.mark_line(color="#111111", strokeWidth=1.2).encode(
+            y=alt.Y("Close:Q", title=y_title, scale=alt.Scale(zero=False)), tooltip=tooltip)
+    price = price.add_params(zoom).properties(height=260, title=t("stocks.price_title", name=name))
+    volume = base.mark_bar(color="#9a9a9a").encode(
+        y=alt.Y("Volume:Q", title=t("stocks.volume_axis")), tooltip=tooltip).properties(height=90)
+    return price, volume  # two charts: a vconcat cannot stretch to the column width
+
+
+def split_table(prepared: stocks.Prepared) -> pd.DataFrame:
+    leaky = prepared.settings.leaky
+    return pd.DataFrame([{
+        t("stocks.split_part"): t(f"stocks.part_{row['part']}{'_leaky' if leaky and row['part'] == 'val' else ''}"),
+        t("stocks.split_windows"): row["windows"], t("stocks.split_first"): row["first"],
+        t("stocks.split_last"): row["last"]} for row in stocks.split_summary(prepared)])
+
+
+def leak_text(leak: dict, settings: stocks.StockSettings, currency: str) -> str:
+    """What the notebook's scaler, fitted on every row, learns from the future."""
+    def bounds(column: str, values: tuple) -> str:
+        if column in ("Open", "High", "Low", "Close") or (column == "target" and settings.target == "close"):
+            return "–".join(stocks.format_price(v, currency) for v in values)
+        if column == "Volume":
+            return "–".join(f"{v:,.0f}" for v in values)
+        return "–".join(f"{100 * v:+.1f}%" for v in values)
+
+    def label(column: str) -> str:
+        return t("stocks.leak_target", target=settings.target) if column == "target" else column
+
+    if leak["changed"]:
+        moved = "; ".join(t("stocks.leak_moved", column=label(col), new=bounds(col, new), old=bounds(col, old))
+                          for col, (old, new) in leak["changed"].items())
+        scaler = t("stocks.leak_changed", moved=moved)
+    else:
+        scaler = t("stocks.leak_unchanged")
+    return t("stocks.leak", rows=leak["leaky_rows"], scaler=scaler)
+
+
+def loss_chart(name: str, epochs: list[dict], end: dict | None, early: bool, live: bool = False):
+    """Training and validation loss per epoch (log scale); with early stopping (`early`), the kept
+    epoch is marked once training ended. `end` is None while training (`live`) or after Stop."""
+    held_out = "val_leaky" if name.endswith("leaky") else "val"
+    rows = []
+    for e in epochs:
+        rows.append({"epoch": e["epoch"], "loss": e["train_loss"], "split": t("stocks.curve_train")})
+        if e.get("val_loss") is not None:
+            rows.append({"epoch": e["epoch"], "loss": e["val_loss"], "split": t(f"stocks.curve_{held_out}")})
+    present = [k for k in ("train", held_out) if t(f"stocks.curve_{k}") in {r["split"] for r in rows}]
+    lines = alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("loss:Q", scale=alt.Scale(type="log"), title=t("stocks.loss_axis")),
+        color=alt.Color("split:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=[t(f"stocks.curve_{k}") for k in present],
+                                        range=[CURVE_COLORS[k] for k in present])),
+        tooltip=["epoch", "split", alt.Tooltip("loss:Q", format=".2e")])
+    if end is None:
+        status = t("stocks.loss_running") if live else t("stocks.loss_stopped", epochs=len(epochs))
+        return lines.properties(height=260, title=alt.TitleParams([series(name), status]))
+    subtitle = t("stocks.loss_subtitle", reason=t(f"stocks.reason_{end['reason']}"), epochs=end["epochs_run"])
+    if not early:  # without early stopping the last epoch's weights are kept
+        return lines.properties(height=260, title=alt.TitleParams([series(name), subtitle]))
+    best = pd.DataFrame([{"epoch": end["best_epoch"], "label": t("stocks.loss_best", epoch=end["best_epoch"])}])
+    rule = alt.Chart(best).mark_rule(color="#2ca02c", strokeDash=[4, 3], size=2).encode(x="epoch:Q")
+    text = alt.Chart(best).mark_text(align="right", dx=-3, color="#2ca02c").encode(
+        x="epoch:Q", y=alt.value(10), text="label:N")
+    return (lines + rule + text).properties(height=260, title=alt.TitleParams([series(name), subtitle]))
+
+
+def prediction_chart(predictions: pd.DataFrame, currency: str):
+    """The test period: the real close, each model and the two baselines."""
+    ids = list(predictions["series"].unique())
+    frame = predictions.assign(series=predictions["series"].map(series))
+    return alt.Chart(frame).mark_line(strokeWidth=1.4).encode(
+        x=alt.X("Date:T", title=None),
+        y=alt.Y("price:Q", title=t("stocks.close_axis", currency=currency), scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(labelLimit=320),
+                        scale=alt.Scale(domain=[series(i) for i in ids],
+                                        range=[SERIES_COLORS.get(i, "#9467bd") for i in ids])),
+        strokeDash=alt.StrokeDash("series:N", title=None,  # same field and title: one merged legend
+                                  scale=alt.Scale(domain=[series(i) for i in ids],
+                                                  range=[SERIES_DASH.get(i, [1, 0]) for i in ids])),
+        tooltip=[alt.Tooltip("Date:T"), "series:N", alt.Tooltip("price:Q", format=",.2f")],
+    ).properties(height=340, title=t("stocks.prediction_title")).interactive(bind_y=False)
+
+
+def metrics_table(table: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The metrics on the test days, formatted, one row per method."""
+    frame = pd.DataFrame({
+        t("stocks.col_rmse"): table["RMSE"].map(lambda v: stocks.format_price(v, currency)),
+        t("stocks.col_mae"): table["MAE"].map(lambda v: stocks.format_price(v, currency)),
+        t("stocks.col_mape"): table["MAPE %"].map(lambda v: f"{v:.2f}%"),
+        t("stocks.col_direction"): table["Direction %"].map(
+            lambda v: t("stocks.never_moves") if math.isnan(v) else f"{v:.1f}%"),
+        t("stocks.col_ratio"): (table["RMSE"] / table.loc[stocks.NAIVE, "RMSE"]).map(lambda v: f"{v:.2f}×"),
+    })
+    return frame.set_axis([series(name) for name in table.index])
+
+
+def verdict_text(v: dict, currency: str) -> str:
+    """One plain paragraph: does the model beat tomorrow = today, and why (not)."""
+    head = t("stocks.verdict_head", model=series(v["model"]), rmse=stocks.format_price(v["rmse"], currency),
+             naive=stocks.format_price(v["naive"], currency))
+    why = t(f"stocks.verdict_why_{v['target']}")
+    percent = 100 * abs(1 - v["ratio"])
+    main = t(f"stocks.verdict_{v['case']}", head=head, percent=percent, direction=v["direction"],
+             up_days=v["up_days"], why=why)
+    related = t(f"stocks.related_{v['related']}", corr=v["corr_change"])
+    return main + " " + t("stocks.verdict_moves", move_model=stocks.format_price(v["move_model"], currency),
+                          move_actual=stocks.format_price(v["move_actual"], currency), related=related)
