@@ -1,0 +1,91 @@
+"""Real Chromium sessions against a running app: what the classroom and pages workloads share.
+
+Debian's chromium through Playwright's async API, so many learners act at the same moment.
+"Click to result" ends when Streamlit's status widget ("Running…") goes away: the script run
+the click started has drawn everything, results included.
+"""
+import contextlib
+import time
+
+from deploy.classroom import Classroom, free_port, start_app, wait_healthy
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage"]
+RUNNING = "[data-testid='stStatusWidget']"
+
+
+@contextlib.contextmanager
+def app_url(url: str | None = None, replicas: int = 0, env: dict | None = None):
+    """Yield a base URL: `url` as given, else a fresh app (behind HAProxy with `replicas` ≥ 1)."""
+    if url:
+        yield url.rstrip("/")
+        return
+    if replicas:
+        with Classroom(replicas) as classroom:
+            yield classroom.url
+        return
+    port = free_port()
+    process = start_app(port, env)
+    try:
+        if not wait_healthy(f"http://127.0.0.1:{port}"):
+            raise RuntimeError("the app did not start within 90 s")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+@contextlib.asynccontextmanager
+async def chromium():
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def new_tab(browser, url: str):
+    """A fresh browser context (its own cookies: its own Streamlit session) at `url`."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    await page.goto(url, wait_until="domcontentloaded")
+    return context, page
+
+
+async def wait_idle(page, timeout: float = 600.0, settle: float = 0.5) -> None:
+    """Wait until the app has finished its script run (no "Running…" for `settle` seconds)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        await page.locator(RUNNING).first.wait_for(state="detached", timeout=timeout * 1000)
+        await page.wait_for_timeout(settle * 1000)
+        if await page.locator(RUNNING).count() == 0:
+            return
+    raise TimeoutError("the app kept running")
+
+
+async def click_and_wait(page, button: str, timeout: float = 600.0) -> float:
+    """Press the button named `button`; seconds until the run it started has drawn its result."""
+    target = page.get_by_role("button", name=button, exact=True).first
+    await target.scroll_into_view_if_needed()
+    started = time.perf_counter()
+    await target.click()
+    with contextlib.suppress(Exception):  # a very short run may end before we look
+        await page.locator(RUNNING).first.wait_for(state="attached", timeout=5_000)
+    await page.locator(RUNNING).first.wait_for(state="detached", timeout=timeout * 1000)
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) with linear interpolation, as numpy's default."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

@@ -1,0 +1,84 @@
+"""A class at once: K learners in headless Chromium press Train on the ANN page together.
+
+    python -m bench classroom --learners 4 [--url URL | --replicas 2] [--quick]
+
+Reports per learner the wait for a training slot and the click-to-result time, their p50 and
+p95, and how long a newcomer's Home page takes to load meanwhile (JSON lines). Without --url
+it starts the app itself (behind HAProxy with --replicas N). --quick trains on 1,000 images
+for 1 epoch instead of the page's defaults (a smoke test, not for figures).
+"""
+import asyncio
+import time
+
+from bench._browser import app_url, chromium, new_tab, percentile, wait_idle
+
+WORKLOAD = "classroom"
+BROWSER = True  # drives Chromium: run when named, not with every workload
+PAGE = "ann"
+TRAIN, STOP, LEAVE = "▶ Train", "⏹ Stop", "✖ Leave the queue"
+QUICK_SLIDERS = ("Training-set size (images)", "Epochs")  # moved to their minimum with --quick
+
+
+def run(quick: bool, device, learners: int | None = None, url: str | None = None,
+        replicas: int = 0):
+    learners = learners or (2 if quick else 4)
+    with app_url(url, replicas) as base:
+        timings, home_seconds, replica_ids = asyncio.run(_class(base, learners, quick))
+    common = {"workload": WORKLOAD, "impl": "playground", "device": str(device),
+              "learners": learners, "replicas": replicas or 1}
+    for i, (wait, total) in enumerate(timings, start=1):
+        yield {**common, "learner": i, "replica": replica_ids[i - 1], "metric": "click_to_result_seconds",
+               "value": round(total, 2), "wait_seconds": round(wait, 2)}
+    totals = [total for _, total in timings]
+    yield {**common, "metric": "p50_click_to_result_seconds", "value": round(percentile(totals, 50), 2)}
+    yield {**common, "metric": "p95_click_to_result_seconds", "value": round(percentile(totals, 95), 2)}
+    yield {**common, "metric": "newcomer_home_load_seconds", "value": round(home_seconds, 2)}
+
+
+async def _class(base: str, learners: int, quick: bool):
+    async with chromium() as browser:
+        tabs = await asyncio.gather(*(new_tab(browser, f"{base}/{PAGE}") for _ in range(learners)))
+        pages = [page for _, page in tabs]
+        for page in pages:
+            await page.get_by_role("button", name=TRAIN, exact=True).wait_for(timeout=180_000)
+            await wait_idle(page)
+            if quick:
+                await _minimum_sliders(page)
+        replica_ids = [await _replica(page) for page in pages]
+        learner_runs = [asyncio.create_task(_learner(page)) for page in pages]
+        await asyncio.sleep(2.0)  # the class is training: a newcomer opens the app
+        home_started = time.perf_counter()
+        context, home = await new_tab(browser, base)
+        await home.get_by_text("The learning path").wait_for(timeout=300_000)
+        home_seconds = time.perf_counter() - home_started
+        timings = await asyncio.gather(*learner_runs)
+        await context.close()
+        for context, _ in tabs:
+            await context.close()
+    return timings, home_seconds, replica_ids
+
+
+async def _learner(page) -> tuple[float, float]:
+    """(seconds waiting for a slot, seconds from click to result) for one learner."""
+    await page.get_by_role("button", name=TRAIN, exact=True).first.click()
+    clicked = time.perf_counter()
+    await page.get_by_role("button", name=STOP, exact=True).first.wait_for(timeout=900_000)
+    granted = time.perf_counter()
+    await wait_idle(page, timeout=900)
+    return granted - clicked, time.perf_counter() - clicked
+
+
+async def _minimum_sliders(page) -> None:
+    for label in QUICK_SLIDERS:
+        thumb = page.locator("[data-testid='stSlider']").filter(has_text=label).get_by_role("slider")
+        await thumb.focus()
+        await page.keyboard.press("Home")
+        await wait_idle(page)
+
+
+async def _replica(page) -> str:
+    """The replica named in the sidebar (behind `run.py classroom`), else "-"."""
+    caption = page.get_by_text("Server replica")
+    if await caption.count():
+        return (await caption.first.inner_text()).split()[2]
+    return "-"
