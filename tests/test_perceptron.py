@@ -1,16 +1,15 @@
-"""Page 1: activations (autograd vs formulas), perceptron rule, toy MLP, losses, cubic fit, code, page."""
+"""Page 1: activations (autograd vs formulas), perceptron rule, toy MLP, losses, cubic fit, recipes, page."""
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from conftest import open_page
-from core import neuron
-from core.codegen_neuron import generate_code
+from conftest import open_page, run_recipe
+from core import perceptron
+from core.engine import TrainConfig
 
 CPU = torch.device("cpu")
 
@@ -36,56 +35,58 @@ def _analytic(name: str, x: torch.Tensor, slope: float, alpha: float) -> torch.T
     raise AssertionError(name)
 
 
-@pytest.mark.parametrize("name", neuron.ACTIVATIONS)
+@pytest.mark.parametrize("name", perceptron.ACTIVATIONS)
 def test_autograd_derivatives_equal_the_analytic_formulas(name):
     x = torch.linspace(-6, 6, 1000, dtype=torch.float64)  # even count: 0 is not on the grid
     slope, alpha = 0.07, 1.7
-    got = neuron.derivative(name, x, slope=slope, alpha=alpha)
+    got = perceptron.derivative(name, x, slope=slope, alpha=alpha)
     torch.testing.assert_close(got, _analytic(name, x, slope, alpha), rtol=1e-9, atol=1e-12)
 
 
 def test_activation_curves_carry_the_autograd_derivative():
-    curves = neuron.activation_curves(-3, 3, points=61, slope=0.2)
-    assert set(curves["activation"]) == set(neuron.ACTIVATIONS)
+    curves = perceptron.activation_curves(-3, 3, points=61, slope=0.2)
+    assert set(curves["activation"]) == set(perceptron.ACTIVATIONS)
     sig = curves[(curves["activation"] == "sigmoid") & (curves["series"] == "f'(x)")]
     s = 1 / (1 + np.exp(-sig["x"].to_numpy()))
     np.testing.assert_allclose(sig["value"].to_numpy(), s * (1 - s), rtol=1e-9)
     leaky = curves[(curves["activation"] == "leaky_relu") & (curves["series"] == "f'(x)") & (curves["x"] < -0.01)]
     np.testing.assert_allclose(leaky["value"].to_numpy(), 0.2)
     with pytest.raises(ValueError):
-        neuron.activation_curves(1, 1)
+        perceptron.activation_curves(1, 1)
 
 
 def test_softmax_jacobian_matches_formula_and_temperature_sharpens():
     logits = [2.0, 1.0, 0.1, -1.0]
     for temperature in (0.3, 1.0, 4.0):
-        probs, jac = neuron.softmax_with_jacobian(logits, temperature)
+        probs, jac = perceptron.softmax_with_jacobian(logits, temperature)
         assert probs.sum() == pytest.approx(1.0)
         np.testing.assert_allclose(jac, (np.diag(probs) - np.outer(probs, probs)) / temperature, atol=1e-12)
         np.testing.assert_allclose(jac.sum(axis=1), 0.0, atol=1e-12)
-    cold, _ = neuron.softmax_with_jacobian(logits, 0.1)
-    hot, _ = neuron.softmax_with_jacobian(logits, 10.0)
+    cold, _ = perceptron.softmax_with_jacobian(logits, 0.1)
+    hot, _ = perceptron.softmax_with_jacobian(logits, 10.0)
     assert cold.max() > 0.99 and hot.max() < 0.35
-    big, _ = neuron.softmax_with_jacobian([1000.0, 0.0], 0.05)  # stable, no NaN
+    big, _ = perceptron.softmax_with_jacobian([1000.0, 0.0], 0.05)  # stable, no NaN
     assert np.isfinite(big).all()
 
 
 def test_parse_logits_gives_readable_errors():
-    assert neuron.parse_logits("2, 1; 0.1 -1") == [2.0, 1.0, 0.1, -1.0]
-    for bad in ("", "3", "a, b", "1, nan", ",".join(["1"] * 21)):
-        with pytest.raises(ValueError):
-            neuron.parse_logits(bad)
+    assert perceptron.parse_logits("2, 1; 0.1 -1") == [2.0, 1.0, 0.1, -1.0]
+    for bad, key in (("", "logits_too_few"), ("3", "logits_too_few"), ("a, b", "logits_unreadable"),
+                     ("1, nan", "logits_not_finite"), (",".join(["1"] * 21), "logits_too_many")):
+        with pytest.raises(ValueError) as error:
+            perceptron.parse_logits(bad)
+        assert error.value.key == key  # the page shows content/<lang>/perceptron.md [[key]]
 
 
 def test_vanishing_gradient_is_a_product_of_derivatives():
-    table = neuron.gradient_through_layers(12, z=1.0)
+    table = perceptron.gradient_through_layers(12, z=1.0)
     at = table[table["layer"] == 12].set_index("activation")["gradient"]
     assert at["Sigmoid, best case (z = 0)"] == pytest.approx(0.25 ** 12)
     s = 1 / (1 + math.exp(-1.0))
     assert at["Sigmoid"] == pytest.approx((s * (1 - s)) ** 12)
     assert at["Tanh"] == pytest.approx((1 - math.tanh(1.0) ** 2) ** 12)
     assert at["ReLU"] == pytest.approx(1.0)
-    negative = neuron.gradient_through_layers(3, z=-1.0, slope=0.1).query("layer == 3").set_index("activation")
+    negative = perceptron.gradient_through_layers(3, z=-1.0, slope=0.1).query("layer == 3").set_index("activation")
     assert negative.loc["ReLU", "gradient"] == 0.0
     assert negative.loc["Leaky ReLU", "gradient"] == pytest.approx(0.1 ** 3)
 
@@ -95,8 +96,8 @@ def test_vanishing_gradient_is_a_product_of_derivatives():
 @pytest.mark.parametrize("name", ["AND", "OR"])
 @pytest.mark.parametrize("activation", ["step", "sigmoid"])
 def test_perceptron_rule_learns_and_or(name, activation):
-    X, y = neuron.make_dataset(name, 200, 0.1, seed=3)
-    events = list(neuron.train_perceptron(X, y, neuron.PerceptronConfig(epochs=100, activation=activation)))
+    X, y = perceptron.make_dataset(name, 200, 0.1, seed=3)
+    events = list(perceptron.train_perceptron(X, y, perceptron.PerceptronConfig(epochs=100, activation=activation)))
     end = events[-1]
     assert end["kind"] == "end" and end["reason"] == "converged", end["message"]
     assert end["accuracy"] == 100.0
@@ -104,8 +105,8 @@ def test_perceptron_rule_learns_and_or(name, activation):
 
 
 def test_perceptron_rule_cannot_learn_xor():
-    X, y = neuron.make_dataset("XOR", 200, 0.1, seed=0)
-    events = list(neuron.train_perceptron(X, y, neuron.PerceptronConfig(epochs=100)))
+    X, y = perceptron.make_dataset("XOR", 200, 0.1, seed=0)
+    events = list(perceptron.train_perceptron(X, y, perceptron.PerceptronConfig(epochs=100)))
     end = events[-1]
     assert end["reason"] == "completed" and "misclassified" in end["message"]
     epochs = [e for e in events if e["kind"] == "epoch"]
@@ -114,25 +115,49 @@ def test_perceptron_rule_cannot_learn_xor():
     assert all(e["mistakes"] > 0 for e in epochs[1:])
 
 
+def test_paced_events_are_the_same_events():
+    X, y = perceptron.make_dataset("AND", 40, 0.1, seed=0)
+    config = perceptron.PerceptronConfig(epochs=5)
+    events = list(perceptron.train_perceptron(X, y, config))
+    assert list(perceptron.paced(perceptron.train_perceptron(X, y, config), first=3, pause=0.0)) == events
+    assert all(0.0 <= e["progress"] <= 1.0 for e in events[:-1])  # run_training's progress bar
+
+
+def test_toy_data_and_settings_map_to_the_engine_and_the_recipe():
+    data = perceptron.ToyData("XOR", 40, 0.2, 3)
+    X, y = data.make()
+    assert torch.equal(X, perceptron.make_dataset("XOR", 40, 0.2, 3)[0]) and len(y) == 40
+    mlp = perceptron.MLPConfig(hidden=3, activation="relu", optimizer="sgd_momentum", epochs=7, batch_size=16)
+    config = mlp.train_config(len(X))
+    assert (config.batch_size, config.log_every, config.epochs, config.optimizer) == (16, 3, 7, "sgd_momentum")
+    assert perceptron.MLPConfig().train_config(40).batch_size == 40  # 0 = full batch
+    values = mlp.recipe_values(data)
+    assert values["DATASET"] == "XOR" and values["ACTIVATION"] == "ReLU" and values["BATCH_SIZE"] == 16
+    assert mlp.parameters == sum(p.numel() for p in perceptron.make_toy_mlp(3, "relu").parameters())
+    cubic = perceptron.CubicFitConfig(method="momentum", lr=1e-6)
+    assert (cubic.train_config().optimizer, cubic.train_config().momentum) == ("sgd_momentum", 0.9)
+    assert perceptron.CubicFitConfig(method="plain").train_config().optimizer == "sgd"
+
+
 def test_datasets_shapes_labels_and_line_segment():
-    for name in neuron.DATASETS:
-        X, y = neuron.make_dataset(name, 100, 0.1, seed=1)
+    for name in perceptron.DATASETS:
+        X, y = perceptron.make_dataset(name, 100, 0.1, seed=1)
         assert X.shape == (100, 2) and X.dtype == torch.float32 and y.dtype == torch.int64
         assert set(y.tolist()) == {0, 1}
-    X1, _ = neuron.make_dataset("moons", 100, 0.1, seed=1)
-    X2, _ = neuron.make_dataset("moons", 100, 0.1, seed=2)
+    X1, _ = perceptron.make_dataset("moons", 100, 0.1, seed=1)
+    X2, _ = perceptron.make_dataset("moons", 100, 0.1, seed=2)
     assert not torch.equal(X1, X2)
-    seg = neuron.line_segment(1.0, 1.0, -1.5, (-1, 2, -1, 2))
+    seg = perceptron.line_segment(1.0, 1.0, -1.5, (-1, 2, -1, 2))
     assert len(seg) == 2 and all(p + q == pytest.approx(1.5) for p, q in seg)
-    assert neuron.line_segment(0.0, 0.0, 1.0, (-1, 2, -1, 2)) == []
-    assert neuron.line_segment(1.0, 0.0, -0.5, (-1, 2, -1, 2)) == [(0.5, -1), (0.5, 2)]
+    assert perceptron.line_segment(0.0, 0.0, 1.0, (-1, 2, -1, 2)) == []
+    assert perceptron.line_segment(1.0, 0.0, -0.5, (-1, 2, -1, 2)) == [(0.5, -1), (0.5, 2)]
 
 
 def test_mlp_solves_xor_with_decision_grids():
-    X, y = neuron.make_dataset("XOR", 200, 0.1, seed=0)
-    config = neuron.MLPConfig(hidden=4, activation="tanh", lr=0.03, optimizer="adam", epochs=200,
+    X, y = perceptron.make_dataset("XOR", 200, 0.1, seed=0)
+    config = perceptron.MLPConfig(hidden=4, activation="tanh", lr=0.03, optimizer="adam", epochs=200,
                               snapshots=10, resolution=20)
-    events = list(neuron.train_mlp(X, y, config, CPU))
+    events = list(perceptron.train_mlp(X, y, config, CPU))
     grids = [e for e in events if e["kind"] == "grid"]
     assert events[-1]["kind"] == "end" and events[-1]["reason"] == "completed"
     assert grids[0]["epoch"] == 0 and grids[-1]["epoch"] == 200 and len(grids) == 11
@@ -142,7 +167,7 @@ def test_mlp_solves_xor_with_decision_grids():
     assert grids[-1]["accuracy"] >= 95.0
     assert grids[0]["accuracy"] < 95.0
     # One hidden neuron draws one line again: it cannot solve XOR.
-    one = [e for e in neuron.train_mlp(X, y, neuron.MLPConfig(hidden=1, epochs=200, snapshots=1), CPU)
+    one = [e for e in perceptron.train_mlp(X, y, perceptron.MLPConfig(hidden=1, epochs=200, snapshots=1), CPU)
            if e["kind"] == "grid"]
     assert one[-1]["accuracy"] <= 80.0
 
@@ -150,28 +175,36 @@ def test_mlp_solves_xor_with_decision_grids():
 # --- Losses --------------------------------------------------------------------------------------
 
 def test_cross_entropy_course_example():
-    probs, target = neuron.COURSE_CE_EXAMPLE
-    assert neuron.cross_entropy_from_probs(probs, target) == pytest.approx(0.1053, abs=1e-4)
-    moved = neuron.with_true_class_prob(probs, target, 0.5)
+    probs, target = perceptron.COURSE_CE_EXAMPLE
+    assert perceptron.cross_entropy_from_probs(probs, target) == pytest.approx(0.1053, abs=1e-4)
+    moved = perceptron.with_true_class_prob(probs, target, 0.5)
     assert sum(moved) == pytest.approx(1.0) and moved[target] == 0.5
     assert moved[2] / moved[0] == pytest.approx(0.05 / 0.02)  # others keep their ratio
-    values = [neuron.cross_entropy_from_probs(neuron.with_true_class_prob(probs, target, p), target)
+    values = [perceptron.cross_entropy_from_probs(perceptron.with_true_class_prob(probs, target, p), target)
               for p in (0.9, 0.1, 0.01, 1e-4)]
     assert values == sorted(values) and values[-1] == pytest.approx(-math.log(1e-4))
-    assert math.isinf(neuron.cross_entropy_from_probs(neuron.with_true_class_prob(probs, target, 0.0), target))
+    assert math.isinf(perceptron.cross_entropy_from_probs(perceptron.with_true_class_prob(probs, target, 0.0), target))
     with pytest.raises(ValueError):
-        neuron.cross_entropy_from_probs([0.5, 0.6], 0)
+        perceptron.cross_entropy_from_probs([0.5, 0.6], 0)
+
+
+def test_table_errors_skip_rows_that_are_not_numbers():
+    table = pd.DataFrame({"target": [3.0, None, 2.0, "x"], "prediction": [2.5, 1.0, 2.0, 4.0]})
+    targets, predictions, ignored = perceptron.table_errors(table, outlier=1.0)
+    assert ignored == 2 and targets.tolist() == [3.0, 2.0] and predictions.tolist() == [2.5, 3.0]
+    empty = perceptron.table_errors(pd.DataFrame({"target": [None], "prediction": [1.0]}))
+    assert len(empty[0]) == 0 and empty[2] == 1
 
 
 def test_regression_and_binary_losses():
-    losses = neuron.regression_losses([3, -0.5, 2, 7], [2.5, 0.0, 2, 8])
+    losses = perceptron.regression_losses([3, -0.5, 2, 7], [2.5, 0.0, 2, 8])
     assert losses["mse"] == pytest.approx(0.375) and losses["mae"] == pytest.approx(0.5)
     with pytest.raises(ValueError):
-        neuron.regression_losses([1, 2], [1])
-    assert neuron.binary_cross_entropy(0.8, 1) == pytest.approx(-math.log(0.8))
-    assert neuron.binary_cross_entropy(0.8, 0) == pytest.approx(-math.log(0.2))
-    assert math.isinf(neuron.binary_cross_entropy(1.0, 0))
-    curves = neuron.binary_cross_entropy_curves(points=11)
+        perceptron.regression_losses([1, 2], [1])
+    assert perceptron.binary_cross_entropy(0.8, 1) == pytest.approx(-math.log(0.8))
+    assert perceptron.binary_cross_entropy(0.8, 0) == pytest.approx(-math.log(0.2))
+    assert math.isinf(perceptron.binary_cross_entropy(1.0, 0))
+    curves = perceptron.binary_cross_entropy_curves(points=11)
     one = curves[curves["series"] == "true label 1"]
     np.testing.assert_allclose(one["loss"], -np.log(one["p"]), rtol=1e-9)
 
@@ -180,7 +213,7 @@ def test_regression_and_binary_losses():
 
 @pytest.mark.parametrize("method,lr,steps", [("plain", 1e-6, 2000), ("momentum", 1e-6, 1000), ("adam", 1e-2, 1000)])
 def test_cubic_fit_lowers_the_loss_by_90_percent(method, lr, steps):
-    events = list(neuron.fit_cubic(neuron.CubicFitConfig(method=method, lr=lr, steps=steps, log_every=50)))
+    events = list(perceptron.fit_cubic(perceptron.CubicFitConfig(method=method, lr=lr, steps=steps, log_every=50)))
     end = events[-1]
     assert end["reason"] == "completed", end["message"]
     assert end["final_loss"] <= 0.1 * end["initial_loss"]
@@ -190,9 +223,9 @@ def test_cubic_fit_lowers_the_loss_by_90_percent(method, lr, steps):
 
 
 def test_cubic_fit_divergence_is_a_message_not_nan():
-    problem = neuron.cubic_problem(1000)
+    problem = perceptron.cubic_problem(1000)
     assert 1e-6 < problem["stable_lr"] < 1e-5  # 1e-6 (the course) is stable, 1e-5 is not
-    events = list(neuron.fit_cubic(neuron.CubicFitConfig(method="plain", lr=1e-4, steps=500)))
+    events = list(perceptron.fit_cubic(perceptron.CubicFitConfig(method="plain", lr=1e-4, steps=500)))
     end = events[-1]
     assert end["reason"] == "diverged" and "Diverged" in end["message"] and "lower" in end["message"]
     assert end["coefficients"] is None
@@ -200,25 +233,52 @@ def test_cubic_fit_divergence_is_a_message_not_nan():
     assert problem["best"][1] == pytest.approx(0.8565, abs=1e-3)
 
 
-# --- Generated code -------------------------------------------------------------------------------
+# --- Recipes ("Show the code") -----------------------------------------------------------------------
 
-def test_generated_code_runs(tmp_path):
-    scripts = []
-    for optimizer, method in (("adam", "plain"), ("sgd_momentum", "adam"), ("sgd", "momentum")):
-        code = generate_code("XOR", 40, 0.1, 0,
-                             neuron.MLPConfig(hidden=3, activation="relu", optimizer=optimizer, lr=0.03,
-                                              epochs=5, batch_size=16),
-                             neuron.CubicFitConfig(method=method, lr=neuron.CUBIC_DEFAULT_LR[method], steps=30))
-        script = tmp_path / f"perceptron_playground_{method}.py"
-        script.write_text(code)
-        scripts.append(str(script))
-    # One interpreter (one torch import) runs each script as __main__, like `python script.py`.
-    runner = "import runpy, sys\nfor path in sys.argv[1:]:\n    runpy.run_path(path, run_name='__main__')"
-    done = subprocess.run([sys.executable, "-c", runner, *scripts], capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.count("MLP accuracy on XOR") == 3 and done.stdout.count("Result: y =") == 3
+@pytest.mark.parametrize("dataset,optimizer,batch_size,activation",
+                         [("XOR", "adam", 0, "tanh"), ("moons", "sgd_momentum", 16, "relu"), ("OR", "sgd", 16, "sigmoid")])
+def test_mlp_recipe_matches_the_engine(dataset, optimizer, batch_size, activation, capsys):
+    """The recipe (plain autograd, torch.optim) and train_mlp (core.engine, its fast path and fused
+    optimizers) start from the same weights and see the same batches. Tolerance: final accuracy
+    within 1 point, final epoch loss within 1e-3 relative (float rounding only)."""
+    data = perceptron.ToyData(dataset, 60, 0.1, 0)
+    config = perceptron.MLPConfig(hidden=4, activation=activation, optimizer=optimizer, lr=0.03, epochs=40,
+                                  batch_size=batch_size, snapshots=1, resolution=5)
+    X, y = data.make()
+    events = list(perceptron.train_mlp(X, y, config, CPU))
+    grid = [e for e in events if e["kind"] == "grid"][-1]
+    loss = [e for e in events if e["kind"] == "epoch"][-1]["train_loss"]
+    script = run_recipe("perceptron_mlp", optimizer=config.train_config(len(X)), **config.recipe_values(data))
+    assert torch.equal(script["X"], X) and torch.equal(script["y"], y)  # the recipe's copy of make_dataset
+    assert script["accuracy"] == pytest.approx(grid["accuracy"], abs=1.0)
+    assert script["losses"][-1] == pytest.approx(loss, rel=1e-3)
+    assert f"MLP accuracy on {dataset}:" in capsys.readouterr().out
 
+
+def test_mlp_recipe_makes_every_dataset_like_core():
+    """The recipe carries its own copy of make_dataset: it must give the very same points."""
+    script = run_recipe("perceptron_mlp", DATASET="OR", N_POINTS=8, EPOCHS=1)
+    for name in perceptron.DATASETS:
+        for got, want in zip(script["make_dataset"](name, 30, 0.2, 5), perceptron.make_dataset(name, 30, 0.2, 5)):
+            assert torch.equal(got, want), name
+
+
+@pytest.mark.parametrize("method", perceptron.CUBIC_METHODS)
+def test_cubic_recipe_matches_fit_cubic(method, capsys):
+    """Same start, same updates (the hand-written one, or torch.optim from the one optimizer map).
+    Tolerance: final loss within 1e-5 relative."""
+    config = perceptron.CubicFitConfig(method=method, lr=perceptron.CUBIC_DEFAULT_LR[method], steps=150, seed=2)
+    end = list(perceptron.fit_cubic(config))[-1]
+    script = run_recipe("perceptron_cubic", optimizer=config.train_config(), **config.recipe_values())
+    assert script["final_loss"] == pytest.approx(end["final_loss"], rel=1e-5)
+    assert script["initial_loss"] == pytest.approx(end["initial_loss"], rel=1e-6)
+    assert "Result: y =" in capsys.readouterr().out
+
+
+def test_cubic_recipe_reports_divergence():
+    script = run_recipe("perceptron_cubic", optimizer=TrainConfig(optimizer="sgd"), METHOD="plain", LR=1e-4,
+                        STEPS=200)
+    assert script["diverged"]
 
 # --- The page ---------------------------------------------------------------------------------------
 
@@ -229,6 +289,10 @@ def _chart_titles(at) -> list[str]:
         title = spec.get("title")
         titles.append(title.get("text") if isinstance(title, dict) else (title or ""))
     return titles
+
+
+def _runs(at, store: str) -> list:
+    return at.session_state[store]["runs"]
 
 
 def test_page_renders_and_training_clicks_produce_charts():
@@ -245,6 +309,10 @@ def test_page_renders_and_training_clicks_produce_charts():
     assert "perceptron_rule_frame" in at.session_state
     assert not at.exception, [e.message for e in at.exception]
     assert any("misclassified" in w.value for w in at.warning)
+    (rule_run,) = _runs(at, "perceptron_rule_runs")  # kept in the rule's RunStore, shown with its replay
+    assert rule_run.end["reason"] == "completed" and rule_run.results["data"].name == "XOR"
+    assert at.slider(key="perceptron_rule_frame").value == len(rule_run.history) - 1
+    assert any(t.startswith("End of epoch 20") for t in _chart_titles(at))
 
     at.slider(key="perceptron_mlp_epochs").set_value(150).run()
     at.button(key="perceptron_mlp_train").click().run()
@@ -253,6 +321,8 @@ def test_page_renders_and_training_clicks_produce_charts():
     final = next(m for m in at.metric if m.label == "Final accuracy")
     assert float(final.value.rstrip("%")) >= 95.0
     assert any("XOR solved" in s.value for s in at.success)
+    (mlp_run,) = _runs(at, "perceptron_mlp_runs")
+    assert mlp_run.end["reason"] == "completed" and len(mlp_run.epochs) == 150 and mlp_run.state_dict is None
 
     at.slider(key="perceptron_sine_steps").set_value(500).run()
     at.button(key="perceptron_sine_run").click().run()
@@ -260,7 +330,48 @@ def test_page_renders_and_training_clicks_produce_charts():
     assert any(t.startswith("Loss curves") for t in _chart_titles(at))
     assert any("Finished 500 steps" in s.value for s in at.success)
     assert "perceptron_sine_lr_plain" in at.session_state
-    assert "nn.Sequential(nn.Linear(2, HIDDEN), nn.Tanh()" in at.code[0].value
+    at.radio(key="perceptron_sine_method").set_value("adam").run()
+    at.button(key="perceptron_sine_run").click().run()
+    sine_runs = _runs(at, "perceptron_sine_runs")
+    assert [r.settings.method for r in sine_runs] == ["plain", "adam"]  # both overlaid in the loss chart
+    code = at.code[0].value
+    assert "nn.Sequential(nn.Linear(2, HIDDEN), getattr(nn, ACTIVATION)()" in code
+    assert "ACTIVATION = 'Tanh'" in code and "DATASET = 'XOR'" in code and "EPOCHS = 150" in code
+    assert "torch.optim.Adam(model.parameters(), lr=LR)" in code
+    assert "METHOD = 'adam'" in at.code[1].value and "torch.optim.Adam([coef], lr=LR)" in at.code[1].value
+
+    at.selectbox(key="perceptron_dataset").set_value("OR").run()  # the runs stay, the pictures wait
+    assert any("data changed since the last training run" in i.value for i in at.info)
+    assert any("data changed since the last MLP run" in i.value for i in at.info)
+
+
+def test_stopped_runs_are_kept_and_shown():
+    """What Stop leaves behind: run_training's make_run(history, None) with the events so far."""
+    from ui.runs import Run
+
+    data = perceptron.ToyData()  # the page's default data
+    X, y = data.make()
+    rule = perceptron.PerceptronConfig(seed=data.seed)
+    rule_events = [e for e in perceptron.train_perceptron(X, y, rule) if e["kind"] != "end"][:5]
+    mlp = perceptron.MLPConfig(epochs=20, snapshots=10, resolution=5)
+    mlp_events = [e for e in perceptron.train_mlp(X, y, mlp, CPU) if e["kind"] != "end"][:12]
+    sine = perceptron.CubicFitConfig(steps=200)
+    sine_events = [e for e in perceptron.fit_cubic(sine) if e["kind"] != "end"][:3]
+
+    at = open_page("pages/perceptron.py")
+    for store, settings, events, results in (("perceptron_rule_runs", rule, rule_events, {"data": data}),
+                                             ("perceptron_mlp_runs", mlp, mlp_events, {"data": data}),
+                                             ("perceptron_sine_runs", sine, sine_events, {})):
+        at.session_state[store] = {"runs": [Run(1, settings, events, None, results)], "next_id": 2,
+                                   "notice": "Run #1 was stopped; kept with what it finished."}
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    warnings = [w.value for w in at.warning]
+    assert "Training was stopped; you can replay the steps that ran." in warnings
+    assert "Training was stopped; showing what ran so far." in warnings
+    assert "Stopped; showing the run so far." in warnings
+    assert at.slider(key="perceptron_rule_frame").value == 4
+    assert len(at.toast) == 3  # announce() tells about each stopped run once
 
 
 def test_page_extreme_values_give_messages_not_exceptions():
@@ -282,6 +393,7 @@ def test_page_extreme_values_give_messages_not_exceptions():
     at.slider(key="perceptron_sine_steps").set_value(100).run()
     at.button(key="perceptron_sine_run").click().run()
     assert any("Diverged" in e.value for e in at.error)
+    assert any("Could not read" in e.value for e in at.error)  # still: the logits were not fixed
     at.select_slider(key="perceptron_mlp_lr").set_value(10.0).run()
     at.slider(key="perceptron_mlp_epochs").set_value(10).run()
     at.button(key="perceptron_mlp_train").click().run()
@@ -290,12 +402,12 @@ def test_page_extreme_values_give_messages_not_exceptions():
 
 
 def test_perceptron_update_frames_move_the_line_towards_the_wrong_point():
-    X, y = neuron.make_dataset("AND", 100, 0.1, seed=0)
-    events = list(neuron.train_perceptron(X, y, neuron.PerceptronConfig(epochs=50, record_updates=5)))
+    X, y = perceptron.make_dataset("AND", 100, 0.1, seed=0)
+    events = list(perceptron.train_perceptron(X, y, perceptron.PerceptronConfig(epochs=50, record_updates=5)))
     updates = [e for e in events if e["kind"] == "update"]
     assert 1 <= len(updates) <= 5 and [u["update"] for u in updates] == list(range(1, len(updates) + 1))
     first = updates[0]  # from w = 0, b = 0 every point scores z = 0 -> class 1, so the first error is a 0
     assert first["label"] == 0
     assert (first["w1"], first["w2"], first["b"]) == pytest.approx((-0.1 * first["x1"], -0.1 * first["x2"], -0.1))
-    sigmoid = list(neuron.train_perceptron(X, y, neuron.PerceptronConfig(epochs=3, activation="sigmoid")))
+    sigmoid = list(perceptron.train_perceptron(X, y, perceptron.PerceptronConfig(epochs=3, activation="sigmoid")))
     assert not any(e["kind"] == "update" for e in sigmoid)

@@ -1,15 +1,17 @@
-"""One neuron and its tools: activations, toy 2-D data, perceptron rule, tiny MLP, losses, gradient descent."""
+"""The perceptron lesson: activations, toy 2-D data, the perceptron rule, a tiny MLP, losses,
+and gradient descent fitting a cubic to sin(x)."""
 import math
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 
-from core.engine import TrainConfig, build_seeded, predict, train
-from core.models import make_mlp
+from core import models
+from core.engine import TrainConfig, build_seeded, optimizer_spec, predict, train
 
 # --- Activation functions (derivatives by torch.autograd) -----------------------------------
 
@@ -25,7 +27,20 @@ ACTIVATION_FORMULAS = {
     "elu": r"\mathrm{ELU}(x) = \begin{cases} x & x > 0 \\ \alpha (e^{x} - 1) & x \le 0 \end{cases}",
     "gelu": r"\mathrm{GELU}(x) = x\,\Phi(x)",
 }
-SOFTMAX_FORMULA = r"\mathrm{softmax}(z)_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}"
+# The page's other formulas (LaTeX is the same in every language, so it stays out of content/).
+FORMULAS = {
+    "neuron": r"y = f(w_1 x_1 + w_2 x_2 + b)",
+    "softmax": r"\mathrm{softmax}(z)_i = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}"
+               r"\qquad \frac{\partial p_i}{\partial z_j} = \frac{p_i(\delta_{ij} - p_j)}{T}",
+    "xor_proof": r"\begin{aligned} (0,0)\mapsto 0:&\ b < 0 & (1,1)\mapsto 0:&\ w_1 + w_2 + b < 0 \\"
+                 r" (1,0)\mapsto 1:&\ w_1 + b \ge 0 & (0,1)\mapsto 1:&\ w_2 + b \ge 0 \end{aligned}",
+    "rule": r"\hat y = f(w \cdot x + b), \qquad w \leftarrow w + \eta\,(y - \hat y)\,x, "
+            r"\qquad b \leftarrow b + \eta\,(y - \hat y)",
+    "mse_mae": r"\mathrm{MSE} = \frac{1}{N}\sum_i (\hat y_i - y_i)^2 \qquad "
+               r"\mathrm{MAE} = \frac{1}{N}\sum_i |\hat y_i - y_i|",
+    "bce": r"\mathrm{BCE} = -\big[y \log p + (1 - y) \log(1 - p)\big]",
+    "ce": r"\mathrm{CE} = -\sum_k y_k \log p_k = -\log p_{\text{true}} = -\ln 0.90 = ",  # + the value
+}
 
 
 def activate(name: str, x: torch.Tensor, slope: float = 0.1, alpha: float = 1.0) -> torch.Tensor:
@@ -37,11 +52,11 @@ def activate(name: str, x: torch.Tensor, slope: float = 0.1, alpha: float = 1.0)
     if name == "relu":
         return torch.relu(x)
     if name == "leaky_relu":
-        return F.leaky_relu(x, negative_slope=slope)
+        return functional.leaky_relu(x, negative_slope=slope)
     if name == "elu":
-        return F.elu(x, alpha=alpha)
+        return functional.elu(x, alpha=alpha)
     if name == "gelu":
-        return F.gelu(x)
+        return functional.gelu(x)
     raise ValueError(f"Unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
 
 
@@ -86,19 +101,30 @@ def softmax_with_jacobian(logits, temperature: float = 1.0) -> tuple[np.ndarray,
     return probs.numpy(), jacobian.numpy()
 
 
+class LogitsError(ValueError):
+    """Logits the page cannot use; `key` names its explanation in content/<lang>/perceptron.md."""
+
+    def __init__(self, key: str, **values):
+        super().__init__(key, values)
+        self.key, self.values = key, values
+
+
+MAX_LOGITS = 20  # one bar per class: more would not fit the chart
+
+
 def parse_logits(text: str) -> list[float]:
-    """'2, 1, 0.1' -> [2.0, 1.0, 0.1]; a ValueError with a readable message otherwise."""
+    """'2, 1, 0.1' -> [2.0, 1.0, 0.1]; a LogitsError naming the reason otherwise."""
     parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise ValueError(f"Could not read {text!r}: write numbers separated by commas, e.g. 2, 1, 0.1")
+        raise LogitsError("logits_unreadable", text=text) from None
     if len(values) < 2:
-        raise ValueError("Give at least two logits (one per class), e.g. 2, 1, 0.1")
-    if len(values) > 20:
-        raise ValueError("At most 20 logits, please.")
+        raise LogitsError("logits_too_few")
+    if len(values) > MAX_LOGITS:
+        raise LogitsError("logits_too_many", limit=MAX_LOGITS)
     if not all(math.isfinite(v) for v in values):
-        raise ValueError("Logits must be finite numbers.")
+        raise LogitsError("logits_not_finite")
     return values
 
 
@@ -176,6 +202,22 @@ def make_dataset(name, n=200, noise=0.1, seed=0):
     return X, y
 
 
+@dataclass(frozen=True)
+class ToyData:
+    """The points sections 3 and 4 share; a run keeps them to notice when the learner changes them."""
+    name: str = "AND"            # one of DATASETS
+    n_points: int = 200          # points, balanced between the two classes
+    noise: float = 0.1           # standard deviation of the Gaussian jitter
+    seed: int = 0                # the random draw (the page's Regenerate button counts it up)
+
+    def make(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return make_dataset(self.name, self.n_points, self.noise, self.seed)
+
+    def recipe_values(self) -> dict:
+        """The data constants of core/recipes/perceptron_mlp.py."""
+        return {"DATASET": self.name, "N_POINTS": self.n_points, "NOISE": self.noise, "DATA_SEED": self.seed}
+
+
 def plot_bounds(X: torch.Tensor, margin: float = 0.4) -> tuple[float, float, float, float]:
     """(x1_min, x1_max, x2_min, x2_max) around the data, with a margin."""
     lo, hi = X.min(dim=0).values, X.max(dim=0).values
@@ -244,9 +286,9 @@ class PerceptronConfig:
     lr: float = 0.1              # learning rate eta in w <- w + eta (y - y_hat) x
     epochs: int = 20             # passes over the data (stops early once every point is right)
     activation: str = "step"     # "step": Rosenblatt's rule; "sigmoid": the same update with sigma(z)
-    w1: float = 0.0              # starting weights (0, or the learner's sliders on the page)
-    w2: float = 0.0
-    b: float = 0.0
+    w1: float = 0.0              # starting weight of x1 (0, or the learner's slider on the page)
+    w2: float = 0.0              # starting weight of x2
+    b: float = 0.0               # starting bias
     seed: int = 0                # order of the points in each epoch
     record_updates: int = 200    # step rule: also yield the first this-many single updates (for replay)
 
@@ -255,12 +297,12 @@ def train_perceptron(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig)
     """The perceptron learning rule, one sample at a time; yields a snapshot per epoch.
 
     For each point: y_hat = f(w.x + b); w <- w + lr (y - y_hat) x; b <- b + lr (y - y_hat).
-    With the step function only mistakes move the line. Events:
+    With the step function only mistakes move the line. Events (all but the end with progress 0..1):
       update: (step rule, the first `record_updates` only) epoch, update (count), w1, w2, b after
               the update, and the point that caused it: x1, x2, label
       epoch:  epoch (0 = the start), w1, w2, b, mistakes (misclassified points met during the
               epoch), accuracy (% after the epoch)
-      end:    reason "converged" | "completed", message, epochs_run, accuracy
+      end:    reason "converged" | "completed", message, epochs_run, accuracy, wrong (points)
     """
     if config.activation not in ("step", "sigmoid"):
         raise ValueError("activation must be 'step' or 'sigmoid'")
@@ -273,11 +315,11 @@ def train_perceptron(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig)
     rng = np.random.default_rng(config.seed)
     accuracy = perceptron_accuracy(X, y, w[0], w[1], b)
     yield {"kind": "epoch", "epoch": 0, "w1": float(w[0]), "w2": float(w[1]), "b": b, "mistakes": None,
-           "accuracy": accuracy}
+           "accuracy": accuracy, "progress": 0.0}
     epoch = updates = 0
     for epoch in range(1, config.epochs + 1):
         mistakes = 0
-        for i in rng.permutation(len(points)):
+        for seen, i in enumerate(rng.permutation(len(points)), start=1):
             z = points[i] @ w + b
             if config.activation == "step":
                 out = 1.0 if z >= 0 else 0.0
@@ -292,21 +334,33 @@ def train_perceptron(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig)
                 if updates <= config.record_updates:
                     yield {"kind": "update", "epoch": epoch, "update": updates, "w1": float(w[0]),
                            "w2": float(w[1]), "b": b, "x1": float(points[i][0]),
-                           "x2": float(points[i][1]), "label": int(labels[i])}
+                           "x2": float(points[i][1]), "label": int(labels[i]),
+                           "progress": (epoch - 1 + seen / len(points)) / config.epochs}
         accuracy = perceptron_accuracy(X, y, w[0], w[1], b)
         yield {"kind": "epoch", "epoch": epoch, "w1": float(w[0]), "w2": float(w[1]), "b": b,
-               "mistakes": mistakes, "accuracy": accuracy}
+               "mistakes": mistakes, "accuracy": accuracy, "progress": epoch / config.epochs}
         if accuracy == 100.0:
-            yield {"kind": "end", "reason": "converged", "epochs_run": epoch, "accuracy": accuracy,
+            yield {"kind": "end", "reason": "converged", "epochs_run": epoch, "accuracy": accuracy, "wrong": 0,
                    "message": f"Converged after {epoch} epoch(s): every point is on the right side."}
             return
     wrong = round(len(points) * (100.0 - accuracy) / 100.0)
-    yield {"kind": "end", "reason": "completed", "epochs_run": epoch, "accuracy": accuracy,
+    yield {"kind": "end", "reason": "completed", "epochs_run": epoch, "accuracy": accuracy, "wrong": wrong,
            "message": f"Stopped after {epoch} epochs with {wrong} point(s) still misclassified "
                       f"(accuracy {accuracy:.1f}%)."}
 
 
+def paced(events: Iterable[dict], first: int = 30, pause: float = 0.12) -> Iterator[dict]:
+    """The same events, with a pause after each of the `first` ones: a live view that redraws
+    each of them shows the first updates slowly enough to follow, then the rest at full speed."""
+    for index, event in enumerate(events):
+        yield event
+        if index < first and event["kind"] != "end":
+            time.sleep(pause)
+
+
 # --- From perceptron to MLP -----------------------------------------------------------------
+
+MLP_LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]  # the slider's stops
 
 @dataclass
 class MLPConfig:
@@ -320,10 +374,27 @@ class MLPConfig:
     snapshots: int = 40          # at most this many decision-region grids per run
     resolution: int = 50         # grid cells per side of the decision-region heatmap
 
+    def train_config(self, n_points: int) -> TrainConfig:
+        """The engine's settings for `n_points` training points: one logged batch per epoch."""
+        batch_size = self.batch_size if self.batch_size > 0 else n_points
+        return TrainConfig(epochs=self.epochs, batch_size=batch_size, lr=self.lr, optimizer=self.optimizer,
+                           seed=self.seed, log_every=math.ceil(n_points / batch_size), task="classification")
+
+    def recipe_values(self, data: ToyData) -> dict:
+        """The constants of core/recipes/perceptron_mlp.py for this model on `data` (the optimizer line aside)."""
+        return {**data.recipe_values(), "HIDDEN": self.hidden,
+                "ACTIVATION": models.ACTIVATIONS[self.activation].__name__, "EPOCHS": self.epochs,
+                "BATCH_SIZE": self.batch_size, "LR": self.lr, "SEED": self.seed}
+
+    @property
+    def parameters(self) -> int:
+        """Weights and biases of 2 -> hidden -> 2."""
+        return 2 * self.hidden + self.hidden + 2 * self.hidden + 2
+
 
 def make_toy_mlp(hidden: int = 4, activation: str = "tanh") -> torch.nn.Sequential:
     """2 -> hidden -> 2: one hidden layer, two logits (cross-entropy over the two classes)."""
-    return make_mlp(in_features=2, hidden=(hidden,), out_features=2, activation=activation)
+    return models.make_mlp(in_features=2, hidden=(hidden,), out_features=2, activation=activation)
 
 
 def train_mlp(X: torch.Tensor, y: torch.Tensor, config: MLPConfig, device: torch.device,
@@ -331,17 +402,14 @@ def train_mlp(X: torch.Tensor, y: torch.Tensor, config: MLPConfig, device: torch
     """Train the toy MLP through core.engine.train; adds decision-region "grid" events.
 
     Passes on the engine's batch/epoch/end events and, at the start and every few epochs,
-    yields {kind: "grid", epoch, probs (R, R) numpy = P(class 1) over the plot, accuracy (%),
-    predicted (N,) numpy class per point, hidden: [(w1, w2, b), ...] one line per hidden neuron}.
+    yields {kind: "grid", epoch, progress, probs (R, R) numpy = P(class 1) over the plot,
+    accuracy (%), predicted (N,) numpy class per point, hidden: [(w1, w2, b), ...] one line per
+    hidden neuron}.
     """
     if config.hidden < 1:
         raise ValueError("the hidden layer needs at least one neuron")
     model = build_seeded(lambda: make_toy_mlp(config.hidden, config.activation), config.seed)
-    batch_size = config.batch_size if config.batch_size > 0 else len(X)
-    steps_per_epoch = math.ceil(len(X) / batch_size)
-    engine_config = TrainConfig(epochs=config.epochs, batch_size=batch_size, lr=config.lr,
-                                optimizer=config.optimizer, seed=config.seed,
-                                log_every=steps_per_epoch, task="classification")
+    engine_config = config.train_config(len(X))
     bounds = bounds or plot_bounds(X)
     _, _, grid = grid_points(bounds, config.resolution)
     every = max(1, math.ceil(config.epochs / max(1, config.snapshots)))
@@ -354,7 +422,7 @@ def train_mlp(X: torch.Tensor, y: torch.Tensor, config: MLPConfig, device: torch
         hidden = [(float(w[0]), float(w[1]), float(bias))
                   for w, bias in zip(first.weight.detach().cpu(), first.bias.detach().cpu())]
         predicted = predict(model, X, device).argmax(dim=1)  # (N,) class per data point
-        return {"kind": "grid", "epoch": epoch, "hidden": hidden,
+        return {"kind": "grid", "epoch": epoch, "progress": epoch / config.epochs, "hidden": hidden,
                 "accuracy": 100.0 * float((predicted == y).float().mean()),
                 "predicted": predicted.numpy(),
                 "probs": probs.reshape(config.resolution, config.resolution).numpy()}  # (R, R)
@@ -386,7 +454,17 @@ def regression_losses(y_true, y_pred) -> dict:
         raise ValueError("Targets and predictions must be non-empty and of the same length.")
     if not (torch.isfinite(t).all() and torch.isfinite(p).all()):
         raise ValueError("Every target and prediction must be a number.")
-    return {"mse": F.mse_loss(p, t).item(), "mae": F.l1_loss(p, t).item()}
+    return {"mse": functional.mse_loss(p, t).item(), "mae": functional.l1_loss(p, t).item()}
+
+
+def table_errors(table: pd.DataFrame, outlier: float = 0.0) -> tuple[np.ndarray, np.ndarray, int]:
+    """Targets and predictions (column 0 and 1) of the rows whose cells are numbers, `outlier`
+    added to the last prediction; and how many rows were left out."""
+    rows = table.apply(pd.to_numeric, errors="coerce").dropna()
+    targets, predictions = rows.iloc[:, 0].to_numpy(dtype=float), rows.iloc[:, 1].to_numpy(dtype=float).copy()
+    if len(predictions):
+        predictions[-1] += outlier
+    return targets, predictions, len(table) - len(rows)
 
 
 def pointwise_regression_curves(max_error: float = 3.0, points: int = 121) -> pd.DataFrame:
@@ -394,9 +472,9 @@ def pointwise_regression_curves(max_error: float = 3.0, points: int = 121) -> pd
     e = torch.linspace(-max_error, max_error, points, dtype=torch.float64)
     zero = torch.zeros_like(e)
     return pd.concat([
-        pd.DataFrame({"error": e.numpy(), "loss": F.mse_loss(e, zero, reduction="none").numpy(),
+        pd.DataFrame({"error": e.numpy(), "loss": functional.mse_loss(e, zero, reduction="none").numpy(),
                       "series": "MSE: e²"}),
-        pd.DataFrame({"error": e.numpy(), "loss": F.l1_loss(e, zero, reduction="none").numpy(),
+        pd.DataFrame({"error": e.numpy(), "loss": functional.l1_loss(e, zero, reduction="none").numpy(),
                       "series": "MAE: |e|"}),
     ], ignore_index=True)
 
@@ -414,19 +492,19 @@ def binary_cross_entropy_curves(points: int = 400, p_min: float = 1e-3) -> pd.Da
     p = torch.linspace(p_min, 1 - p_min, points, dtype=torch.float64)
     frames = []
     for label in (1, 0):
-        loss = F.binary_cross_entropy(p, torch.full_like(p, float(label)), reduction="none")
+        loss = functional.binary_cross_entropy(p, torch.full_like(p, float(label)), reduction="none")
         frames.append(pd.DataFrame({"p": p.numpy(), "loss": loss.numpy(), "series": f"true label {label}"}))
     return pd.concat(frames, ignore_index=True)
 
 
 def cross_entropy_from_probs(probs, target: int) -> float:
-    """Categorical CE of one sample from probabilities: -log p[target] via F.nll_loss(log p)."""
+    """Categorical CE of one sample from probabilities: -log p[target] via functional.nll_loss(log p)."""
     p = torch.as_tensor(np.asarray(probs, dtype=np.float64))
     if p.ndim != 1 or not 0 <= target < len(p):
         raise ValueError("target must index one of the probabilities")
     if (p < 0).any() or abs(p.sum().item() - 1.0) > 1e-6:
         raise ValueError("probabilities must be non-negative and sum to 1")
-    return F.nll_loss(torch.log(p).unsqueeze(0), torch.tensor([target])).item()  # (1, K) log-probs
+    return functional.nll_loss(torch.log(p).unsqueeze(0), torch.tensor([target])).item()  # (1, K) log-probs
 
 
 def with_true_class_prob(probs, target: int, p_true: float) -> list[float]:
@@ -454,9 +532,11 @@ def cross_entropy_curve(p_min: float = 1e-4, points: int = 300) -> pd.DataFrame:
 # --- Gradient descent: fit a cubic to sin(x) ------------------------------------------------
 
 CUBIC_METHODS = ("plain", "momentum", "adam")
-CUBIC_METHOD_LABELS = {"plain": "Plain update (w -= lr * grad)", "momentum": "SGD + momentum",
-                       "adam": "Adam"}
 CUBIC_DEFAULT_LR = {"plain": 1e-6, "momentum": 1e-6, "adam": 1e-2}
+CUBIC_LEARNING_RATES = [1e-8, 3e-8, 1e-7, 3e-7, 1e-6, 2e-6, 5e-6, 1e-5, 3e-5, 1e-4, 1e-3, 3e-3, 1e-2,
+                        3e-2, 0.1, 0.3, 1.0]  # the slider's stops, from far too small to Adam's range
+# The engine's optimizer for each update rule: "plain" is SGD without momentum, written out by hand.
+CUBIC_OPTIMIZERS = {"plain": "sgd", "momentum": "sgd_momentum", "adam": "adam"}
 
 
 @dataclass
@@ -467,7 +547,18 @@ class CubicFitConfig:
     momentum: float = 0.9        # for "momentum"
     n_points: int = 1000         # x evenly spaced on [-pi, pi], as in the course exercise
     seed: int = 0                # the random starting coefficients
-    log_every: int = 10          # steps between "step" events
+    log_every: int = 0           # steps between "step" events; 0 = about 200 per run
+
+    def train_config(self) -> TrainConfig:
+        """The update rule as the engine's optimizer settings (full batch: one step per "epoch")."""
+        return TrainConfig(epochs=self.steps, batch_size=self.n_points, lr=self.lr,
+                           optimizer=CUBIC_OPTIMIZERS[self.method], momentum=self.momentum,
+                           seed=self.seed, task="regression")
+
+    def recipe_values(self) -> dict:
+        """The constants of core/recipes/perceptron_cubic.py (the optimizer line aside)."""
+        return {"METHOD": self.method, "N_POINTS": self.n_points, "STEPS": self.steps, "LR": self.lr,
+                "SEED": self.seed}
 
 
 def cubic_problem(n_points: int = 1000, seed: int = 0) -> dict:
@@ -493,10 +584,12 @@ def fit_cubic(config: CubicFitConfig) -> Iterator[dict]:
     """Fit y = a + b x + c x^2 + d x^3 to sin(x) by gradient descent on the summed squared error.
 
     Gradients by autograd (loss.backward()); the update is the course's manual
-    `w -= lr * w.grad`, or torch.optim.SGD with momentum, or torch.optim.Adam. Events:
+    `w -= lr * w.grad`, or the torch.optim optimizer `config.train_config()` names (SGD with
+    momentum, Adam). Events:
       step: step, progress, loss, a, b, c, d  (every log_every steps and the last)
       end:  reason "completed" | "diverged", message, steps_run, initial_loss, final_loss,
-            coefficients [a, b, c, d] (None when diverged)
+            coefficients [a, b, c, d] (None when diverged), lr; when diverged also at_step
+            (None: after the last step) and loss (the value it reached, NaN or inf included)
     A loss that becomes NaN/inf, or grows 1000x above its start, ends the run as "diverged".
     """
     if config.method not in CUBIC_METHODS:
@@ -507,23 +600,23 @@ def fit_cubic(config: CubicFitConfig) -> Iterator[dict]:
     y = torch.sin(x)
     coef = torch.randn(4, generator=torch.Generator().manual_seed(config.seed)).requires_grad_(True)
     optimizer = None
-    if config.method == "momentum":
-        optimizer = torch.optim.SGD([coef], lr=config.lr, momentum=config.momentum)
-    elif config.method == "adam":
-        optimizer = torch.optim.Adam([coef], lr=config.lr)
-    log_every = max(1, config.log_every)
+    if config.method != "plain":
+        name, kwargs = optimizer_spec(config.train_config())
+        optimizer = getattr(torch.optim, name)([coef], lr=config.lr, **kwargs)
+    log_every = config.log_every or max(1, config.steps // 200)
     initial_loss = None
     loss_value = math.nan
     for step in range(1, config.steps + 1):
         a, b, c, d = coef
         y_pred = a + b * x + c * x ** 2 + d * x ** 3
         loss = (y_pred - y).pow(2).sum()
-        loss_value = loss.item()  # CPU scalar: cheap, and needed to catch divergence at once
+        loss_value = loss.item()  # a CPU scalar, needed at once to catch divergence
         if initial_loss is None:
             initial_loss = loss_value
         if not math.isfinite(loss_value) or loss_value > 1e3 * initial_loss:
             what = "NaN or infinite" if not math.isfinite(loss_value) else f"{loss_value:.3g}"
-            yield {"kind": "end", "reason": "diverged", "steps_run": step - 1,
+            yield {"kind": "end", "reason": "diverged", "steps_run": step - 1, "at_step": step,
+                   "loss": loss_value, "lr": config.lr,
                    "initial_loss": initial_loss, "final_loss": None, "coefficients": None,
                    "message": (f"Diverged at step {step}: the loss became {what}. The learning rate "
                                f"{config.lr:g} is too large for this loss; lower it.")}
@@ -545,12 +638,14 @@ def fit_cubic(config: CubicFitConfig) -> Iterator[dict]:
         a, b, c, d = coef
         final_loss = (a + b * x + c * x ** 2 + d * x ** 3 - y).pow(2).sum().item()
     if not math.isfinite(final_loss) or final_loss > 1e3 * initial_loss:
-        yield {"kind": "end", "reason": "diverged", "steps_run": config.steps,
+        yield {"kind": "end", "reason": "diverged", "steps_run": config.steps, "at_step": None,
+               "loss": final_loss, "lr": config.lr,
                "initial_loss": initial_loss, "final_loss": None, "coefficients": None,
                "message": (f"Diverged after the last step: the loss became {final_loss:.3g}. "
                            f"Lower the learning rate {config.lr:g}.")}
         return
-    yield {"kind": "end", "reason": "completed", "steps_run": config.steps, "initial_loss": initial_loss,
+    yield {"kind": "end", "reason": "completed", "steps_run": config.steps, "lr": config.lr,
+           "initial_loss": initial_loss,
            "final_loss": final_loss, "coefficients": [v.item() for v in coef.detach()],
            "message": (f"Finished {config.steps} steps: loss {initial_loss:.4g} -> {final_loss:.4g} "
                        f"({100 * (1 - final_loss / initial_loss):.1f}% lower).")}
