@@ -315,6 +315,43 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
            "elapsed": time.perf_counter() - started}
 
 
+def in_sequence(phases: list[tuple[str, float, Callable[[], Iterator[dict]]]],
+                message: str | None = None, tag: str = "model",
+                labels: dict[str, str] | None = None) -> Iterator[dict]:
+    """The events of several trainings one after the other, as one training generator.
+
+    `phases` are (model name, expected cost, events factory); a factory is called only when
+    its turn comes, so a phase may use what an earlier one computed. Every event gets a
+    `tag` field (default "model": the phase's name) and "progress", "elapsed" and "eta" over the whole sequence (phases weighed
+    by their cost); the model's own "elapsed" stays in "model_elapsed". A phase's "end" event
+    becomes a "model_end" event; one "end" closes the sequence, "diverged" if any model did,
+    with `message` (default: the diverged models' messages, each after its name in `labels`,
+    else the last model's message).
+    """
+    total = sum(cost for _, cost, _ in phases) or 1.0
+    started, done, ends = time.perf_counter(), 0.0, {}
+    for name, cost, make_events in phases:
+        part = 0.0  # the phase's own progress; epoch events carry none, so they keep the last
+        for event in make_events():
+            if event["kind"] == "end":
+                ends[name] = event
+                event = {**event, "kind": "model_end", "progress": 1.0}
+            part = float(event.get("progress", part))
+            fraction = min(1.0, (done + cost * part) / total)
+            extra = {tag: name, "progress": fraction, "elapsed": time.perf_counter() - started,
+                     "eta": None}  # None: the panel estimates it from elapsed and progress
+            if "elapsed" in event:
+                extra["model_elapsed"] = event["elapsed"]
+            yield {**event, **extra}
+        done += cost
+    last = list(ends.values())[-1] if ends else {"reason": "completed", "message": ""}
+    diverged = [f"{(labels or {}).get(name, name)}: {e['message']}"
+                for name, e in ends.items() if e["reason"] == "diverged"]
+    yield {"kind": "end", "reason": "diverged" if diverged else last["reason"],
+           "message": message if message is not None else " ".join(diverged) or last["message"],
+           "elapsed": time.perf_counter() - started}
+
+
 def _pick_step(model: nn.Module, x: torch.Tensor, config: TrainConfig, device: torch.device,
                loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
                step_probe: Callable[[nn.Module], dict] | None,

@@ -12,7 +12,7 @@ from torch import nn
 
 from core import data
 from core.device import synchronize
-from core.engine import TrainConfig, build_seeded, train
+from core.engine import TrainConfig, build_seeded, in_sequence, train
 from core.models import ACTIVATIONS, count_params
 
 EXPERIMENT_ACTIVATIONS = ("relu", "sigmoid")
@@ -280,37 +280,6 @@ def estimated_seconds(settings: ExperimentSettings, step_seconds: float) -> floa
 
 
 # --- Several trainings as one run ----------------------------------------------------------
-
-def in_sequence(phases: list[tuple[str, float, Callable[[], Iterator[dict]]]]) -> Iterator[dict]:
-    """The events of several trainings one after the other, as one training generator.
-
-    `phases` are (model name, expected cost, events factory); a factory is called only when
-    its turn comes, so a phase may use what an earlier one computed. Every event gets a
-    "model" field and "progress", "elapsed" and "eta" over the whole sequence (phases weighed
-    by their cost); the model's own "elapsed" stays in "model_elapsed". A phase's "end" event
-    becomes a "model_end" event; one "end" closes the sequence, "diverged" if any model did.
-    """
-    total = sum(cost for _, cost, _ in phases) or 1.0
-    started, done, ends = time.perf_counter(), 0.0, {}
-    for name, cost, make_events in phases:
-        part = 0.0  # the phase's own progress; epoch events carry none, so they keep the last
-        for event in make_events():
-            if event["kind"] == "end":
-                ends[name] = event
-                event = {**event, "kind": "model_end", "progress": 1.0}
-            part = float(event.get("progress", part))
-            fraction = min(1.0, (done + cost * part) / total)
-            extra = {"model": name, "progress": fraction, "elapsed": time.perf_counter() - started,
-                     "eta": None}  # None: the panel estimates it from elapsed and progress
-            if "elapsed" in event:
-                extra["model_elapsed"] = event["elapsed"]
-            yield {**event, **extra}
-        done += cost
-    last = list(ends.values())[-1] if ends else {"reason": "completed", "message": ""}
-    diverged = any(e["reason"] == "diverged" for e in ends.values())
-    yield {"kind": "end", "reason": "diverged" if diverged else last["reason"],
-           "message": last["message"], "elapsed": time.perf_counter() - started}
-
 
 def plain_vs_residual(plain: DeepNet, residual: DeepNet, settings: ExperimentSettings, exp: dict,
                       device: torch.device) -> Iterator[dict]:

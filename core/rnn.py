@@ -1,14 +1,14 @@
 """RNN, LSTM and GRU: sine-wave prediction, a long-term recall task, and the cells step by step."""
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from core.engine import TrainConfig, build_seeded, predict, train
+from core.engine import TrainConfig, build_seeded, in_sequence, predict, train
 from core.models import count_params
 
 CELLS = ("rnn", "lstm", "gru")
@@ -114,43 +114,32 @@ def train_cells(data: dict, settings: SineSettings, device: torch.device,
                 cells: tuple = CELLS) -> tuple[dict[str, SeqModel], Iterator[dict]]:
     """The cells trained one after the other on the same data, seed and batch order.
 
-    Returns the models (trained as the events are drawn) and one event stream: the engine's
-    batch/epoch events tagged with "cell" (progress and elapsed over all cells), a "result"
-    event after each cell (params, seconds, train_loss, test_mse, diverged, message), and a
-    last "end" event.
+    Returns the models (trained as the events are drawn) and one event stream
+    (core.engine.in_sequence): the engine's events tagged with "cell", a "model_end" and then
+    a "result" event after each cell (params, seconds, train_loss, test_mse, diverged,
+    message), and a last "end" event.
     """
     models, streams = {}, {}
     for cell in cells:
         models[cell], streams[cell] = train_sine(cell, data, settings, device)
-    return models, _drain_cells(models, streams, data, settings.epochs, device)
 
-
-def _drain_cells(models: dict, streams: dict, data: dict, epochs: int,
-                 device: torch.device) -> Iterator[dict]:
-    started, count, messages, last = time.perf_counter(), len(models), [], ""
-    for index, (cell, model) in enumerate(models.items()):
-        end, final = {}, math.nan
-        for event in streams[cell]:
-            if event["kind"] == "end":
-                end = event
-                continue
-            if event["kind"] == "epoch":
-                final = event["train_loss"]
-                within = event["epoch"] / epochs
-            else:
-                within = event["progress"]
-            yield {**event, "cell": cell, "progress": (index + within) / count,
-                   "elapsed": time.perf_counter() - started, "eta": None}
-        diverged = end.get("reason") == "diverged"
-        last = end.get("message", "")
-        if diverged:
-            messages.append(f"{CELL_LABELS[cell]}: {last}")
-        yield {"kind": "result", "cell": cell, "progress": (index + 1) / count,
-               "params": count_params(model), "seconds": end.get("elapsed", math.nan),
-               "train_loss": final, "diverged": diverged, "message": last,
-               "test_mse": math.nan if diverged else test_mse(model, data, device)}
-    yield {"kind": "end", "reason": "diverged" if messages else "completed",
-           "message": " ".join(messages) or last, "elapsed": time.perf_counter() - started}
+    def phase(cell: str) -> Callable[[], Iterator[dict]]:
+        def events() -> Iterator[dict]:
+            end, final = {}, math.nan
+            for event in streams[cell]:
+                if event["kind"] == "end":
+                    end = event
+                elif event["kind"] == "epoch":
+                    final = event["train_loss"]
+                yield event
+            diverged = end.get("reason") == "diverged"
+            yield {"kind": "result", "params": count_params(models[cell]),
+                   "seconds": end.get("elapsed", math.nan), "train_loss": final, "diverged": diverged,
+                   "message": end.get("message", ""),
+                   "test_mse": math.nan if diverged else test_mse(models[cell], data, device)}
+        return events
+    return models, in_sequence([(cell, 1.0, phase(cell)) for cell in cells], tag="cell",
+                               labels=CELL_LABELS)
 
 
 def test_mse(model: nn.Module, data: dict, device: torch.device) -> float:

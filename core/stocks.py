@@ -5,7 +5,7 @@ a learner must read about are raised as core.data.DataError with Words, never se
 """
 import dataclasses
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +16,7 @@ from sklearn.preprocessing import MinMaxScaler
 from torch import nn
 
 from core.data import DataError, Words, words
-from core.engine import TrainConfig, build_seeded, predict, train
+from core.engine import TrainConfig, build_seeded, in_sequence, predict, train
 
 FEATURE_CHOICES = ("Open", "High", "Low", "Close", "Volume", "Return")  # Return = daily close change
 TARGETS = ("close", "return")  # the next day's price level (the notebook), or its change
@@ -291,21 +291,15 @@ def plans(frame: pd.DataFrame, prepared: Prepared) -> list[tuple[str, Prepared]]
 
 def train_models(plan: list[tuple[str, Prepared]], device: torch.device, models: dict,
                  message: str = "") -> Iterator[dict]:
-    """Train each planned model in turn, as one event stream for ui.training.run_training.
-
-    Every event names its "model"; "progress" spans all of them; each model's own end event
-    comes as kind "model_end", and the stream ends with one "end" carrying `message` (the page's
-    words). `models` receives each model as it is built, so a stopped run keeps what it trained.
-    """
-    for i, (name, prepared) in enumerate(plan):
-        models[name] = model = make_model(CELLS[name], prepared.n_features, prepared.settings)
-        epochs = prepared.settings.epochs
-        for event in train_events(model, prepared, device):
-            kind = "model_end" if event["kind"] == "end" else event["kind"]
-            done = event.get("progress", event.get("epoch", epochs) / epochs) if kind != "model_end" else 1.0
-            event = {k: v for k, v in event.items() if k not in ("eta", "elapsed")}  # per model: not the whole
-            yield {**event, "kind": kind, "model": name, "progress": (i + done) / len(plan)}
-    yield {"kind": "end", "reason": "completed", "message": message}
+    """Train each planned model in turn, as one event stream (core.engine.in_sequence) that ends
+    with `message` (the page's words). `models` receives each model as it is built, so a
+    stopped run keeps what it trained."""
+    def phase(name: str, prepared: Prepared) -> Callable[[], Iterator[dict]]:
+        def events() -> Iterator[dict]:
+            models[name] = make_model(CELLS[name], prepared.n_features, prepared.settings)
+            return train_events(models[name], prepared, device)
+        return events
+    return in_sequence([(name, 1.0, phase(name, prepared)) for name, prepared in plan], message=message)
 
 
 def predict_prices(model: nn.Module, prepared: Prepared, device: torch.device) -> np.ndarray:

@@ -160,3 +160,23 @@ def test_small_mnist_run_learns():
     config = TrainConfig(epochs=2, batch_size=64, lr=0.01, log_every=100)
     run_to_end(train(model, (x[:5000], y[:5000]), config, CPU, transform=tf))
     assert evaluate(model, xt[:2000], yt[:2000], CPU, transform=tf)["accuracy"] > 75  # vs 10% guessing
+
+
+def test_in_sequence_tags_spans_progress_and_reports_divergence():
+    from core.engine import in_sequence
+
+    def phase(reason):
+        def events():
+            yield {"kind": "batch", "progress": 0.5, "elapsed": 0.1}
+            yield {"kind": "epoch", "epoch": 1}
+            yield {"kind": "end", "reason": reason, "message": f"{reason}.", "elapsed": 0.2}
+        return events
+
+    events = list(in_sequence([("a", 1.0, phase("completed")), ("b", 3.0, phase("diverged"))],
+                              tag="net", labels={"b": "Net B"}))
+    assert [e["net"] for e in events[:-1]] == ["a"] * 3 + ["b"] * 3
+    progress = [e["progress"] for e in events[:-1]]
+    assert progress == sorted(progress) and progress[0] == 0.125 and progress[-1] == 1.0
+    assert [e["kind"] for e in events if e["kind"].endswith("end")] == ["model_end", "model_end", "end"]
+    assert events[-1]["reason"] == "diverged" and events[-1]["message"] == "Net B: diverged."
+    assert events[0]["model_elapsed"] == 0.1
