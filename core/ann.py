@@ -12,6 +12,7 @@ from torch import nn
 from core.data import MNIST_MEAN, MNIST_STD, NOTEBOOK_MEAN, NOTEBOOK_STD, load_mnist, normalize
 from core.engine import OPTIMIZER_LABELS, TrainConfig, build_seeded, evaluate, predict
 from core.models import ACTIVATIONS, count_params, make_mlp
+from core.words import LearnerError
 
 N_TRAIN_MIN, N_TRAIN_MAX = 1_000, 60_000  # the training-set slider's range
 MAX_HIDDEN_LAYERS = 6   # deeper plain MLPs teach nothing new here and train slowly
@@ -67,25 +68,17 @@ class AnnSettings:
                 "NORMALIZATION": self.mean_std}
 
 
-class SettingsError(ValueError):
-    """A setting the page cannot use; `key` names its explanation in content/<lang>/ann.md."""
-
-    def __init__(self, key: str, **values):
-        super().__init__(key, values)
-        self.key, self.values = key, values
-
-
 def parse_hidden(text: str) -> tuple[int, ...]:
-    """'128, 64' -> (128, 64). Empty means no hidden layer. Raises SettingsError with a reason."""
+    """'128, 64' -> (128, 64). Empty means no hidden layer. Raises LearnerError with the reason."""
     parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
     try:
         sizes = tuple(int(p) for p in parts)
     except ValueError:
-        raise SettingsError("hidden_not_numbers", text=text) from None
+        raise LearnerError("ann.hidden_not_numbers", text=text) from None
     if len(sizes) > MAX_HIDDEN_LAYERS:
-        raise SettingsError("hidden_too_deep", limit=MAX_HIDDEN_LAYERS, got=len(sizes))
+        raise LearnerError("ann.hidden_too_deep", limit=MAX_HIDDEN_LAYERS, got=len(sizes))
     if any(s < 1 or s > MAX_WIDTH for s in sizes):
-        raise SettingsError("hidden_bad_width", limit=MAX_WIDTH, text=text)
+        raise LearnerError("ann.hidden_bad_width", limit=MAX_WIDTH, text=text)
     return sizes
 
 

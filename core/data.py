@@ -16,11 +16,12 @@ import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import torch
+
+from core.words import LearnerError, Words, words
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 # Decoded tensors live here so a second load (even in a new process) is a torch.load.
@@ -52,23 +53,8 @@ EMBEDDED_STOCKS = {  # symbol -> name, all in data/stocks/<symbol>.csv
 }
 
 
-class Words(NamedTuple):
-    """What to tell the learner, without the words: a content section ("stocks.no_prices") and
-    the values that fill it; a value may itself be Words (a reason inside a message)."""
-    key: str
-    values: dict
-
-
-def words(key: str, **values) -> Words:
-    return Words(key, values)
-
-
-class DataError(ValueError):
+class DataError(LearnerError):
     """Data that cannot be had, or settings that do not fit it; `words` tells the learner why."""
-
-    def __init__(self, key: str, **values):
-        self.words = Words(key, values)
-        super().__init__(f"{key} {values}" if values else key)
 
 
 class OfflineError(RuntimeError):

@@ -12,6 +12,7 @@ from torch.nn import functional
 
 from core import models
 from core.engine import TrainConfig, build_seeded, optimizer_spec, predict, train
+from core.words import LearnerError
 
 # --- Activation functions (derivatives by torch.autograd) -----------------------------------
 
@@ -101,30 +102,22 @@ def softmax_with_jacobian(logits, temperature: float = 1.0) -> tuple[np.ndarray,
     return probs.numpy(), jacobian.numpy()
 
 
-class LogitsError(ValueError):
-    """Logits the page cannot use; `key` names its explanation in content/<lang>/perceptron.md."""
-
-    def __init__(self, key: str, **values):
-        super().__init__(key, values)
-        self.key, self.values = key, values
-
-
 MAX_LOGITS = 20  # one bar per class: more would not fit the chart
 
 
 def parse_logits(text: str) -> list[float]:
-    """'2, 1, 0.1' -> [2.0, 1.0, 0.1]; a LogitsError naming the reason otherwise."""
+    """'2, 1, 0.1' -> [2.0, 1.0, 0.1]; a LearnerError naming the reason otherwise."""
     parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise LogitsError("logits_unreadable", text=text) from None
+        raise LearnerError("perceptron.logits_unreadable", text=text) from None
     if len(values) < 2:
-        raise LogitsError("logits_too_few")
+        raise LearnerError("perceptron.logits_too_few")
     if len(values) > MAX_LOGITS:
-        raise LogitsError("logits_too_many", limit=MAX_LOGITS)
+        raise LearnerError("perceptron.logits_too_many", limit=MAX_LOGITS)
     if not all(math.isfinite(v) for v in values):
-        raise LogitsError("logits_not_finite")
+        raise LearnerError("perceptron.logits_not_finite")
     return values
 
 

@@ -9,10 +9,11 @@ from streamlit_drawable_canvas import st_canvas
 from core import ann, digits
 from core.engine import OPTIMIZER_LABELS, OPTIMIZERS, train
 from core.models import ACTIVATIONS
+from core.words import LearnerError
 from ui import ann_charts
 from ui.charts import training_chart
 from ui.code import show_code
-from ui.content import t
+from ui.content import say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell, format_seconds
 from ui.training import announce, run_training
@@ -78,9 +79,9 @@ activation = col_act.selectbox(t("ann.activation"), list(ACTIVATIONS), key="ann_
 dropout = col_drop.slider(t("ann.dropout"), 0.0, 0.8, 0.0, step=0.05, key="ann_dropout", help=t("ann.dropout_help"))
 try:
     hidden = ann.parse_hidden(hidden_text)
-except ann.SettingsError as exc:
+except LearnerError as exc:
     hidden = None
-    st.error(t(f"ann.{exc.key}", **exc.values))
+    st.error(say(exc.words))
 else:
     if not hidden:
         st.info(t("ann.no_hidden"))
@@ -212,8 +213,7 @@ with col_in:
         except Exception as exc:  # not an image, truncated file...
             st.error(t("ann.photo_unreadable", error=exc))
 with col_out:
-    # Normalized as the reader was trained; None when nothing is drawn yet.
-    steps = None if image is None else digits.preprocess_digit(image, *reader_norm)
+    steps = None if image is None else digits.preprocess_digit(image, *reader_norm)  # normalized as the reader was
     if steps is None:
         st.info(t("ann.nothing_drawn"))
     else:

@@ -11,7 +11,7 @@ from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
 from ui import cnn_charts
 from ui.charts import training_chart
 from ui.code import show_code
-from ui.content import t
+from ui.content import say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell
 from ui.training import announce, run_training
@@ -79,7 +79,7 @@ with pool_tab:
         values = pool_input.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
         pool = cnn.pool_both(values, pool_k, pool_s, pool_p)
     except DataError as exc:
-        st.error(t(exc.words.key, **exc.words.values))
+        st.error(say(exc.words))
     else:
         labels = [f"({c['row']}, {c['col']})" for c in pool["max_cells"]]
         cell = labels.index(st.selectbox(t("cnn.pool_cell"), labels, key="cnn_pool_cell"))
@@ -100,7 +100,7 @@ with pad_tab:
             col.dataframe(cnn_charts.pad_table(cnn.pad_by_hand(cnn.PAD_EXAMPLE, pad_p, mode), pad_p))
             col.caption(t("cnn.pad_caption", explain=t(f"cnn.pad_{mode}")))
         except DataError as exc:
-            col.warning(t(exc.words.key, **exc.words.values))
+            col.warning(say(exc.words))
 
 with conv_tab:
     st.markdown(t("cnn.conv_intro"))
@@ -113,7 +113,7 @@ with conv_tab:
     try:
         conv = cnn.conv_both(image5, kernel, conv_s, conv_p)
     except DataError as exc:
-        st.error(t(exc.words.key, **exc.words.values))
+        st.error(say(exc.words))
     else:
         oh, ow = conv["out"].shape
         rc = st.columns(2)

@@ -3,31 +3,21 @@ import streamlit as st
 
 from core import models, perceptron
 from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
+from core.words import LearnerError
 from ui import perceptron_charts
+from ui.charts import show
 from ui.code import show_code
-from ui.content import t
+from ui.content import say, show_messages, t
 from ui.runs import Run, RunStore
 from ui.shell import current_device, ensure_app_shell
 from ui.training import announce, run_training
 
 
-def chart(altair_chart, caption: str | None = None, where=st) -> None:
-    if altair_chart is not None:
-        where.altair_chart(altair_chart, width="stretch")
-    if caption:
-        where.caption(caption)
-
-
 def side_by_side(charts: list, captions: list | None = None, widths=(1, 1)) -> list:
     columns = st.columns(widths)
     for column, altair_chart, caption in zip(columns, charts, captions or [None] * len(charts)):
-        chart(altair_chart, caption, column)
+        show(altair_chart, caption, column)
     return columns
-
-
-def say(*messages: tuple[str, str] | None, where=st) -> None:
-    for message in filter(None, messages):  # (level, text) from perceptron_charts: st.info, st.warning, …
-        getattr(where, message[0])(message[1])
 
 
 def train(events, store: RunStore, key: str, settings, live_view, replay_key=None, results=None, **options) -> None:
@@ -60,10 +50,10 @@ leaky_slope = c2.slider(t("perceptron.leaky_slope"), 0.0, 1.0, 0.1, 0.01, key="p
                         help=t("perceptron.leaky_slope_help"))
 elu_alpha = c3.slider(t("perceptron.elu_alpha"), 0.1, 3.0, 1.0, 0.1, key="perceptron_elu_alpha")
 x_range, message = perceptron_charts.usable_range(x_range)
-say(message)
+show_messages(message)
 curves = perceptron.activation_curves(x_range[0], x_range[1], slope=leaky_slope, alpha=elu_alpha)
 for column, name in zip(st.columns(3) * 2, perceptron.ACTIVATIONS):  # two rows of three
-    chart(perceptron_charts.activation(curves, name), where=column)
+    show(perceptron_charts.activation(curves, name), where=column)
     column.latex(perceptron.ACTIVATION_FORMULAS[name])
 st.caption(t("perceptron.act_caption"))
 
@@ -74,8 +64,8 @@ temperature = c2.slider(t("perceptron.temperature"), 0.05, 10.0, 1.0, 0.05, key=
 try:
     logits = perceptron.parse_logits(logit_text)
     side_by_side(*perceptron_charts.softmax(logits, temperature))
-except perceptron.LogitsError as error:
-    st.error(t(f"perceptron.{error.key}", **error.values))
+except LearnerError as error:
+    st.error(say(error.words))
 
 # --- 2. Vanishing gradient -------------------------------------------------------------------------
 st.header(t("perceptron.vanish_header"))
@@ -84,7 +74,7 @@ c1, c2 = st.columns(2)
 depth = c1.slider(t("perceptron.depth"), 1, 50, 10, key="perceptron_depth")
 z_value = c2.slider(t("perceptron.vanish_z"), -3.0, 3.0, 1.0, 0.1, key="perceptron_vanish_z")
 vanish = perceptron.gradient_through_layers(depth, z_value, slope=leaky_slope)
-chart(perceptron_charts.vanishing(vanish, depth))
+show(perceptron_charts.vanishing(vanish, depth))
 for column, (label, value) in zip(st.columns(3), perceptron_charts.vanishing_metrics(vanish, depth, z_value)):
     column.metric(label, value)
 st.caption(perceptron_charts.vanishing_caption(vanish, depth))
@@ -102,7 +92,7 @@ if c4.button(t("perceptron.regenerate"), key="perceptron_regenerate", help=t("pe
 data = perceptron.ToyData(dataset, n_points, noise, st.session_state.get("perceptron_data_seed", 0))
 X, y = data.make()
 bounds = perceptron.plot_bounds(X)
-say(perceptron_charts.data_warning(data))
+show_messages(perceptron_charts.data_warning(data))
 
 st.subheader(t("perceptron.manual_header"))
 c1, c2 = st.columns([1, 2])
@@ -112,9 +102,9 @@ w1 = c1.slider("w₁", -5.0, 5.0, 1.0, 0.1, key="perceptron_w1")
 w2 = c1.slider("w₂", -5.0, 5.0, 1.0, 0.1, key="perceptron_w2")
 b = c1.slider("b", -5.0, 5.0, -1.5, 0.1, key="perceptron_b")
 c1.metric(t("perceptron.accuracy"), f"{perceptron.perceptron_accuracy(X, y, w1, w2, b):.1f}%")
-say(perceptron_charts.no_line_warning(w1, w2), where=c1)
+show_messages(perceptron_charts.no_line_warning(w1, w2), where=c1)
 c1.latex(rf"y = f({w1:g}\,x_1 {w2:+g}\,x_2 {b:+g})")
-chart(perceptron_charts.neuron_regions(X, y, bounds, w1, w2, b, activation, t("perceptron.manual_title")),
+show(perceptron_charts.neuron_regions(X, y, bounds, w1, w2, b, activation, t("perceptron.manual_title")),
       t("perceptron.manual_caption"), c2)
 if not perceptron.LINEARLY_SEPARABLE[dataset]:
     st.container(border=True).markdown(t("perceptron.xor_proof" if dataset == "XOR" else "perceptron.not_separable",
@@ -133,12 +123,12 @@ rule_config = perceptron.PerceptronConfig(lr=rule_lr, epochs=rule_epochs, activa
 announce(rule_store := RunStore("perceptron_rule_runs", limit=5))
 if train_rule:  # the first frames are paced so that each update can be seen; the rule takes no time
     train(perceptron.paced(perceptron.train_perceptron(X, y, rule_config)), rule_store, "perceptron_rule",
-          rule_config, lambda history: chart(perceptron_charts.rule_frame(history[-1], X, y, bounds, activation)),
+          rule_config, lambda history: show(perceptron_charts.rule_frame(history[-1], X, y, bounds, activation)),
           "perceptron_rule_frame", {"data": data}, redraw_seconds=0.1, queue=False)
 if (run := rule_store.latest) and run.results["data"] != data:
     st.info(t("perceptron.rule_data_changed"))
 elif run and run.history:
-    say(perceptron_charts.rule_outcome(run.end, dataset))
+    show_messages(perceptron_charts.rule_outcome(run.end, dataset))
     frame = run.history[replay(t("perceptron.replay"), "perceptron_rule_frame", len(run.history),
                                t("perceptron.replay_help"))]
     c1, c2 = side_by_side(*perceptron_charts.rule_replay(run, frame, X, y, bounds), (2, 1))
@@ -158,7 +148,7 @@ mlp_config = perceptron.MLPConfig(
     epochs=c3.slider(t("perceptron.epochs"), 10, 2000, 200, 10, key="perceptron_mlp_epochs"),
     batch_size=c3.selectbox(t("perceptron.batch_size"), [0, 64, 16], key="perceptron_mlp_batch",
                             format_func=lambda v: t("perceptron.full_batch") if v == 0 else str(v)))
-say(perceptron_charts.lr_warning(mlp_config.lr))
+show_messages(perceptron_charts.lr_warning(mlp_config.lr))
 announce(mlp_store := RunStore("perceptron_mlp_runs", limit=5))
 if st.button(t("perceptron.mlp_train"), key="perceptron_mlp_train", type="primary"):
     train(perceptron.train_mlp(X, y, mlp_config, current_device(), bounds), mlp_store, "perceptron_mlp", mlp_config,
@@ -170,14 +160,14 @@ if (run := mlp_store.latest) is None:
 elif run.results["data"] != data:
     st.info(t("perceptron.mlp_data_changed"))
 elif grids := sum(e["kind"] == "grid" for e in run.history):
-    say(perceptron_charts.mlp_status(run.end))
+    show_messages(perceptron_charts.mlp_status(run.end))
     shown = replay(t("perceptron.snapshot"), "perceptron_mlp_snapshot", grids, t("perceptron.snapshot_help"))
     show_hidden = st.toggle(t("perceptron.show_hidden"), key="perceptron_mlp_show_hidden")
     side_by_side(*perceptron_charts.mlp_pair(run.history, X, y, bounds, run.settings.resolution, show_hidden, shown,
                                              captions=True), (3, 2))
     for column, (label, value) in zip(st.columns(3), perceptron_charts.mlp_metrics(run)):
         column.metric(label, value)
-    say(perceptron_charts.mlp_verdict(run, dataset))
+    show_messages(perceptron_charts.mlp_verdict(run, dataset))
 
 # --- 5. Loss functions -----------------------------------------------------------------------------
 st.header(t("perceptron.loss_header"))
@@ -189,10 +179,10 @@ table = c1.data_editor(perceptron_charts.regression_table(), num_rows="dynamic",
                        width="stretch")
 reg = perceptron_charts.regression_view(table, c1.slider(t("perceptron.outlier"), -10.0, 10.0, 0.0, 0.5,
                                                           key="perceptron_reg_outlier"))
-say(*reg["messages"], where=tab_reg)
+show_messages(*reg["messages"], where=tab_reg)
 for column, (label, value) in zip(c1.columns(2), reg["metrics"]):
     column.metric(label, value)
-chart(reg["chart"], t("perceptron.regression_caption") if reg["chart"] else None, c2)
+show(reg["chart"], t("perceptron.regression_caption") if reg["chart"] else None, c2)
 
 tab_bce.latex(perceptron.FORMULAS["bce"])
 c1, c2 = tab_bce.columns([1, 2])
@@ -200,17 +190,17 @@ bce = perceptron_charts.bce_view(
     c1.slider(t("perceptron.bce_p"), 0.0, 1.0, 0.8, 0.001, format="%.3f", key="perceptron_bce_p"),
     c1.radio(t("perceptron.bce_label"), [1, 0], horizontal=True, key="perceptron_bce_label"))
 c1.metric(**bce["metric"])
-say(bce["warning"], where=c1)
-chart(bce["chart"], t("perceptron.bce_caption"), c2)
+show_messages(bce["warning"], where=c1)
+show(bce["chart"], t("perceptron.bce_caption"), c2)
 
 tab_ce.markdown(perceptron_charts.ce_intro())
 c1, c2 = tab_ce.columns([1, 2])
 ce = perceptron_charts.ce_view(c1.slider(t("perceptron.ce_p"), 0.0, 1.0, 0.90, 0.005, format="%.3f",
                                          key="perceptron_ce_p"))
 c1.metric(**ce["metric"], delta_color="inverse")
-say(ce["warning"], where=c1)
-chart(ce["bars"], t("perceptron.ce_bars_caption"), c1)
-chart(ce["curve"], t("perceptron.ce_curve_caption"), c2)
+show_messages(ce["warning"], where=c1)
+show(ce["bars"], t("perceptron.ce_bars_caption"), c1)
+show(ce["curve"], t("perceptron.ce_curve_caption"), c2)
 tab_ce.caption(t("perceptron.ce_pytorch"))
 
 # --- 6. Gradient descent on sin(x) -------------------------------------------------------------------
@@ -227,14 +217,14 @@ sine_config = perceptron.CubicFitConfig(
     steps=c3.slider(t("perceptron.steps"), 100, 10000, 2000, 100, key="perceptron_sine_steps"),
     seed=int(c3.number_input(t("perceptron.sine_seed"), 0, 9999, 0, key="perceptron_sine_seed")))
 st.caption(t("perceptron.sine_lr_caption", stable_lr=problem["stable_lr"]))
-say(perceptron_charts.lr_warning(sine_config.lr, method))
+show_messages(perceptron_charts.lr_warning(sine_config.lr, method))
 announce(sine_store := RunStore("perceptron_sine_runs", limit=6))
 if st.button(t("perceptron.sine_run"), key="perceptron_sine_run", type="primary"):
     train(perceptron.fit_cubic(sine_config), sine_store, "perceptron_sine", sine_config,
-          lambda history: chart(perceptron_charts.cubic_losses([(t("perceptron.sine_live"), history)])),
+          lambda history: show(perceptron_charts.cubic_losses([(t("perceptron.sine_live"), history)])),
           keep_partial=bool)  # every logged step counts: a stopped fit is still worth seeing
 sine = perceptron_charts.sine_view(sine_store.runs, method, problem, sine_config.seed)
-say(sine["message"])
+show_messages(sine["message"])
 side_by_side(sine["charts"], sine["captions"])
 if sine["table"] is not None:
     c1, c2 = side_by_side([sine["coefficients"]], [t("perceptron.coefficients_caption")], (3, 2))

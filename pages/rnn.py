@@ -8,6 +8,7 @@ import torch
 from core import rnn
 from core.models import count_params
 from ui import rnn_charts
+from ui.charts import show
 from ui.code import show_code
 from ui.content import t
 from ui.runs import Run, RunStore, cpu_state_dict
@@ -26,10 +27,6 @@ CPU = torch.device("cpu")
 @st.cache_resource(show_spinner=False)
 def sine_data(samples: int, seq_len: int) -> dict:
     return rnn.make_sine_data(rnn.SineSettings(samples=samples, seq_len=seq_len))
-
-
-def show(chart) -> None:
-    st.altair_chart(chart, width="stretch")
 
 
 def finished(history: list[dict]) -> bool:

@@ -9,7 +9,7 @@ from core.data import DATA_DIR, EMBEDDED_STOCKS, DataError, OfflineError, embedd
 from core.models import count_params
 from ui import stocks_charts
 from ui.code import show_code
-from ui.content import t
+from ui.content import say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell
 from ui.training import announce, run_training
@@ -73,7 +73,7 @@ if start >= end:
     st.stop()
 data, problem = _load(str(symbol), start.isoformat(), end.isoformat(), online)
 if data is None:
-    st.error(stocks_charts.say(problem))
+    st.error(say(problem))
     st.stop()
 if data.source == "embedded":
     st.info(stocks_charts.source_note(data), icon="💾")
@@ -101,14 +101,14 @@ settings = stocks.StockSettings(symbol=data.symbol, start=start.isoformat(), end
 try:
     prepared = stocks.prepare(data.frame, settings)
 except DataError as exc:
-    st.error(stocks_charts.say(exc.words))
+    st.error(say(exc.words))
     last = data.last_date.date()
     if split_date > last - dt.timedelta(days=30):
         st.button(t("stocks.fix_dates", date=last - dt.timedelta(days=365)), key="stocks_fix_dates",
                   on_click=_suggest_dates, args=(last,))
     st.stop()
 for note in prepared.notes:
-    st.warning(stocks_charts.say(note))
+    st.warning(say(note))
 
 with price_chart_slot.container():
     for chart in stocks_charts.price_charts(data.frame, prepared, chart_kind, data.currency, data.name):

@@ -178,7 +178,7 @@ def test_parse_hidden_explains_bad_input():
                      ("1,2,3,4,5,6,7", "hidden_too_deep"), ("99999", "hidden_bad_width")):
         with pytest.raises(ValueError) as caught:
             ann.parse_hidden(bad)
-        assert caught.value.key == key  # the explanation's section in content/en/ann.md
+        assert caught.value.words.key == f"ann.{key}"  # the explanation's section in content/en/ann.md
 
 
 def _train(s: ann.AnnSettings, device=torch.device("cpu"), stop_after_epochs: int | None = None):

@@ -75,7 +75,7 @@ def test_parse_logits_gives_readable_errors():
                      ("1, nan", "logits_not_finite"), (",".join(["1"] * 21), "logits_too_many")):
         with pytest.raises(ValueError) as error:
             perceptron.parse_logits(bad)
-        assert error.value.key == key  # the page shows content/<lang>/perceptron.md [[key]]
+        assert error.value.words.key == f"perceptron.{key}"  # the page shows content/<lang>/perceptron.md [[key]]
 
 
 def test_vanishing_gradient_is_a_product_of_derivatives():

@@ -3,9 +3,9 @@ recipe against the engine, stage table, offline transfer, the page under AppTest
 import pytest
 import torch
 import torchvision
-from conftest import open_page, run_recipe
 from torch import nn
 
+from conftest import open_page, run_recipe
 from core import data, recipes, resnet
 from core.engine import TrainConfig, evaluate, run_to_end, train
 from core.models import count_params

@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import open_page, run_recipe
 
+from conftest import open_page, run_recipe
 from core import rnn
 from core.engine import run_to_end
 from core.models import count_params

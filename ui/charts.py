@@ -1,6 +1,7 @@
 """Charts more than one page draws."""
 import altair as alt
 import pandas as pd
+import streamlit as st
 
 from ui.content import t
 
@@ -42,3 +43,11 @@ def training_chart(history: list[dict], metric: str = "accuracy") -> alt.LayerCh
         tooltip=["epoch:Q", "series:N",
                  alt.Tooltip("value:Q", title=t("common.axis_accuracy"), format=".2f")])
     return alt.layer(loss_chart, acc_chart).resolve_scale(y="independent").properties(height=260)
+
+
+def show(chart: alt.TopLevelMixin | None, caption: str | None = None, where=st) -> None:
+    """A chart at the column's width with its explanation under it (either may be None)."""
+    if chart is not None:
+        where.altair_chart(chart, width="stretch")
+    if caption:
+        where.caption(caption)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.words import Words
+
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 DEFAULT_LANGUAGE = "en"
 _MARKER = re.compile(r"^\[\[([A-Za-z0-9_.]+)\]\][ \t]*$", re.MULTILINE)
@@ -39,6 +41,12 @@ def language() -> str:
     return st.session_state.get("lang", DEFAULT_LANGUAGE)
 
 
+def say(words: Words) -> str:
+    """core.words.Words (a section and its values, perhaps nested) as text in the session's language."""
+    values = {k: say(v) if isinstance(v, Words) else v for k, v in words.values.items()}
+    return t(words.key, **values)
+
+
 def t(key: str, **values) -> str:
     """The text of `key` ("page.section") in the session's language, placeholders filled."""
     page, _, name = key.partition(".")
@@ -47,3 +55,9 @@ def t(key: str, **values) -> str:
     except KeyError:
         raise KeyError(f"no section [[{name}]] in content/{language()}/{page}.md") from None
     return text.format(**values) if values or "{" in text else text
+
+
+def show_messages(*messages: tuple[str, str] | None, where=st) -> None:
+    """Messages as (level, text), e.g. ("warning", t(...)), drawn with st.<level>; None is skipped."""
+    for message in filter(None, messages):
+        getattr(where, message[0])(message[1])

@@ -5,20 +5,14 @@ import altair as alt
 import pandas as pd
 
 from core import stocks
-from core.data import StockData, Words
-from ui.content import t
+from core.data import StockData
+from ui.content import say, t
 
 SERIES_COLORS = {"actual": "#111111", "lstm": "#1f77b4", "gru": "#ff7f0e", stocks.NAIVE: "#7f7f7f",
                  stocks.DRIFT: "#bcbd22", "lstm_leaky": "#d62728"}
 SERIES_DASH = {stocks.NAIVE: [5, 3], stocks.DRIFT: [2, 2]}
 CURVE_COLORS = {"train": "#1f77b4", "val": "#ff7f0e", "val_leaky": "#d62728"}
 PERIOD_COLORS = {"train": "#2ca02c", "val": "#ff7f0e", "test": "#d62728"}
-
-
-def say(words: Words) -> str:
-    """Words from core (a content section and values, perhaps nested) as a sentence."""
-    values = {k: say(v) if isinstance(v, Words) else v for k, v in words.values.items()}
-    return t(words.key, **values)
 
 
 def series(name: str) -> str:
