@@ -4,9 +4,10 @@ import os
 import streamlit as st
 
 from core.device import device_info, share_cpu_with_browser
-from ui.content import t
+from ui.content import language_switch, t
 from ui.shell import cpu_threads_label, current_device
 
+language_switch()  # first: every word below is in the chosen language
 st.set_page_config(page_title=t("app.page_title"), page_icon="🧠", layout="wide")
 
 PAGES = [  # (page file, icon, URL path); the title is the content section nav_<name>

@@ -11,7 +11,7 @@ presses only the perceptron page's buttons (a smoke test, not for figures).
 import asyncio
 
 from bench._browser import app_url, chromium, click_and_wait, new_tab, wait_idle
-from ui.content import sections
+from core.words import sections
 
 WORKLOAD = "pages"
 BROWSER = True  # drives Chromium: run when named, not with every workload

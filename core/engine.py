@@ -10,6 +10,7 @@ from torch import nn
 
 from core import backprop
 from core.device import synchronize
+from core.words import english, words
 
 OPTIMIZERS = ("sgd", "sgd_momentum", "adam", "adamw", "rmsprop")
 OPTIMIZER_LABELS = {
@@ -216,7 +217,8 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
       batch: epoch, step, epoch_float (e.g. 2.5 = half-way through epoch 3), progress (0..1),
              loss, elapsed, eta [, probe: dict from step_probe]
       epoch: epoch, train_loss, train_acc, val_loss, val_acc, monitor, best, elapsed, eta
-      end:   reason ("completed" | "early_stop" | "diverged"), message, epochs_run,
+      end:   reason ("completed" | "early_stop" | "diverged"), words (core.words.Words for the
+             page to say), message (the same in English, for logs and tests), epochs_run,
              best_epoch, best_monitor, elapsed
     `step_probe(model)` is called after backward on logged steps (gradients are populated),
     e.g. to record per-layer gradient norms; it must return plain floats.
@@ -238,7 +240,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     best_monitor, best_epoch, best_state, bad_epochs = math.inf, 0, None, 0
     started = time.perf_counter()
     step = 0
-    reason, message = "completed", f"Finished {config.epochs} epochs."
+    reason, said = "completed", words("engine.completed", epochs=config.epochs)
     epoch = 0
     for epoch in range(1, config.epochs + 1):
         perm = (torch.randperm(n, generator=order_gen) if config.shuffle else torch.arange(n)).to(device)
@@ -270,16 +272,13 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
                     event["probe"] = probe
                 yield event
         if diverged:
-            reason = "diverged"
-            message = (f"Diverged at epoch {epoch}: the loss became NaN or infinite. "
-                       "Lower the learning rate.")
+            reason, said = "diverged", words("engine.diverged", epoch=epoch)
             break
 
         loss_sum, predicted = fit.epoch_loss_and_predictions(y_epoch)
         train_loss = loss_sum.item() / n
         if not math.isfinite(train_loss):
-            reason, message = "diverged", (f"Diverged at epoch {epoch}: the loss became NaN or "
-                                           "infinite. Lower the learning rate.")
+            reason, said = "diverged", words("engine.diverged", epoch=epoch)
             break
         train_acc = (100.0 * (predicted == y_epoch).sum().item() / n
                      if predicted is not None else None)
@@ -303,14 +302,13 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
                "elapsed": elapsed, "eta": elapsed / epoch * (config.epochs - epoch)}
         if config.patience is not None and bad_epochs >= config.patience:
             reason = "early_stop"
-            message = (f"Early stopping at epoch {epoch}: no improvement larger than "
-                       f"{config.min_delta:g} for {config.patience} epochs "
-                       f"(best epoch {best_epoch}).")
+            said = words("engine.early_stop", epoch=epoch, min_delta=config.min_delta,
+                         patience=config.patience, best_epoch=best_epoch)
             break
 
     if best_state is not None and reason != "diverged":
         model.load_state_dict(best_state)
-    yield {"kind": "end", "reason": reason, "message": message, "epochs_run": epoch,
+    yield {"kind": "end", "reason": reason, "words": said, "message": english(said), "epochs_run": epoch,
            "best_epoch": best_epoch, "best_monitor": best_monitor if math.isfinite(best_monitor) else None,
            "elapsed": time.perf_counter() - started}
 
@@ -345,10 +343,11 @@ def in_sequence(phases: list[tuple[str, float, Callable[[], Iterator[dict]]]],
             yield {**event, **extra}
         done += cost
     last = list(ends.values())[-1] if ends else {"reason": "completed", "message": ""}
-    diverged = [f"{(labels or {}).get(name, name)}: {e['message']}"
-                for name, e in ends.items() if e["reason"] == "diverged"]
-    yield {"kind": "end", "reason": "diverged" if diverged else last["reason"],
-           "message": message if message is not None else " ".join(diverged) or last["message"],
+    diverged = {name: e for name, e in ends.items() if e["reason"] == "diverged"}
+    said = next(iter(diverged.values()), last).get("words")  # the first divergence, else the last end
+    yield {"kind": "end", "reason": "diverged" if diverged else last["reason"], "words": said,
+           "message": message if message is not None else
+           " ".join(f"{(labels or {}).get(n, n)}: {e['message']}" for n, e in diverged.items()) or last["message"],
            "elapsed": time.perf_counter() - started}
 
 

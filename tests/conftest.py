@@ -33,11 +33,14 @@ def _always_run_app_py() -> None:
 _always_run_app_py()
 
 
-def open_page(page: str, timeout: float = 120):
-    """Run app.py under Streamlit's AppTest and switch to `page` (e.g. "pages/cnn.py")."""
+def open_page(page: str, timeout: float = 120, query: dict | None = None):
+    """Run app.py under Streamlit's AppTest and switch to `page` (e.g. "pages/cnn.py"), with
+    the URL's query parameters `query` (e.g. {"lang": "ko"})."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    for name, value in (query or {}).items():
+        at.query_params[name] = value
     at.run()
     assert not at.exception, at.exception
     if page != "pages/home.py":

@@ -88,7 +88,8 @@ def test_every_text_key_in_the_code_exists_in_the_content():
     """Each literal t("page.section") key in app.py, pages/ and ui/ names a real section."""
     import re
 
-    from ui.content import DEFAULT_LANGUAGE, sections
+    from core.words import sections
+    from ui.content import DEFAULT_LANGUAGE
 
     sources = [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]
     keys = {key for path in sources
@@ -103,7 +104,7 @@ def test_content_files_parse_and_fill():
     """Every section of every content file formats with str.format rules (no stray braces)."""
     import string
 
-    from ui.content import CONTENT_DIR, sections
+    from core.words import CONTENT_DIR, sections
 
     for path in (CONTENT_DIR / "en").glob("*.md"):
         for name, text in sections("en", path.stem).items():

@@ -13,8 +13,8 @@ from core import cnn, recipes, shapes
 from core.data import DataError
 from core.digits import canvas_to_mnist
 from core.engine import run_to_end
+from core.words import sections
 from ui import cnn_charts
-from ui.content import sections
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -14,11 +14,11 @@ from sklearn.preprocessing import MinMaxScaler
 from conftest import open_page, run_recipe
 from core import data, device, recipes, stocks
 from core.engine import TrainConfig, evaluate, run_to_end
+from core.words import sections
 from ui import stocks_charts
-from ui.content import sections, t
+from ui.content import say, t
 
 CPU = torch.device("cpu")
-say = stocks_charts.say
 
 
 @pytest.fixture(autouse=True)

@@ -3,12 +3,12 @@ import streamlit as st
 
 from core import recipes
 from core.engine import TrainConfig
-from ui.content import t
+from ui.content import language, t
 
 
 def show_code(recipe: str, key: str, optimizer: TrainConfig | None = None, **values) -> str:
     """Render core/recipes/<recipe>.py with `values`, show it, offer both downloads; returns the code."""
-    code = recipes.render(recipe, optimizer=optimizer, **values)
+    code = recipes.render(recipe, optimizer=optimizer, language=language(), **values)
     filename, notebook = f"{recipe}.py", f"{recipe}.ipynb"
     with st.expander(t("common.show_code"), icon="🐍"):
         st.caption(t("common.show_code_caption", filename=filename))

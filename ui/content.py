@@ -7,38 +7,43 @@ A content file is Markdown cut into named sections by marker lines:
 
 `t("ann.intro", n_train=60000)` returns that section of content/<lang>/ann.md with the
 placeholders filled by `str.format` rules (`{name}`, `{name:,.1f}`; write `{{` for a brace).
-A missing file, section or placeholder value raises: a missing key is a failing test, never
-a silent fallback. A second language is a second folder with the same files and sections.
+Each language is a folder (content/en, content/ko) with the same files, sections and
+placeholders (tests/test_content.py holds them to that). A section missing in Korean falls
+back to English, and that test fails; a section missing in English, or a placeholder value
+missing anywhere, raises.
 """
-import functools
-import re
-from pathlib import Path
-
 import streamlit as st
 
-from core.words import Words
+from core.words import Words, sections
 
-CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
-DEFAULT_LANGUAGE = "en"
-_MARKER = re.compile(r"^\[\[([A-Za-z0-9_.]+)\]\][ \t]*$", re.MULTILINE)
-
-
-@functools.cache
-def sections(language: str, page: str) -> dict[str, str]:
-    """Every section of content/<language>/<page>.md, by name."""
-    text = (CONTENT_DIR / language / f"{page}.md").read_text(encoding="utf-8")
-    parts = _MARKER.split(text)  # [before, name1, body1, name2, body2, ...]
-    found: dict[str, str] = {}
-    for name, body in zip(parts[1::2], parts[2::2]):
-        if name in found:
-            raise ValueError(f"content/{language}/{page}.md: section [[{name}]] appears twice")
-        found[name] = body.strip()
-    return found
+LANGUAGES = {"ko": "한국어", "en": "English"}  # code -> its own name, as the switch shows it
+DEFAULT_LANGUAGE = "en"  # also the language of a browser that asks for neither
 
 
 def language() -> str:
-    """The session's language (the sidebar's choice once there are two)."""
-    return st.session_state.get("lang", DEFAULT_LANGUAGE)
+    """The session's language: the sidebar's choice (see language_switch)."""
+    lang = st.session_state.get("lang")
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def language_switch() -> str:
+    """The sidebar's 한국어 / English switch; call it before anything else is drawn.
+
+    The choice is kept in the URL (?lang=ko), written on every run (a page change clears the
+    query parameters), so a shared link opens in the same language. A link's or an edited
+    URL's ?lang= wins; a first visit without one follows the browser: Korean → 한국어,
+    anything else → English.
+    """
+    state, asked = st.session_state, st.query_params.get("lang")
+    if asked in LANGUAGES and asked != state.get("_lang_in_url"):
+        state["lang"] = asked
+    elif state.get("lang") not in LANGUAGES:
+        state["lang"] = "ko" if (st.context.locale or "").lower().startswith("ko") else DEFAULT_LANGUAGE
+    with st.sidebar:
+        st.segmented_control("🌐", list(LANGUAGES), format_func=LANGUAGES.get, key="lang", required=True,
+                             label_visibility="collapsed")
+    state["_lang_in_url"] = st.query_params["lang"] = language()
+    return language()
 
 
 def say(words: Words) -> str:
@@ -48,13 +53,25 @@ def say(words: Words) -> str:
 
 
 def t(key: str, **values) -> str:
-    """The text of `key` ("page.section") in the session's language, placeholders filled."""
+    """The text of `key` ("page.section") in the session's language, placeholders filled.
+
+    A section missing in the session's language falls back to English (the test that both
+    languages have the same sections fails on it); missing in English too, it raises.
+    """
     page, _, name = key.partition(".")
-    try:
-        text = sections(language(), page)[name]
-    except KeyError:
-        raise KeyError(f"no section [[{name}]] in content/{language()}/{page}.md") from None
+    text = _lookup(language(), page, name)
+    if text is None and language() != DEFAULT_LANGUAGE:
+        text = _lookup(DEFAULT_LANGUAGE, page, name)
+    if text is None:
+        raise KeyError(f"no section [[{name}]] in content/{DEFAULT_LANGUAGE}/{page}.md")
     return text.format(**values) if values or "{" in text else text
+
+
+def _lookup(lang: str, page: str, name: str) -> str | None:
+    try:
+        return sections(lang, page).get(name)
+    except FileNotFoundError:
+        return None
 
 
 def show_messages(*messages: tuple[str, str] | None, where=st) -> None:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import slots
 from ui.charts import training_chart
-from ui.content import t
+from ui.content import say, t
 from ui.runs import Run, RunStore
 from ui.shell import current_device, format_seconds
 
@@ -118,12 +118,19 @@ def _drain(events, key, label, store, make_run, live_view, metric, keep_partial,
     if history:
         with view.container():
             draw(history)
-    progress.progress(1.0, text=f"{label}: {end['message'] if end else t('common.stopped')}")
+    progress.progress(1.0, text=f"{label}: {end_text(end)}")
     run = make_run(history, end)
     dropped = store.add(run)
     if dropped is not None:
         st.info(t("common.runs_dropped", limit=store.limit, name=dropped.name))
     return run
+
+
+def end_text(end: dict | None) -> str:
+    """How a run ended, in the session's language: the end event's words, else its message."""
+    if end is None:
+        return t("common.stopped")
+    return say(end["words"]) if end.get("words") is not None else end.get("message", "")
 
 
 def _show_progress(progress, label: str, event: dict, elapsed: float, fraction: float) -> None:

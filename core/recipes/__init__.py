@@ -10,8 +10,13 @@ holds one constant per line; `render(name, EPOCHS=3)` writes the page's values t
 Python literals) and keeps the comments. A line ending in `# @optimizer` is rewritten from
 `core.engine.optimizer_spec`, the one map from an optimizer name to `torch.optim` code.
 `notebook(code)` turns a script into a Jupyter notebook, one cell per `# %%` block.
+
+The comments are the recipe's prose. `render(..., language="ko")` swaps each one for its
+translation in content/ko/recipes/<name>.toml (English comment = translated comment);
+identifiers, strings and printed output stay as they are.
 """
 import re
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -19,6 +24,10 @@ import nbformat
 from core.engine import TrainConfig, optimizer_spec
 
 RECIPES_DIR = Path(__file__).resolve().parent
+CONTENT_DIR = RECIPES_DIR.parent.parent / "content"
+MARKERS = ("%%", "@optimizer", "noqa", "---")  # comments that are syntax, not prose
+# A whole-line comment, or a comment after code (two spaces, "# "); never a "#" inside a string.
+_COMMENT = re.compile(r"^(?P<code>(?:[^#\"']|\"[^\"]*\"|'[^']*')*?)(?P<hash>#+ ?)(?P<text>.*)$")
 _BLOCK = re.compile(r"(# --- settings ---\n)(.*?)(# --- end of settings ---\n)", re.DOTALL)
 _CONSTANT = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*) = (?P<value>.*?)(?P<comment>  # .*)?$")
 _OPTIMIZER_LINE = re.compile(r"^(?P<indent>\s*)(?P<target>\w+) = torch\.optim\.\w+\((?P<params>[^,]+),"
@@ -49,8 +58,39 @@ def optimizer_code(config: TrainConfig, params: str = "model.parameters()", lr: 
     return f"torch.optim.{name}({params}, lr={lr}{extra})"
 
 
-def render(name: str, optimizer: TrainConfig | None = None, **values) -> str:
-    """The recipe's source with `values` written into its settings block.
+def comments(code: str) -> list[str]:
+    """The prose comments of a script, in order (markers such as `# %%` left out)."""
+    found = []
+    for line in code.splitlines():
+        m = _COMMENT.match(line)
+        if m and m["text"].strip() and not m["text"].lstrip().startswith(MARKERS):
+            found.append(m["text"].strip())
+    return found
+
+
+def translations(name: str, language: str) -> dict[str, str]:
+    """English comment -> translated comment for recipe `name` ({} for English)."""
+    if language == "en":
+        return {}
+    path = CONTENT_DIR / language / "recipes" / f"{name}.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _translate(code: str, table: dict[str, str]) -> str:
+    if not table:
+        return code
+    lines = []
+    for line in code.split("\n"):
+        m = _COMMENT.match(line)
+        if m and m["text"].strip() in table:
+            line = f"{m['code']}{m['hash']}{table[m['text'].strip()]}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def render(name: str, optimizer: TrainConfig | None = None, language: str = "en", **values) -> str:
+    """The recipe's source with `values` written into its settings block, its comments in
+    `language`.
 
     An unknown constant raises: a page cannot silently fill in a setting the script ignores.
     """
@@ -72,7 +112,7 @@ def render(name: str, optimizer: TrainConfig | None = None, **values) -> str:
     code = _BLOCK.sub(fill_block, code, count=1)
     if optimizer is not None:
         code = "\n".join(_fill_optimizer(line, optimizer) for line in code.split("\n"))
-    return code
+    return _translate(code, translations(name, language))
 
 
 def _fill_optimizer(line: str, config: TrainConfig) -> str:
