@@ -18,6 +18,7 @@ PAGES = [  # (page file, icon, URL path); the title is the content section nav_<
     ("resnet", "🪜", "resnet"),
     ("rnn", "🔁", "rnn"),
     ("stocks", "📈", "stocks"),
+    ("glossary", "📖", "glossary"),
 ]
 page = st.navigation([
     st.Page(f"pages/{name}.py", title=t(f"app.nav_{name}"), icon=icon, default=url is None,

@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT, open_page
 
 PAGES = ["pages/home.py", "pages/perceptron.py", "pages/ann.py", "pages/cnn.py",
-         "pages/resnet.py", "pages/rnn.py", "pages/stocks.py"]
+         "pages/resnet.py", "pages/rnn.py", "pages/stocks.py", "pages/glossary.py"]
 
 
 def test_home_renders_title_path_and_status():

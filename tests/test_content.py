@@ -22,7 +22,7 @@ ALLOWED = {
     "ReLU", "LeakyReLU", "Leaky", "ELU", "GELU", "Sigmoid", "sigmoid", "Tanh", "tanh", "Softmax", "softmax",
     "SGD", "Adam", "AdamW", "RMSprop", "momentum", "BatchNorm", "BN", "Dropout", "Linear", "Conv2d",
     "MaxPool", "AvgPool", "Flatten", "MSE", "MAE", "BCE", "CE", "RMSE", "MAPE", "CPU", "GPU", "CUDA",
-    "MPS", "ETA", "CSV", "PNG", "JPEG", "URL", "OK", "x", "y", "z", "w", "b", "h", "c", "T", "N", "H",
+    "MPS", "ETA", "CSV", "English", "PNG", "JPEG", "URL", "OK", "x", "y", "z", "w", "b", "h", "c", "T", "N", "H",
     "W", "C", "d", "k", "p", "s", "e", "n", "lr", "log", "ln", "sin", "cos", "exp", "max", "min",
 }
 
@@ -86,3 +86,32 @@ def test_every_page_reads_in_korean(page):
         if not HANGUL.search(text) and _latin_words(text):
             english[text[:80]] = _latin_words(text)[:6]
     assert not english, f"English on the Korean page: {english}"
+
+
+def test_glossary_holds_the_course_terms_in_both_languages():
+    from core import glossary
+
+    terms = glossary.terms()
+    pages = {p.stem for p in (CONTENT_DIR.parent / "pages").glob("*.py")}
+    for term in terms:
+        assert HANGUL.search(term["ko"]) and HANGUL.search(term["meaning_ko"]), term
+        assert term["en"] and term["meaning_en"] and not HANGUL.search(term["en"] + term["meaning_en"]), term
+        assert term["page"] in pages, term
+    english = {term["en"] for term in terms}
+    for required in ("vanishing gradient", "activation function", "loss function", "backpropagation",
+                     "gradient descent", "learning rate", "epoch", "batch size", "hidden layer", "overfitting",
+                     "early stopping", "convolution", "filter/kernel", "feature map", "padding", "stride",
+                     "pooling", "skip connection", "batch normalization", "long-term dependency", "gate",
+                     "scaling", "data leakage"):
+        assert required in english, required
+    assert {"gradient descent", "backpropagation", "vanishing gradient"} <= {t["en"] for t in glossary.search("기울기")}
+    assert glossary.search("STRIDE")[0]["ko"] == "스트라이드"
+    assert glossary.search("x" * 10_000) == []
+
+
+def test_glossary_page_searches_in_korean():
+    at = open_page("pages/glossary.py", query={"lang": "ko"})
+    assert at.title[0].value.startswith("📖 용어집")
+    at.text_input(key="glossary_query").input("패딩").run()
+    assert not at.exception
+    assert any("패딩" in m.value and "padding" in m.value for m in at.markdown)

@@ -3,6 +3,7 @@ import streamlit as st
 import torch
 
 from core.device import pick_device
+from ui.content import t
 
 
 def ensure_app_shell() -> None:
@@ -27,7 +28,7 @@ def current_device() -> torch.device:
 def cpu_threads_label(info: dict) -> str:
     """"1 of 2 CPU threads" when training leaves cores to the browser, else "2 CPU threads"."""
     used, default = info["cpu_threads"], info["cpu_threads_default"]
-    return f"{used} of {default} CPU threads" if used < default else f"{used} CPU threads"
+    return t("app.threads_of" if used < default else "app.threads_all", used=used, default=default)
 
 
 def format_seconds(seconds: float | None) -> str:
