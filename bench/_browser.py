@@ -5,8 +5,10 @@ Debian's chromium through Playwright's async API, so many learners act at the sa
 the click started has drawn everything, results included.
 """
 import contextlib
+import re
 import time
 
+from core.words import sections
 from deploy.classroom import Classroom, free_port, start_app, wait_healthy
 
 CHROMIUM = "/usr/bin/chromium"
@@ -17,8 +19,9 @@ RUNNING = "[data-testid='stStatusWidget']"
 
 
 @contextlib.contextmanager
-def app_url(url: str | None = None, replicas: int = 0, env: dict | None = None):
-    """Yield a base URL: `url` as given, else a fresh app (behind HAProxy with `replicas` ≥ 1)."""
+def app_url(url: str | None = None, replicas: int = 0, env: dict | None = None, server: list | None = None):
+    """Yield a base URL: `url` as given, else a fresh app (behind HAProxy with `replicas` ≥ 1).
+    A fresh single app's process is appended to `server` when a list is given (to read its RSS)."""
     if url:
         yield url.rstrip("/")
         return
@@ -28,6 +31,8 @@ def app_url(url: str | None = None, replicas: int = 0, env: dict | None = None):
         return
     port = free_port()
     process = start_app(port, env)
+    if server is not None:
+        server.append(process)
     try:
         if not wait_healthy(f"http://127.0.0.1:{port}"):
             raise RuntimeError("the app did not start within 90 s")
@@ -35,6 +40,15 @@ def app_url(url: str | None = None, replicas: int = 0, env: dict | None = None):
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process `pid` in MiB (Linux /proc)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 @contextlib.asynccontextmanager
@@ -89,3 +103,11 @@ def percentile(values: list[float], q: float) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def fixed_text(key: str, language: str = "en") -> str:
+    """The longest fixed stretch of a content section ("ann.trained" -> "% on the test set after"),
+    to find on a page whatever numbers fill its placeholders."""
+    page, _, name = key.partition(".")
+    parts = re.split(r"\{[^{}]*\}|\*\*", sections(language, page)[name])
+    return max((p.strip() for p in parts), key=len)

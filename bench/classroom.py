@@ -8,15 +8,18 @@ it starts the app itself (behind HAProxy with --replicas N). --quick trains on 1
 for 1 epoch instead of the page's defaults (a smoke test, not for figures).
 """
 import asyncio
+import re
 import time
 
-from bench._browser import app_url, chromium, new_tab, percentile, wait_idle
+from bench._browser import app_url, chromium, fixed_text, new_tab, percentile, wait_idle
+from core.words import sections
 
 WORKLOAD = "classroom"
 BROWSER = True  # drives Chromium: run when named, not with every workload
 PAGE = "ann"
-TRAIN, STOP, LEAVE = "▶ Train", "⏹ Stop", "✖ Leave the queue"
-QUICK_SLIDERS = ("Training-set size (images)", "Epochs")  # moved to their minimum with --quick
+TRAIN, STOP = sections("en", "ann")["train"], sections("en", "common")["stop"]
+RESULT, REPLICA = fixed_text("ann.trained"), fixed_text("app.replica")
+QUICK_SLIDERS = ("n_train", "epochs")  # the ANN page's sliders moved to their minimum with --quick
 
 
 def run(quick: bool, device, learners: int | None = None, url: str | None = None,
@@ -26,10 +29,10 @@ def run(quick: bool, device, learners: int | None = None, url: str | None = None
         timings, home_seconds, replica_ids = asyncio.run(_class(base, learners, quick))
     common = {"workload": WORKLOAD, "impl": "playground", "device": str(device),
               "learners": learners, "replicas": replicas or 1}
-    for i, (wait, total) in enumerate(timings, start=1):
-        yield {**common, "learner": i, "replica": replica_ids[i - 1], "metric": "click_to_result_seconds",
-               "value": round(total, 2), "wait_seconds": round(wait, 2)}
-    totals = [total for _, total in timings]
+    for i, (wait, total, replica_after) in enumerate(timings, start=1):
+        yield {**common, "learner": i, "replica": replica_ids[i - 1], "replica_after": replica_after,
+               "metric": "click_to_result_seconds", "value": round(total, 2), "wait_seconds": round(wait, 2)}
+    totals = [total for _, total, _ in timings]
     yield {**common, "metric": "p50_click_to_result_seconds", "value": round(percentile(totals, 50), 2)}
     yield {**common, "metric": "p95_click_to_result_seconds", "value": round(percentile(totals, 95), 2)}
     yield {**common, "metric": "newcomer_home_load_seconds", "value": round(home_seconds, 2)}
@@ -49,7 +52,7 @@ async def _class(base: str, learners: int, quick: bool):
         await asyncio.sleep(2.0)  # the class is training: a newcomer opens the app
         home_started = time.perf_counter()
         context, home = await new_tab(browser, base)
-        await home.get_by_text("The learning path").wait_for(timeout=300_000)
+        await home.get_by_text(sections("en", "home")["path_header"]).wait_for(timeout=300_000)
         home_seconds = time.perf_counter() - home_started
         timings = await asyncio.gather(*learner_runs)
         await context.close()
@@ -58,18 +61,21 @@ async def _class(base: str, learners: int, quick: bool):
     return timings, home_seconds, replica_ids
 
 
-async def _learner(page) -> tuple[float, float]:
-    """(seconds waiting for a slot, seconds from click to result) for one learner."""
+async def _learner(page) -> tuple[float, float, str]:
+    """(seconds waiting for a slot, seconds from click to result, the replica it ended on)."""
     await page.get_by_role("button", name=TRAIN, exact=True).first.click()
     clicked = time.perf_counter()
     await page.get_by_role("button", name=STOP, exact=True).first.wait_for(timeout=900_000)
     granted = time.perf_counter()
     await wait_idle(page, timeout=900)
-    return granted - clicked, time.perf_counter() - clicked
+    finished = time.perf_counter()
+    await page.get_by_text(RESULT).first.wait_for(timeout=30_000)  # the run's result is on the page
+    return granted - clicked, finished - clicked, await _replica(page)
 
 
 async def _minimum_sliders(page) -> None:
-    for label in QUICK_SLIDERS:
+    for key in QUICK_SLIDERS:
+        label = sections("en", "ann")[key]
         thumb = page.locator("[data-testid='stSlider']").filter(has_text=label).get_by_role("slider")
         await thumb.focus()
         await page.keyboard.press("Home")
@@ -78,7 +84,7 @@ async def _minimum_sliders(page) -> None:
 
 async def _replica(page) -> str:
     """The replica named in the sidebar (behind `run.py classroom`), else "-"."""
-    caption = page.get_by_text("Server replica")
+    caption = page.locator("[data-testid='stSidebar']").get_by_text(REPLICA)
     if await caption.count():
-        return (await caption.first.inner_text()).split()[2]
+        return re.search(r"\br\d+\b", await caption.first.inner_text())[0]
     return "-"
