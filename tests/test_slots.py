@@ -96,3 +96,59 @@ def test_capacity_defaults_and_overrides(monkeypatch):
     assert slots.configured_capacity("cpu", cpu_cores=2) == 3
     with pytest.raises(ValueError):
         TrainingSlots(0)
+
+
+def _panel_script():
+    """A page that trains through ui.training.run_training; the test sets what the run does."""
+    import streamlit as st
+
+    from ui.runs import Run, RunStore
+    from ui.training import run_training
+
+    def events():
+        for epoch in range(1, 3):
+            yield {"kind": "epoch", "epoch": epoch, "progress": epoch / 2}
+            if st.session_state.get("fail"):
+                raise RuntimeError("the model blew up")
+        yield {"kind": "end", "reason": "completed", "message": "done"}
+
+    store = RunStore("slot_runs")
+    run_training(events(), key="slot", label="Run", store=store,
+                 make_run=lambda history, end: Run(store.next_id(), None, history, end))
+
+
+@pytest.fixture
+def fresh_queue(monkeypatch):
+    """A one-slot queue for the app under test (the process-wide one is left alone)."""
+    queue = TrainingSlots(capacity=1)
+    monkeypatch.setattr(slots, "_shared", queue)
+    return queue
+
+
+def test_the_page_gives_its_slot_back_after_a_run_and_after_an_error(fresh_queue):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_panel_script, default_timeout=30)
+    at.run()
+    assert not at.exception and fresh_queue.busy == (0, 0)
+    assert len(at.session_state["slot_runs"]["runs"]) == 1
+    at.session_state["fail"] = True
+    at.run()
+    assert at.exception and "blew up" in at.exception[0].message
+    assert fresh_queue.busy == (0, 0)
+    assert len(at.session_state["slot_runs"]["runs"]) == 2  # the partial run was kept
+
+
+def test_a_queued_page_waits_its_turn_then_trains(fresh_queue):
+    from streamlit.testing.v1 import AppTest
+
+    holder = fresh_queue.join("another learner")
+    threading.Timer(1.5, fresh_queue.release, args=(holder,)).start()
+    at = AppTest.from_function(_panel_script, default_timeout=30)
+    started = time.perf_counter()
+    at.run()
+    assert not at.exception
+    assert time.perf_counter() - started >= 1.4  # it waited for the other learner's slot
+    assert fresh_queue.busy == (0, 0)
+    assert at.session_state["slot_runs"]["runs"][0].end["reason"] == "completed"
+    assert at.button(key="slot_stop")  # the Stop button replaced "Leave the queue"
