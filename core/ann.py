@@ -210,12 +210,15 @@ def analyze(model: nn.Module, s: AnnSettings, history: list[dict], end: dict | N
 # --- Runs kept for the session (ui.runs.Run records: id, name, settings, results, epochs) ---
 
 def runs_table(runs) -> pd.DataFrame:
-    """One row per run: its settings, test accuracy and time (also the CSV download)."""
+    """One row per run: its settings, test accuracy and time (also the CSV download).
+
+    Ids, not words: hidden is '128-64' ('' without a hidden layer), activation and normalization
+    are their keys, outcome is the end reason; ui.ann_charts.runs_frame puts them in words."""
     rows = []
     for r in runs:
         s, res = r.settings, r.results
         rows.append({"run": r.name, "test_acc": round(res["accuracy"], 2), "seconds": round(res["seconds"], 1),
-                     "hidden": "-".join(map(str, s.hidden)) or "none", "activation": s.activation,
+                     "hidden": "-".join(map(str, s.hidden)), "activation": s.activation,
                      "dropout": s.dropout, "n_train": s.n_train, "optimizer": OPTIMIZER_LABELS[s.optimizer],
                      "lr": s.lr, "batch_size": s.batch_size, "epochs": s.epochs, "seed": s.seed,
                      "normalization": s.normalization, "epochs_run": len(r.epochs),

@@ -16,11 +16,10 @@ from ui.code import show_code
 from ui.content import say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell, format_seconds
-from ui.training import announce, run_training
+from ui.training import announce, end_text, run_training
 
 LOW_CONFIDENCE = 0.60  # below this top probability the page says the model is unsure
 CANVAS = 280           # canvas side in pixels: 10x MNIST's 28
-
 
 _sample_grid = st.cache_resource(show_spinner=False)(ann.sample_grid)
 _default_model = st.cache_resource(show_spinner=t("ann.loading_default"))(digits.default_digit_model)
@@ -62,7 +61,7 @@ counts = torch.bincount(ann.training_subset(n_train)[1], minlength=10)
 st.caption(t("ann.n_train_caption", n_train=n_train, low=int(counts.min()), high=int(counts.max())))
 col_formula, col_table = st.columns([3, 2])
 normalization = col_formula.selectbox(t("ann.normalization"), list(ann.NORMALIZATIONS), key="ann_normalization",
-                                      format_func=lambda k: t(f"ann.normalization_{k}"),
+                                      format_func=ann_charts.labels("ann.normalization_", ann.NORMALIZATIONS),
                                       help=t("ann.normalization_help"))
 mean, std = ann.NORMALIZATIONS[normalization]
 col_formula.markdown(t("ann.normalization_intro"))
@@ -75,7 +74,8 @@ col_table.caption(t("ann.gray_levels_caption"))
 st.header(t("ann.model_header"))
 col_hidden, col_act, col_drop = st.columns(3)
 hidden_text = col_hidden.text_input(t("ann.hidden"), "128, 64", key="ann_hidden", help=t("ann.hidden_help"))
-activation = col_act.selectbox(t("ann.activation"), list(ACTIVATIONS), key="ann_activation")
+activation = col_act.selectbox(t("ann.activation"), list(ACTIVATIONS), key="ann_activation",
+                               format_func=ann_charts.activation_name)
 dropout = col_drop.slider(t("ann.dropout"), 0.0, 0.8, 0.0, step=0.05, key="ann_dropout", help=t("ann.dropout_help"))
 try:
     hidden = ann.parse_hidden(hidden_text)
@@ -123,7 +123,7 @@ if st.button(t("ann.train"), key="ann_train", type="primary", disabled=settings 
         run_id, settings, h, end, ann.analyze(model, settings, h, end, untrained, device), cpu_state_dict(model)))
     st.caption(t("ann.live_caption"))
     if run.results["reason"] == "diverged":
-        st.error(t("ann.diverged", message=run.end["message"]))
+        st.error(t("ann.diverged", message=end_text(run.end)))
     else:
         st.success(t("ann.trained", name=run.name, accuracy=run.results["accuracy"],
                      time=format_seconds(run.results["seconds"]), device=device))
@@ -132,7 +132,7 @@ _sync_pickers(store)
 if store.runs:
     st.subheader(t("ann.results_header"))
     shown = store.get(st.selectbox(t("ann.result_run"), store.names, key="ann_result_run",
-                                   format_func=lambda n: f"{n} · {ann_charts.settings_label(store.get(n).settings)}"))
+                                   format_func=ann_charts.run_labels(store.runs).get))
     res = shown.results
     m1, m2, m3 = st.columns(3)
     m1.metric(t("ann.test_acc"), f"{res['accuracy']:.2f} %",
@@ -164,7 +164,7 @@ if not store.runs:
 else:
     chosen = st.multiselect(t("ann.compare_runs"), store.names, key="ann_compare_runs")
     metric = st.radio(t("ann.compare_curve"), ["test_acc", "train_loss"], horizontal=True, key="ann_compare_metric",
-                      format_func=lambda k: t(f"ann.curve_{k}"))
+                      format_func=ann_charts.labels("ann.curve_", ["test_acc", "train_loss"]))
     curves = ann.runs_curves([r for r in store.runs if r.name in chosen])
     if curves.empty:
         st.info(t("ann.compare_pick"))
@@ -185,7 +185,7 @@ st.header(t("ann.draw_header"))
 default_model, default_info = _default_model(), digits.default_digit_info()
 usable = [r for r in store.runs if ann.usable(r.state_dict)]
 source = st.radio(t("ann.draw_model"), ["default", "latest"] if usable else ["default"], horizontal=True,
-                  key="ann_draw_model", format_func=lambda k: t(f"ann.reader_{k}"),
+                  key="ann_draw_model", format_func=ann_charts.labels("ann.reader_", ["default", "latest"]),
                   help=t("ann.draw_model_help", accuracy=default_info["test_accuracy"]))
 if not usable:
     st.caption(t("ann.train_to_draw"))
@@ -200,7 +200,7 @@ else:
 col_in, col_out = st.columns([1, 1])
 with col_in:
     kind = st.radio(t("ann.input"), ["canvas", "photo"], horizontal=True, key="ann_draw_input",
-                    format_func=lambda k: t(f"ann.input_{k}"))
+                    format_func=ann_charts.labels("ann.input_", ["canvas", "photo"]))
     image = None
     if kind == "canvas":
         st.caption(t("ann.canvas_caption"))
@@ -210,8 +210,8 @@ with col_in:
                                     key="ann_photo")) is not None:
         try:
             image = digits.load_image(photo)
-        except Exception as exc:  # not an image, truncated file...
-            st.error(t("ann.photo_unreadable", error=exc))
+        except Exception:  # not an image, truncated file... (PIL's reason is English: not shown)
+            st.error(t("ann.photo_unreadable"))
 with col_out:
     steps = None if image is None else digits.preprocess_digit(image, *reader_norm)  # normalized as the reader was
     if steps is None:

@@ -351,3 +351,28 @@ def test_a_stopped_run_is_shown_with_its_finished_epochs():
     assert any("1 of 3 epochs" in c.value for c in at.caption)
     assert any(m.label == "Epochs run" and m.value == "1 / 3" for m in at.metric)
     assert at.selectbox(key="ann_result_run").value == "#1"
+
+
+def test_korean_page_trains_and_reads_in_korean():
+    """?lang=ko: a quick run's results, messages, tables and pickers are in Korean; no text the
+    learner reads is English only (the check of tests/test_content.py, after training)."""
+    from test_content import HANGUL, _latin_words, _texts
+
+    at = open_page(PAGE, query={"lang": "ko"}, timeout=240)
+    at.slider(key="ann_n_train").set_value(1000).run()
+    at.slider(key="ann_epochs").set_value(1).run()
+    at.button(key="ann_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.session_state["ann_runs"]["runs"]) == 1
+    assert at.success and all(HANGUL.search(s.value) for s in at.success)
+    assert any(m.label == "테스트 정확도" and "학습 전보다" in m.delta for m in at.metric)
+    assert all(HANGUL.search(m.label) for m in at.metric)
+    assert any("가장 많이 틀린 경우" in c.value for c in at.caption)
+    # The runs table (and its CSV) has Korean column titles and words for its ids.
+    runs = next(d.value for d in at.dataframe if "테스트 정확도 (%)" in d.value.columns)
+    assert runs.loc[0, "결과"] == "완료" and runs.loc[0, "활성화 함수"] == "ReLU"
+    assert at.radio(key="ann_draw_model").options == ["기본 모델", "내 최근 실행"]
+    assert "ReLU" in at.selectbox(key="ann_activation").options
+    english = {text[:80]: _latin_words(text)[:6] for text in _texts(at.main)
+               if not HANGUL.search(text) and _latin_words(text)}
+    assert not english, f"English on the Korean page: {english}"

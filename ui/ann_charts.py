@@ -1,5 +1,7 @@
 """The ANN page's own pictures and tables: MNIST pixels, the confusion matrix, per-class and
 probability bars, the run overlay, and core.ann's tables with their words from content/."""
+from collections.abc import Callable
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -7,7 +9,9 @@ from PIL import Image
 
 from core.ann import AnnSettings
 from core.engine import OPTIMIZER_LABELS
+from core.models import ACTIVATIONS
 from ui.content import t
+from ui.training import end_text
 
 
 def pixels(image: np.ndarray, scale: int) -> np.ndarray:
@@ -32,12 +36,36 @@ def tile(image: np.ndarray, side: int = 112) -> np.ndarray:
     return np.asarray(framed)
 
 
+def activation_name(key: str) -> str:
+    """A core.models.ACTIVATIONS key as PyTorch names the layer ("leaky_relu" -> "LeakyReLU")."""
+    return ACTIVATIONS[key].__name__
+
+
+def normalization_name(key: str) -> str:
+    """A core.ann.NORMALIZATIONS key in words ("notebook", "mnist", "none")."""
+    return t(f"ann.norm_name_{key}")
+
+
+def labels(prefix: str, keys) -> Callable[[str], str]:
+    """A widget's format_func: each key's words (section `prefix` + key), looked up now.
+
+    Built while the page runs, in the session's language: AppTest calls a format_func again
+    outside the script run, where a t() inside a lambda would fall back to English."""
+    return {k: t(f"{prefix}{k}") for k in keys}.get
+
+
+def run_labels(runs) -> dict[str, str]:
+    """Run name -> '#2 · its settings', for the pickers of runs."""
+    return {r.name: f"{r.name} · {settings_label(r.settings)}" for r in runs}
+
+
 def settings_label(s: AnnSettings) -> str:
-    """A short one-line description, e.g. '784-128-64-10 relu · SGD + momentum lr 0.01 · …'."""
+    """A short one-line description, e.g. '784-128-64-10 ReLU · SGD + momentum lr 0.01 · …'."""
     drop = " " + t("ann.settings_label_dropout", dropout=s.dropout) if s.dropout else ""
     norm = ("" if s.normalization == "notebook" else
-            " · " + t("ann.settings_label_normalization", normalization=s.normalization))
-    return t("ann.settings_label", architecture=s.architecture(), activation=s.activation, dropout=drop,
+            " · " + t("ann.settings_label_normalization", normalization=normalization_name(s.normalization)))
+    return t("ann.settings_label", architecture=s.architecture(), activation=activation_name(s.activation),
+             dropout=drop,
              optimizer=OPTIMIZER_LABELS[s.optimizer], lr=s.lr, batch_size=s.batch_size, epochs=s.epochs,
              n_train=s.n_train, seed=s.seed, normalization=norm)
 
@@ -51,8 +79,15 @@ def layer_frame(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def runs_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """core.ann.runs_table with column titles in words (as shown and as downloaded)."""
-    return table.rename(columns={c: t(f"ann.col_{c}") for c in table.columns})
+    """core.ann.runs_table with its column titles and its ids (no hidden layer, activation,
+    normalization, outcome) in words, as shown and as downloaded."""
+    if table.empty:
+        return table.rename(columns={c: t(f"ann.col_{c}") for c in table.columns})
+    words = table.assign(hidden=[h or t("ann.hidden_none") for h in table["hidden"]],
+                         activation=table["activation"].map(activation_name),
+                         normalization=table["normalization"].map(normalization_name),
+                         outcome=[t(f"ann.outcome_{o}") for o in table["outcome"]])
+    return words.rename(columns={c: t(f"ann.col_{c}") for c in table.columns})
 
 
 def gray_levels(mean: float, std: float) -> pd.DataFrame:
@@ -77,7 +112,9 @@ def confusion_chart(confusion: np.ndarray) -> alt.LayerChart:
                                 y=alt.Y("true:O", title=t("ann.axis_true")))
     heat = base.mark_rect().encode(
         color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"), legend=None),
-        tooltip=["true", "predicted", "count"])
+        tooltip=[alt.Tooltip("true:O", title=t("ann.axis_true")),
+                 alt.Tooltip("predicted:O", title=t("ann.axis_predicted")),
+                 alt.Tooltip("count:Q", title=t("ann.tip_count"))])
     text = base.mark_text(fontSize=10).encode(
         text="count:Q", color=alt.condition("datum.count > 300", alt.value("white"), alt.value("black")))
     return (heat + text).properties(title=t("ann.confusion_title"), height=330)
@@ -94,7 +131,10 @@ def per_class_chart(per_class: pd.DataFrame) -> alt.Chart:
     bars = alt.Chart(pc).mark_bar(clip=True).encode(
         x=alt.X("digit:N", title=t("ann.axis_digit")),
         y=alt.Y("accuracy:Q", title=t("ann.axis_class_accuracy"), scale=alt.Scale(domain=[low, 100])),
-        tooltip=["digit", "correct", "total", alt.Tooltip("accuracy:Q", format=".2f")])
+        tooltip=[alt.Tooltip("digit:N", title=t("ann.axis_digit")),
+                 alt.Tooltip("correct:Q", title=t("ann.tip_correct")),
+                 alt.Tooltip("total:Q", title=t("ann.tip_total")),
+                 alt.Tooltip("accuracy:Q", title=t("ann.axis_class_accuracy"), format=".2f")])
     return bars.properties(title=t("ann.per_class_title"), height=330)
 
 
@@ -127,9 +167,9 @@ def steps_gallery(steps, reader: str) -> tuple[list[np.ndarray], list[str], str]
 
 
 def run_message(run) -> str:
-    """The end event's message, or how far a run Stop cut short got."""
+    """How the run ended (the end event's words), or how far a run Stop cut short got."""
     if run.end is not None:
-        return run.end["message"]
+        return end_text(run.end)
     return t("ann.stopped_message", done=len(run.epochs), total=run.settings.epochs)
 
 
@@ -141,7 +181,8 @@ def probability_chart(probs: np.ndarray) -> alt.Chart:
         x=alt.X("digit:N", title=t("ann.axis_digit")),
         y=alt.Y("probability:Q", title=t("ann.axis_probability"), scale=alt.Scale(domain=[0, 1])),
         color=alt.condition(f"datum.digit == '{top}'", alt.value("#e4572e"), alt.value("#4c78a8")),
-        tooltip=["digit", alt.Tooltip("probability:Q", format=".3f")]).properties(height=200)
+        tooltip=[alt.Tooltip("digit:N", title=t("ann.axis_digit")),
+                 alt.Tooltip("probability:Q", title=t("ann.axis_probability"), format=".3f")]).properties(height=200)
 
 
 def compare_chart(curves: pd.DataFrame, metric: str, runs) -> alt.Chart:
@@ -155,4 +196,5 @@ def compare_chart(curves: pd.DataFrame, metric: str, runs) -> alt.Chart:
         y=alt.Y(f"{metric}:Q", title=title, scale=alt.Scale(zero=False)),
         color=alt.Color("run:N", title=t("ann.axis_run"),
                         legend=alt.Legend(orient="bottom", columns=1, labelLimit=600)),
-        tooltip=["run", "epoch", alt.Tooltip(f"{metric}:Q", title=title, format=".3f")]).properties(height=300)
+        tooltip=[alt.Tooltip("run:N", title=t("ann.axis_run")), alt.Tooltip("epoch:Q", title=t("common.axis_epoch")),
+                 alt.Tooltip(f"{metric}:Q", title=title, format=".3f")]).properties(height=300)
