@@ -10,6 +10,7 @@ from torch import nn
 
 from core.engine import TrainConfig, build_seeded, in_sequence, predict, train
 from core.models import count_params
+from core.words import LearnerError, english, words
 
 CELLS = ("rnn", "lstm", "gru")
 CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -89,7 +90,7 @@ def make_sine_data(settings: SineSettings) -> dict:
     Returns float32 tensors x/y of shape (N, T, 1) split into train/test, plus the test phases.
     """
     if settings.samples < 2 or settings.seq_len < 2:
-        raise ValueError("Need at least 2 sequences of at least 2 steps.")
+        raise LearnerError("rnn.error_sine_data")
     rng = np.random.default_rng(settings.data_seed)
     phases = rng.uniform(0.0, 2 * math.pi, size=settings.samples)          # (N,)
     angle = phases[:, None] + np.arange(settings.seq_len)[None, :] * settings.shift  # (N, T)
@@ -117,7 +118,7 @@ def train_cells(data: dict, settings: SineSettings, device: torch.device,
     Returns the models (trained as the events are drawn) and one event stream
     (core.engine.in_sequence): the engine's events tagged with "cell", a "model_end" and then
     a "result" event after each cell (params, seconds, train_loss, test_mse, diverged,
-    message), and a last "end" event.
+    message and the engine's words for how it ended), and a last "end" event.
     """
     models, streams = {}, {}
     for cell in cells:
@@ -135,7 +136,7 @@ def train_cells(data: dict, settings: SineSettings, device: torch.device,
             diverged = end.get("reason") == "diverged"
             yield {"kind": "result", "params": count_params(models[cell]),
                    "seconds": end.get("elapsed", math.nan), "train_loss": final, "diverged": diverged,
-                   "message": end.get("message", ""),
+                   "message": end.get("message", ""), "words": end.get("words"),
                    "test_mse": math.nan if diverged else test_mse(models[cell], data, device)}
         return events
     return models, in_sequence([(cell, 1.0, phase(cell)) for cell in cells], tag="cell",
@@ -208,7 +209,7 @@ def make_memory_data(T: int, n: int, seed: int = 0) -> tuple[torch.Tensor, torch
     after v was seen, with T-1 distractors of the same size in between.
     """
     if T < 1 or n < 1:
-        raise ValueError("T and the number of samples must be at least 1.")
+        raise LearnerError("rnn.error_memory_data")
     gen = torch.Generator().manual_seed(seed)
     values = torch.rand(n, T, generator=gen) * 2 - 1                   # (n, T)
     marker = torch.zeros(n, T)
@@ -252,12 +253,12 @@ def run_memory_experiment(settings: MemorySettings, device: torch.device,
     Events: progress (cell, T, epoch, loss, progress 0..1);
             result (cell, T, accuracy %, seconds, final_loss, diverged);
             gradients (cell, T = the largest T, initial: list, trained: list) per cell;
-            end (reason, message) last.
+            end (reason, message, words) last.
     Stop by breaking out of the loop.
     """
     t_values = sorted({int(t) for t in settings.t_values})
     if not t_values or t_values[0] < 1:
-        raise ValueError("Choose at least one T >= 1.")
+        raise LearnerError("rnn.error_no_T")
     jobs = [(cell, T) for T in t_values for cell in cells]
     # cost of a job ~ T (steps per sequence); used for an honest progress fraction
     total_cost, done_cost = float(sum(T for _, T in jobs)), 0.0
@@ -291,7 +292,8 @@ def run_memory_experiment(settings: MemorySettings, device: torch.device,
             yield {"kind": "gradients", "cell": cell, "T": T,
                    "initial": [float(v) for v in initial_grad],
                    "trained": [float(v) for v in trained_grad]}
-    yield {"kind": "end", "reason": "completed", "message": f"Finished {len(jobs)} trainings.",
+    said = words("rnn.mem_finished", jobs=len(jobs))
+    yield {"kind": "end", "reason": "completed", "message": english(said), "words": said,
            "elapsed": time.perf_counter() - started}
 
 

@@ -13,7 +13,7 @@ from ui.code import show_code
 from ui.content import t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell
-from ui.training import announce, run_training
+from ui.training import announce, end_text, run_training
 
 ensure_app_shell()
 st.title(t("rnn.title"))
@@ -46,7 +46,8 @@ layers = c2.slider(t("rnn.label_layers"), 1, 3, 1, key="rnn_layers", help=t("rnn
 lr = c3.select_slider(t("rnn.label_lr"), [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3], 0.01, key="rnn_lr")
 epochs = c3.slider(t("rnn.label_epochs"), 1, 300, 100, key="rnn_epochs")
 batch = c3.select_slider(t("rnn.label_batch"), [16, 32, 64, 128, 256, "full"], 128, key="rnn_batch",
-                         help=t("rnn.help_batch"))
+                         help=t("rnn.help_batch"),
+                         format_func=lambda b: t("rnn.batch_full") if b == "full" else str(b))
 
 data = sine_data(samples, seq_len)
 n_train = len(data["x_train"])
@@ -85,7 +86,7 @@ if latest is None:
 else:
     for cell, r in latest.results.items():
         if r["diverged"]:
-            st.error(t("rnn.diverged", name=latest.name, label=rnn.CELL_LABELS[cell], message=r["message"]))
+            st.error(t("rnn.diverged", name=latest.name, label=rnn.CELL_LABELS[cell], message=end_text(r)))
     st.subheader(t("rnn.curves_header"))
     shown = st.multiselect(t("rnn.label_show_runs"), sine_runs.names, default=[latest.name], key="rnn_show_runs")
     chart = rnn_charts.loss_curves([(r.name, r.history) for r in sine_runs.runs if r.name in shown],
@@ -127,7 +128,8 @@ if models:
     forecasts = {labels[c]: rnn.free_run_forecast(m, x_test[index], horizon, CPU) for c, m in models.items()}
     show(rnn_charts.forecast(x_test[index, :, 0].numpy(), truth, forecasts))
     for col, (label, values) in zip(st.columns(len(forecasts)), forecasts.items()):
-        col.metric(t("rnn.forecast_metric", label=label), f"{float(np.mean((values - truth) ** 2)):.2e}")
+        mse = float(np.mean((values - truth) ** 2))
+        col.metric(t("rnn.forecast_metric", label=label), rnn_charts.scientific(mse, 2))
     st.caption(t("rnn.forecast_caption", T=T_run))
 
 # --- 2. Long-term memory ----------------------------------------------------------------------
@@ -207,11 +209,12 @@ show(rnn_charts.input_line(x_one))
 tab_lstm, tab_gru = st.tabs([t("rnn.tab_lstm"), t("rnn.tab_gru")])
 with tab_lstm:
     st.altair_chart(rnn_charts.lstm_gates(lstm_in["layers"][gate_layer]), width="content")
-    st.metric(t("rnn.metric_lstm_diff"), f"{lstm_in['max_abs_diff']:.1e}", help=t("rnn.help_lstm_diff"))
+    st.metric(t("rnn.metric_lstm_diff"), rnn_charts.scientific(lstm_in["max_abs_diff"], 1),
+              help=t("rnn.help_lstm_diff"))
     st.caption(t("rnn.lstm_caption"))
 with tab_gru:
     st.altair_chart(rnn_charts.gru_gates(gru_in["layers"][gate_layer]), width="content")
-    st.metric(t("rnn.metric_gru_diff"), f"{gru_in['max_abs_diff']:.1e}")
+    st.metric(t("rnn.metric_gru_diff"), rnn_charts.scientific(gru_in["max_abs_diff"], 1))
     st.caption(t("rnn.gru_caption"))
 if max(lstm_in["max_abs_diff"], gru_in["max_abs_diff"]) > 1e-5:
     st.error(t("rnn.mismatch"))

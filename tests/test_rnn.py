@@ -1,5 +1,6 @@
 """RNN page: parameter counts, hand-run cells = nn.LSTM/nn.GRU, sine fits, memory, recipes, page."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -9,8 +10,10 @@ from conftest import open_page, run_recipe
 from core import rnn
 from core.engine import run_to_end
 from core.models import count_params
+from core.words import LearnerError, english
 
 CPU = torch.device("cpu")
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +47,9 @@ def test_sine_data_target_is_the_next_input():
     phase = data["phases_test"][0]
     np.testing.assert_allclose(data["x_test"][0, :, 0].numpy(),
                                np.sin(phase + 0.1 * np.arange(20)), atol=1e-6)
-    with pytest.raises(ValueError):
+    with pytest.raises(LearnerError) as error:
         rnn.make_sine_data(rnn.SineSettings(samples=1))
+    assert english(error.value.words).startswith("The sine task needs")
 
 
 def test_settings_make_the_engine_config():
@@ -96,6 +100,8 @@ def test_train_cells_reports_divergence(one_thread):
     events = list(events)
     results = [e for e in events if e["kind"] == "result"]
     assert all(r["diverged"] and math.isnan(r["test_mse"]) and "Diverged" in r["message"] for r in results)
+    # the page shows the engine's words (content/<lang>/engine.md), not the English message
+    assert all(r["words"].key == "engine.diverged" and english(r["words"]) == r["message"] for r in results)
     assert events[-1]["reason"] == "diverged" and events[-1]["message"].startswith("RNN: Diverged")
 
 
@@ -156,6 +162,7 @@ def test_memory_task_lstm_and_gru_beat_the_rnn(one_thread):
     assert share["lstm"] > 10 * share["rnn"] and share["gru"] > 10 * share["rnn"]
     progress = [e["progress"] for e in events if e["kind"] == "progress"]
     assert progress == sorted(progress) and math.isclose(progress[-1], 1.0)
+    assert english(events[-1]["words"]) == events[-1]["message"] == "Finished 3 trainings."
 
 
 def test_memory_data_layout():
@@ -298,3 +305,31 @@ def test_a_stopped_run_keeps_the_finished_cells(one_thread):
     run = at.session_state["rnn_runs"]["runs"][0]
     assert run.stopped and list(run.results) == ["rnn"] and list(run.state_dict) == ["rnn"]
     assert at.session_state["rnn_runs"]["notice"]  # announced on the next rerun
+
+
+def test_page_trains_and_reports_in_korean():
+    """?lang=ko: both trainings run, and what they report (alerts, metrics, captions, the
+    progress bar's last words) is Korean."""
+    at = open_page("pages/rnn.py", timeout=180, query={"lang": "ko"})
+    assert not at.exception, [e.message for e in at.exception]
+    at.slider(key="rnn_samples").set_value(100)
+    at.slider(key="rnn_seq_len").set_value(10)
+    at.slider(key="rnn_epochs").set_value(2)
+    at.select_slider(key="rnn_mem_T").set_value(8)
+    at.slider(key="rnn_mem_epochs").set_value(2)
+    at.select_slider(key="rnn_mem_samples").set_value(128)
+    at.button(key="rnn_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.session_state["rnn_runs"]["runs"]) == 1
+    assert at.success and all(HANGUL.search(a.value) for a in at.success)
+    assert any(m.label.endswith("예측 MSE") for m in at.metric)
+    assert all(HANGUL.search(m.label) for m in at.metric)
+    assert all(HANGUL.search(c.value) for c in at.caption)
+    bars = [p.proto.text for p in at.get("progress")]
+    assert bars and all(HANGUL.search(text) for text in bars), bars
+    at.button(key="rnn_mem_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.session_state["rnn_memory"]["runs"]) == 1
+    bars = [p.proto.text for p in at.get("progress")]
+    assert any("학습 9번을 마쳤습니다" in text for text in bars), bars
+    assert all(HANGUL.search(text) for text in [*(a.value for a in at.info), *(c.value for c in at.caption)])

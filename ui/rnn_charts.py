@@ -14,6 +14,22 @@ CELL_COLORS = ["#e45756", "#4c78a8", "#54a24b"]  # RNN, LSTM, GRU on every chart
 CELL_SCALE = alt.Scale(domain=list(CELL_LABELS.values()), range=CELL_COLORS)
 
 
+def scientific(value: float, digits: int) -> str:
+    """4.5×10⁻⁸ rather than 4.5e-08: the same number, without a Latin letter on a Korean page."""
+    if not math.isfinite(value):
+        return "∞" if value > 0 else "−∞" if value < 0 else "—"
+    mantissa, exponent = f"{value:.{digits}e}".split("e")
+    return mantissa if int(exponent) == 0 else f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _tip(field: str, key: str, fmt: str | None = None) -> alt.Tooltip:
+    """A tooltip line titled in the session's language (Altair would show the field's name)."""
+    return alt.Tooltip(field, title=t(f"rnn.{key}"), **({"format": fmt} if fmt else {}))
+
+
 def loss_curves(curves: list[tuple[str, list[dict]]], by_run: bool) -> alt.Chart | None:
     """Train and test MSE per epoch and cell, log scale; `curves` are (run name, events).
     Runs are told apart by dash when `by_run`, else train and test are. None when empty."""
@@ -30,7 +46,8 @@ def loss_curves(curves: list[tuple[str, list[dict]]], by_run: bool) -> alt.Chart
         y=alt.Y("loss:Q", scale=alt.Scale(type="log"), title=t("rnn.axis_mse_log")),
         color=alt.Color("cell:N", scale=CELL_SCALE, title=t("rnn.axis_cell")),
         strokeDash=alt.StrokeDash(dash, title=dash_title), detail="split:N",
-        tooltip=["run", "cell", "split", "epoch", alt.Tooltip("loss:Q", format=".2e")],
+        tooltip=[_tip("run:N", "axis_run"), _tip("cell:N", "axis_cell"), _tip("split:N", "axis_split"),
+                 _tip("epoch:Q", "axis_epoch"), _tip("loss:Q", "tooltip_mse", ".2e")],
     ).properties(height=300)
 
 
@@ -57,7 +74,8 @@ def _lines(rows: list[dict], domain: list[str], colors: list[str], height: int, 
     return mark.encode(
         x=alt.X("t:Q", title=t("rnn.axis_t")), y=alt.Y("value:Q", title=t("rnn.axis_sin")),
         color=alt.Color("series:N", title=None, scale=alt.Scale(domain=domain, range=colors)),
-        tooltip=["series", "t", alt.Tooltip("value:Q", format=value_format)]).properties(height=height)
+        tooltip=[_tip("series:N", "tooltip_series"), _tip("t:Q", "axis_t"),
+                 _tip("value:Q", "tooltip_value", value_format)]).properties(height=height)
 
 
 def prediction(truth: np.ndarray, predictions: dict[str, np.ndarray]) -> alt.Chart:
@@ -88,8 +106,8 @@ def memory_accuracy(points: list[dict]) -> alt.Chart:
         x=alt.X("T:Q", title=t("rnn.axis_mem_T")),
         y=alt.Y("accuracy:Q", title=t("rnn.axis_mem_accuracy"), scale=alt.Scale(domain=[0, 100])),
         color=alt.Color("cell:N", scale=CELL_SCALE, title=t("rnn.axis_cell")),
-        tooltip=["cell", "T", alt.Tooltip("accuracy:Q", format=".1f"),
-                 alt.Tooltip("seconds:Q", title=t("rnn.axis_seconds"), format=".1f")])
+        tooltip=[_tip("cell:N", "axis_cell"), _tip("T:Q", "col_T"), _tip("accuracy:Q", "axis_mem_accuracy", ".1f"),
+                 _tip("seconds:Q", "axis_seconds", ".1f")])
     return (lines + chance).properties(height=280)
 
 
@@ -104,8 +122,8 @@ def gradients(profiles: dict[str, dict]) -> alt.Chart | None:
         x=alt.X("back:Q", title=t("rnn.axis_steps_before"), scale=alt.Scale(reverse=True)),
         y=alt.Y("grad:Q", scale=alt.Scale(type="log"), title=t("rnn.axis_grad")),
         color=alt.Color("cell:N", scale=CELL_SCALE, title=t("rnn.axis_cell")),
-        tooltip=["cell", alt.Tooltip("back:Q", title=t("rnn.axis_steps_before")),
-                 alt.Tooltip("grad:Q", title=t("rnn.axis_grad"), format=".2e")],
+        tooltip=[_tip("cell:N", "axis_cell"), _tip("back:Q", "axis_steps_before"),
+                 _tip("grad:Q", "axis_grad", ".2e")],
     ).properties(height=240, width=330).facet(
         column=alt.Column("weights:N", title=None, sort=list(stages.values())))
 
@@ -115,7 +133,7 @@ def input_line(x: torch.Tensor) -> alt.Chart:
     frame = pd.DataFrame({"t": np.arange(x.shape[1]), "input": x[0, :, 0].numpy()})
     return alt.Chart(frame).mark_line(color="#333", point=alt.OverlayMarkDef(size=10)).encode(
         x=alt.X("t:Q", title=t("rnn.axis_t")), y=alt.Y("input:Q", title=t("rnn.axis_input")),
-        tooltip=["t", alt.Tooltip("input:Q", format=".3f")]).properties(height=150)
+        tooltip=[_tip("t:Q", "axis_t"), _tip("input:Q", "axis_input", ".3f")]).properties(height=150)
 
 
 def _heatmap(values: torch.Tensor, name: str, gate: bool) -> alt.Chart:
@@ -129,7 +147,7 @@ def _heatmap(values: torch.Tensor, name: str, gate: bool) -> alt.Chart:
         x=alt.X("t:O", title=t("rnn.axis_t"), axis=alt.Axis(values=list(range(0, steps, 10)))),
         y=alt.Y("unit:O", title=t("rnn.axis_unit"), axis=alt.Axis(values=list(range(0, units, 8)))),
         color=alt.Color("value:Q", scale=scale, title=None),
-        tooltip=["t", "unit", alt.Tooltip("value:Q", format=".3f")],
+        tooltip=[_tip("t:O", "axis_t"), _tip("unit:O", "axis_unit"), _tip("value:Q", "tooltip_value", ".3f")],
     ).properties(title=t(f"rnn.gate_{name}"), height=160, width=250)
 
 
