@@ -14,6 +14,7 @@ from core import data
 from core.device import synchronize
 from core.engine import TrainConfig, build_seeded, in_sequence, train
 from core.models import ACTIVATIONS, count_params
+from core.words import english, words
 
 EXPERIMENT_ACTIVATIONS = ("relu", "sigmoid")
 NET_KINDS = ("mlp", "conv")  # fully connected (fast) or convolutional (slower)
@@ -361,10 +362,12 @@ def activation_histograms(cfg: NetConfig, x: torch.Tensor, seed: int = 0, bins: 
     """Histograms of each hidden activation of the plain net at initialization, BN off vs on.
 
     Forward hooks record the output of every activation for one batch x. Returns
-    (hist: [batchnorm, layer, layer_index, bin_start, bin_end, fraction],
-     stats: [batchnorm, layer, layer_index, mean, std, mean_slope]) for up to `max_layers`
-    evenly spaced layers. "mean_slope" is the average derivative of the activation at these
-    inputs: the factor by which it scales gradients flowing back (sigmoid: at most 0.25).
+    (hist: [batchnorm, layer_index, layers, bin_start, bin_end, fraction],
+     stats: [batchnorm, layer_index, layers, mean, std, mean_slope]) for up to `max_layers`
+    evenly spaced layers: "batchnorm" is True/False, "layer_index" the activation's number
+    (1 = nearest the input) out of "layers" (the page names them in its own words).
+    "mean_slope" is the average derivative of the activation at these inputs: the factor by
+    which it scales gradients flowing back (sigmoid: at most 0.25).
     """
     hist_rows, stat_rows = [], []
     lo, hi = (0.0, 1.0) if cfg.activation == "sigmoid" else (None, None)
@@ -383,20 +386,19 @@ def activation_histograms(cfg: NetConfig, x: torch.Tensor, seed: int = 0, bins: 
             h.remove()
         for i in keep:
             values = captured[i].float()
-            name = f"act {i + 1}/{len(acts)}"
             a, b = (lo, hi) if lo is not None else (0.0, max(float(values.max()), 1e-6))
             counts = torch.histc(values, bins=bins, min=a, max=b)
             edges = np.linspace(a, b, bins + 1)
             total = max(float(counts.sum()), 1.0)
             for k in range(bins):
-                hist_rows.append({"batchnorm": "with BN" if bn else "without BN", "layer": name,
-                                  "layer_index": i + 1, "bin_start": edges[k], "bin_end": edges[k + 1],
+                hist_rows.append({"batchnorm": bn, "layer_index": i + 1, "layers": len(acts),
+                                  "bin_start": edges[k], "bin_end": edges[k + 1],
                                   "fraction": float(counts[k]) / total})
             # the factor this activation multiplies gradients by: sigma' = y(1 - y) <= 0.25,
             # ReLU' = 1 where active, 0 elsewhere
             slope = values * (1 - values) if cfg.activation == "sigmoid" else (values > 0).float()
-            stat_rows.append({"batchnorm": "with BN" if bn else "without BN", "layer": name,
-                              "layer_index": i + 1, "mean": values.mean().item(),
+            stat_rows.append({"batchnorm": bn, "layer_index": i + 1, "layers": len(acts),
+                              "mean": values.mean().item(),
                               "std": values.std().item(), "mean_slope": slope.mean().item()})
     return pd.DataFrame(hist_rows), pd.DataFrame(stat_rows)
 
@@ -406,8 +408,9 @@ def activation_histograms(cfg: NetConfig, x: torch.Tensor, seed: int = 0, bins: 
 def stage_table(name: str = "resnet18", image_size: int = 224) -> pd.DataFrame:
     """Run torchvision's model (weights=None) on a 1x3xSxS input and tabulate each stage.
 
-    Columns: stage, layers (what the stage is), blocks, weight layers, output (C x H x W),
-    parameters.
+    Columns: stage (an id: stem, pool, layer1..layer4, avgpool, fc, total), layers (what the
+    stage is, as core.words.Words for the page to say), blocks, weight layers,
+    output (C x H x W), parameters.
     Output shapes come from forward hooks, parameter counts from the modules themselves.
     """
     import torchvision
@@ -417,14 +420,12 @@ def stage_table(name: str = "resnet18", image_size: int = 224) -> pd.DataFrame:
     model = getattr(torchvision.models, name)(weights=None).eval()
     block = type(model.layer1[0]).__name__  # BasicBlock (18/34) or Bottleneck (50)
     stages = [
-        ("stem", "conv 7x7, 64, stride 2 + BN + ReLU", [model.conv1, model.bn1, model.relu], None),
-        ("pool", "max pool 3x3, stride 2", [model.maxpool], None),
-        ("layer1", block, [model.layer1], len(model.layer1)),
-        ("layer2", block, [model.layer2], len(model.layer2)),
-        ("layer3", block, [model.layer3], len(model.layer3)),
-        ("layer4", block, [model.layer4], len(model.layer4)),
-        ("avgpool", "global average pool", [model.avgpool], None),
-        ("fc", "fully connected -> 1000 classes", [model.fc], None),
+        ("stem", words("resnet.layers_stem"), [model.conv1, model.bn1, model.relu], None),
+        ("pool", words("resnet.layers_pool"), [model.maxpool], None),
+        *[(f"layer{i}", words("resnet.layers_block", block=block), [getattr(model, f"layer{i}")],
+           len(getattr(model, f"layer{i}"))) for i in range(1, 5)],
+        ("avgpool", words("resnet.layers_avgpool"), [model.avgpool], None),
+        ("fc", words("resnet.layers_fc", classes=model.fc.out_features), [model.fc], None),
     ]
     shapes = {}
     handles = [modules[-1].register_forward_hook(
@@ -441,7 +442,7 @@ def stage_table(name: str = "resnet18", image_size: int = 224) -> pd.DataFrame:
                      "weight layers": sum(_main_path_layers(m) for m in modules),
                      "output": " x ".join(str(s) for s in shapes[stage]),
                      "parameters": sum(count_params(m) for m in modules)})
-    rows.append({"stage": "total", "layers": name,
+    rows.append({"stage": "total", "layers": words("resnet.layers_total", name=name),
                  "blocks": sum(len(getattr(model, f"layer{i}")) for i in range(1, 5)),
                  "weight layers": _main_path_layers(model),  # the 18 / 34 / 50 in the name
                  "output": rows[-1]["output"], "parameters": count_params(model)})
@@ -498,7 +499,7 @@ def load_pretrained_resnet18() -> nn.Module:
     """torchvision ResNet-18 with ImageNet weights, downloaded once into CACHE_DIR.
 
     Raises core.data.OfflineError when the weights are not cached and the internet is not
-    reachable (or the download fails), with a message a page can show as is.
+    reachable (or the download fails), with `words` for the page to say (its str() is English).
     """
     import torchvision
     from torchvision.models import ResNet18_Weights
@@ -511,17 +512,16 @@ def load_pretrained_resnet18() -> nn.Module:
             ResNet18_Weights.IMAGENET1K_V1.url, model_dir=str(path.parent), progress=False,
             map_location="cpu")
     except Exception as exc:  # network drop mid-download, corrupt file...
-        raise data.OfflineError(f"Could not download the ImageNet ResNet-18 weights: {exc}") from exc
+        said = words("resnet.tl_download_failed", error=str(exc))
+        raise data.OfflineError(english(said), words=said) from exc
     model = torchvision.models.resnet18(weights=None)
     model.load_state_dict(state)
     return model
 
 
 def _offline_error() -> data.OfflineError:
-    return data.OfflineError(
-        f"Transfer learning needs the ImageNet-pretrained ResNet-18 weights ({PRETRAINED_SIZE_MB} MB), "
-        "downloaded once from download.pytorch.org, and the internet is not reachable. "
-        "The rest of the page works offline; come back online once and the weights are cached.")
+    said = words("resnet.tl_offline_error", size=PRETRAINED_SIZE_MB)
+    return data.OfflineError(english(said), words=said)
 
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

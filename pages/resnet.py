@@ -11,10 +11,10 @@ from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
 from core.models import count_params
 from ui import resnet_charts
 from ui.code import show_code
-from ui.content import t
+from ui.content import say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell, format_seconds
-from ui.training import announce, run_training
+from ui.training import announce, end_text, run_training
 
 ensure_app_shell()  # a deep link to /resnet still gets app.py's navigation and sidebar
 
@@ -26,7 +26,7 @@ st.header(t("resnet.block_header"))
 block_col, code_col = st.columns([2, 3])
 with block_col:
     projection = st.radio(t("resnet.block_label"), [False, True], key="resnet_block_kind",
-                          format_func=lambda p: t("resnet.block_projection" if p else "resnet.block_same"),
+                          format_func={False: t("resnet.block_same"), True: t("resnet.block_projection")}.get,
                           help=t("resnet.block_help"))
     c_in, c_out, stride = (64, 128, 2) if projection else (64, 64, 1)
     st.graphviz_chart(resnet_charts.block_dot(c_in, c_out, stride))
@@ -60,13 +60,13 @@ def _seconds_per_step(net: dict, batch_size: int, device_name: str) -> float:
 
 c1, c2, c3, c4 = st.columns(4)
 depth = c1.slider(t("resnet.depth_label"), 8, 50, 20, step=2, key="resnet_depth", help=t("resnet.depth_help"))
-kind = c1.radio(t("resnet.kind_label"), resnet.NET_KINDS, format_func=lambda k: t(f"resnet.kind_{k}"),
-                key="resnet_kind", horizontal=True, help=t("resnet.kind_help"))
-activation = c2.radio(t("resnet.activation_label"), resnet.EXPERIMENT_ACTIVATIONS, key="resnet_activation",
-                      format_func=lambda a: t(f"resnet.activation_{a}"), index=1, horizontal=True)
+kind = c1.radio(t("resnet.kind_label"), resnet.NET_KINDS, key="resnet_kind", horizontal=True,
+                format_func=resnet_charts.labels("kind", resnet.NET_KINDS), help=t("resnet.kind_help"))
+activation = c2.radio(t("resnet.activation_label"), resnet.EXPERIMENT_ACTIVATIONS, key="resnet_activation", index=1,
+                      format_func=resnet_charts.labels("activation", resnet.EXPERIMENT_ACTIVATIONS), horizontal=True)
 batchnorm = c2.toggle(t("resnet.bn_label"), value=False, key="resnet_bn", help=t("resnet.bn_help"))
-dataset = c3.radio(t("resnet.dataset_label"), resnet.DATASETS, format_func=lambda d: t(f"resnet.dataset_{d}"),
-                   key="resnet_dataset", horizontal=True)
+dataset = c3.radio(t("resnet.dataset_label"), resnet.DATASETS, key="resnet_dataset", horizontal=True,
+                   format_func=resnet_charts.labels("dataset", resnet.DATASETS))
 width = (c3.select_slider(t("resnet.channels_label"), [4, 8, 16, 32], 8, key="resnet_channels") if kind == "conv"
          else c3.select_slider(t("resnet.width_label"), [16, 32, 64, 128, 256], 64, key="resnet_width"))
 n_train = c4.select_slider(t("resnet.n_train_label"), [500, 1000, 2000, 3000, 5000, 10000, 20000, 60000],
@@ -120,7 +120,7 @@ if run:
         st.info(t("resnet.other_settings"))
     for name, end in res["ends"].items():
         if end is not None and end["reason"] == "diverged":
-            st.warning(t("resnet.diverged", network=t(f"resnet.name_{name}"), message=end["message"]))
+            st.warning(t("resnet.diverged", network=t(f"resnet.name_{name}"), message=end_text(end)))
 if run and not res["done"]:
     st.warning(t("resnet.stopped_before_both"))
 elif run:
@@ -168,9 +168,8 @@ def _histograms(net: dict, dataset: str):
 hist, stats = _histograms(asdict(net_cfg), dataset)
 st.altair_chart(resnet_charts.activation_histograms(hist, activation))
 first_std, last_std = (stats.groupby("batchnorm")["std"].first(), stats.groupby("batchnorm")["std"].last())
-st.caption(t("resnet.hist_caption", depth=depth, first_without=first_std["without BN"],
-             last_without=last_std["without BN"], first_with=first_std["with BN"],
-             last_with=last_std["with BN"], detail=t(f"resnet.hist_caption_{activation}")))
+st.caption(t("resnet.hist_caption", depth=depth, first_without=first_std[False], last_without=last_std[False],
+             first_with=first_std[True], last_with=last_std[True], detail=t(f"resnet.hist_caption_{activation}")))
 st.table(resnet_charts.activation_table(stats))
 st.caption(t("resnet.stats_caption", detail=t(f"resnet.stats_caption_{activation}")))
 
@@ -184,7 +183,7 @@ def _stage_table(name: str):
 
 
 arch = st.radio(t("resnet.arch_label"), resnet.TORCHVISION_RESNETS, key="resnet_arch", horizontal=True,
-                format_func=lambda n: n.replace("resnet", "ResNet-"))
+                format_func=resnet_charts.labels("arch", resnet.TORCHVISION_RESNETS))
 table = _stage_table(arch)
 total, biggest = table.iloc[-1], table.iloc[:-1].sort_values("parameters").iloc[-1]
 left, right = st.columns([3, 2])
@@ -221,8 +220,8 @@ if st.button(t("resnet.tl_button"), type="primary", key="resnet_tl_train"):
     try:
         with st.spinner(t("resnet.tl_loading")):
             pretrained = resnet.load_pretrained_resnet18()
-    except data.OfflineError as exc:
-        st.error(t("resnet.tl_failed", error=exc))
+    except data.OfflineError as exc:  # core's words when it gave them, else the page's own
+        st.error(say(exc.words) if exc.words is not None else t("resnet.tl_failed"))
     else:
         head, scratch = resnet.new_head(tl_cfg.seed), resnet.scratch_resnet18(tl_cfg.seed)
         run_training(

@@ -9,6 +9,7 @@ from conftest import open_page, run_recipe
 from core import data, recipes, resnet
 from core.engine import TrainConfig, evaluate, run_to_end, train
 from core.models import count_params
+from core.words import english, sections
 
 CPU = torch.device("cpu")
 
@@ -176,11 +177,12 @@ def test_activation_histograms_batchnorm_keeps_the_spread(mnist_small):
     x = mnist_small["x_train"][:256]
     hist, stats = resnet.activation_histograms(
         resnet.NetConfig(depth=20, activation="relu", in_shape=(1, 28, 28)), x)
-    sums = hist.groupby(["batchnorm", "layer"])["fraction"].sum()
+    sums = hist.groupby(["batchnorm", "layer_index"])["fraction"].sum()
     assert ((sums - 1).abs() < 1e-6).all()
+    assert set(stats["batchnorm"]) == {False, True} and (stats["layers"] == 19).all()  # 9 blocks x 2 + head
     last = stats.groupby("batchnorm").last()
-    assert last.loc["with BN", "std"] > 3 * last.loc["without BN", "std"]
-    assert abs(last.loc["with BN", "mean_slope"] - 0.5) < 0.1  # about half the ReLUs active
+    assert last.loc[True, "std"] > 3 * last.loc[False, "std"]  # with BN vs without
+    assert abs(last.loc[True, "mean_slope"] - 0.5) < 0.1  # about half the ReLUs active
 
     _, sig = resnet.activation_histograms(
         resnet.NetConfig(depth=20, activation="sigmoid", in_shape=(1, 28, 28)), x)
@@ -207,6 +209,10 @@ def test_stage_table_matches_torchvision(name, total, layers):
     assert blocks[["layer1", "layer2", "layer3", "layer4"]].tolist() == expected_blocks
     stage_params = table.set_index("stage")["parameters"]
     assert stage_params["layer3"] == count_params(model.layer3)
+    # what each stage is: content sections the page says in the reader's language
+    described = table.set_index("stage")["layers"]
+    assert english(described["layer1"]) == type(model.layer1[0]).__name__
+    assert english(described["fc"]) == "fully connected -> 1000 classes"
 
 
 # --- show the code: core/recipes/resnet.py -----------------------------------------------------
@@ -274,8 +280,9 @@ def test_offline_transfer_learning_raises_offline_error(monkeypatch, tmp_path):
     monkeypatch.setattr(resnet, "pretrained_weights_path", lambda: tmp_path / "missing.pth")
     monkeypatch.setattr(data, "internet_available", lambda *a, **k: False)
     assert resnet.pretrained_available() is False
-    with pytest.raises(data.OfflineError, match="internet"):
+    with pytest.raises(data.OfflineError, match="internet") as raised:
         resnet.load_pretrained_resnet18()
+    assert raised.value.words.key == "resnet.tl_offline_error"  # the page says it in its language
 
 
 @pytest.fixture
@@ -352,3 +359,48 @@ def test_page_transfer_learning_from_cached_weights(fake_cached_weights, monkeyp
     assert set(kept[0].state_dict) == {"pretrained", "scratch"}
     labels = [m.label for m in at.metric]
     assert "pretrained + new last layer" in labels and "from scratch" in labels
+
+
+def _hangul(text: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
+
+
+def test_page_in_korean_trains_both_experiments(fake_cached_weights):
+    """?lang=ko: the comparison and the transfer run, and everything they report, in Korean."""
+    at = open_page("pages/resnet.py", timeout=240, query={"lang": "ko"})
+    assert not at.exception, at.exception
+    at.select_slider(key="resnet_n_train").set_value(500)
+    at.slider(key="resnet_depth").set_value(8)
+    at.slider(key="resnet_epochs").set_value(1)
+    at.select_slider(key="resnet_tl_n").set_value(200)
+    at.select_slider(key="resnet_tl_size").set_value(32)
+    at.slider(key="resnet_tl_head_epochs").set_value(1)
+    at.slider(key="resnet_tl_scratch_epochs").set_value(1)
+    at.run()
+    at.button(key="resnet_train").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["resnet_runs"]["runs"][0].results["done"]
+    labels = [m.label for m in at.metric]
+    assert "일반: 1층의 기울기" in labels and "잔차: 테스트 정확도" in labels
+    ratio = next(m for m in at.metric if m.label == "잔차: 1층의 기울기").delta
+    assert "일반 신경망의" in ratio
+    at.button(key="resnet_tl_train").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["resnet_tl_runs"]["runs"][0].end["reason"] == "completed"
+    labels = [m.label for m in at.metric]
+    assert "사전 학습 + 새 마지막 층" in labels and "처음부터 학습" in labels
+    for text in [m.label for m in at.metric] + [c.value for c in at.caption] + [w.value for w in at.warning]:
+        assert _hangul(text), text
+
+
+def test_page_in_korean_says_why_transfer_learning_failed(monkeypatch):
+    """A failed download: the page's own words, not core.data.OfflineError's English."""
+    monkeypatch.setattr(resnet, "pretrained_available", lambda: True)
+
+    def fail():
+        raise data.OfflineError("HTTP Error 503: Service Unavailable")
+    monkeypatch.setattr(resnet, "load_pretrained_resnet18", fail)
+    at = open_page("pages/resnet.py", timeout=240, query={"lang": "ko"})
+    at.button(key="resnet_tl_train").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [sections("ko", "resnet")["tl_failed"]]
