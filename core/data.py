@@ -41,7 +41,9 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 
-EMBEDDED_STOCKS = {  # symbol -> name, all in data/stocks/<symbol>.csv
+# symbol -> English name (logs, tests, StockData.name), all in data/stocks/<symbol>.csv; a page
+# shows the name in the learner's language from content/<lang>/stocks.md, [[name_<symbol>]].
+EMBEDDED_STOCKS = {
     "005930": "Samsung Electronics (KRX)",
     "000660": "SK hynix (KRX)",
     "035420": "NAVER (KRX)",
@@ -233,7 +235,13 @@ def currency_of(symbol: str) -> str:
 
 
 def embedded_list() -> str:
+    """The embedded symbols with their English names, in one line (logs and tests)."""
     return ", ".join(f"{code} {name}" for code, name in EMBEDDED_STOCKS.items())
+
+
+def embedded_words() -> Words:
+    """The embedded symbols with their names, for a learner's message: content's [[embedded_list]]."""
+    return words("stocks.embedded_list")
 
 
 def tidy_prices(raw: pd.DataFrame) -> pd.DataFrame:
@@ -381,7 +389,7 @@ def load_prices(symbol: str, start: str = "2020-01-01", end: str | None = None, 
             return StockData(frame, symbol, name, "download", currency)
         except DataError as exc:  # the server answered: the symbol or range is wrong
             if symbol not in EMBEDDED_STOCKS:
-                raise DataError("stocks.unknown_symbol", reason=exc.words, embedded=embedded_list()) from exc
+                raise DataError("stocks.unknown_symbol", reason=exc.words, embedded=embedded_words()) from exc
             why = exc.words
         except OfflineError as exc:
             network_down, why = True, exc.words
@@ -392,8 +400,8 @@ def load_prices(symbol: str, start: str = "2020-01-01", end: str | None = None, 
     if symbol not in EMBEDDED_STOCKS:
         if network_down:
             raise OfflineError(words=words("stocks.offline_unknown", symbol=symbol, why=why,
-                                           embedded=embedded_list()))
-        raise DataError("stocks.not_embedded", symbol=symbol, why=why, embedded=embedded_list())
+                                           embedded=embedded_words()))
+        raise DataError("stocks.not_embedded", symbol=symbol, why=why, embedded=embedded_words())
     full = embedded_prices(symbol)
     frame = _between(full, start, end)
     if frame.empty:

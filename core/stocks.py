@@ -291,15 +291,17 @@ def plans(frame: pd.DataFrame, prepared: Prepared) -> list[tuple[str, Prepared]]
 
 def train_models(plan: list[tuple[str, Prepared]], device: torch.device, models: dict,
                  message: str = "") -> Iterator[dict]:
-    """Train each planned model in turn, as one event stream (core.engine.in_sequence) that ends
-    with `message` (the page's words). `models` receives each model as it is built, so a
-    stopped run keeps what it trained."""
+    """Train each planned model in turn, as one event stream (core.engine.in_sequence). Its end
+    event says "done" for the whole plan (words "stocks.trained"; `message` for logs), not the
+    last model's end: each model's own end is on the page. `models` receives each model as it
+    is built, so a stopped run keeps what it trained."""
     def phase(name: str, prepared: Prepared) -> Callable[[], Iterator[dict]]:
         def events() -> Iterator[dict]:
             models[name] = make_model(CELLS[name], prepared.n_features, prepared.settings)
             return train_events(models[name], prepared, device)
         return events
-    return in_sequence([(name, 1.0, phase(name, prepared)) for name, prepared in plan], message=message)
+    for event in in_sequence([(name, 1.0, phase(name, prepared)) for name, prepared in plan], message=message):
+        yield {**event, "words": words("stocks.trained")} if event["kind"] == "end" else event
 
 
 def predict_prices(model: nn.Module, prepared: Prepared, device: torch.device) -> np.ndarray:

@@ -5,13 +5,14 @@ import datetime as dt
 import streamlit as st
 
 from core import stocks
-from core.data import DATA_DIR, EMBEDDED_STOCKS, DataError, OfflineError, embedded_list, load_prices
+from core.data import DATA_DIR, EMBEDDED_STOCKS, DataError, OfflineError, embedded_words, load_prices
 from core.models import count_params
 from ui import stocks_charts
 from ui.code import show_code
 from ui.content import say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell
+from ui.stocks_charts import labels
 from ui.training import announce, run_training
 
 OTHER = "other"
@@ -50,8 +51,9 @@ st.session_state.setdefault("stocks_split", NOTEBOOK_SPLIT)
 left, middle, right = st.columns([1.3, 1, 1])
 with left:
     symbol = st.selectbox(t("stocks.stock"), [*EMBEDDED_STOCKS, OTHER], key="stocks_symbol", help=t("stocks.stock_help"),
-                          format_func=lambda c: t("stocks.stock_option", code=c, name=EMBEDDED_STOCKS[c])
-                          if c in EMBEDDED_STOCKS else t("stocks.stock_other"))
+                          format_func=labels([*EMBEDDED_STOCKS, OTHER], lambda c: t(
+                              "stocks.stock_option", code=c, name=stocks_charts.stock_name(c))
+                              if c in EMBEDDED_STOCKS else t("stocks.stock_other")).get)
     if symbol == OTHER:
         symbol = st.text_input(t("stocks.symbol"), value="", key="stocks_other",
                                placeholder=t("stocks.symbol_placeholder"), help=t("stocks.symbol_help"))
@@ -63,10 +65,10 @@ with right:
     split_date = st.date_input(t("stocks.split"), min_value=FIRST_DAY, max_value=dt.date.today(),
                                key="stocks_split", help=t("stocks.split_help"))
     chart_kind = st.radio(t("stocks.chart_kind"), ["line", "candlestick"], horizontal=True, key="stocks_chart_kind",
-                          format_func=lambda k: t(f"stocks.chart_{k}"))
+                          format_func=labels(["line", "candlestick"], lambda k: t(f"stocks.chart_{k}")).get)
 
 if not str(symbol).strip():
-    st.info(t("stocks.type_symbol", embedded=embedded_list()))
+    st.info(t("stocks.type_symbol", embedded=say(embedded_words())))
     st.stop()
 if start >= end:
     st.error(t("stocks.dates_order", start=start, end=end))
@@ -87,8 +89,9 @@ st.header(t("stocks.h_setup"))
 left, right = st.columns(2)
 with left:
     features = st.multiselect(t("stocks.features"), list(stocks.FEATURE_CHOICES), key="stocks_features",
+                              format_func=labels(stocks.FEATURE_CHOICES, stocks_charts.feature).get,
                               default=["Open", "High", "Low", "Volume"], help=t("stocks.features_help"))
-    target = st.radio(t("stocks.target"), list(stocks.TARGETS), format_func=lambda k: t(f"stocks.target_{k}"),
+    target = st.radio(t("stocks.target"), list(stocks.TARGETS), format_func=labels(stocks.TARGETS, lambda k: t(f"stocks.target_{k}")).get,
                       horizontal=True, key="stocks_target", help=t("stocks.target_help"))
 with right:
     window = st.slider(t("stocks.window"), 5, 120, 30, key="stocks_window", help=t("stocks.window_help"))
@@ -111,10 +114,11 @@ for note in prepared.notes:
     st.warning(say(note))
 
 with price_chart_slot.container():
-    for chart in stocks_charts.price_charts(data.frame, prepared, chart_kind, data.currency, data.name):
+    for chart in stocks_charts.price_charts(data.frame, prepared, chart_kind, data.currency,
+                                            stocks_charts.stock_name(data.symbol, data.name)):
         st.altair_chart(chart, width="stretch")
 st.dataframe(stocks_charts.split_table(prepared), hide_index=True, width="content")
-st.caption(t("stocks.windows_caption", window=window, features=", ".join(features),
+st.caption(t("stocks.windows_caption", window=window, features=", ".join(map(stocks_charts.feature, features)),
              target=t(f"stocks.target_word_{target}")))
 
 with st.container(border=True):
@@ -176,9 +180,10 @@ if trained_now:
 
 run = store.latest
 if len(store.runs) > 1:
-    picked = st.selectbox(t("stocks.pick_run"), store.names[::-1], key="stocks_pick", format_func=lambda n: t(
-        "stocks.run_option", name=n, symbol=store.get(n).settings.symbol, window=store.get(n).settings.window,
-        stopped=t("stocks.run_stopped" if store.get(n).stopped else "stocks.run_complete")))
+    picked = st.selectbox(t("stocks.pick_run"), store.names[::-1], key="stocks_pick", format_func=labels(
+        store.names, lambda n: t("stocks.run_option", name=n, symbol=store.get(n).settings.symbol,
+                                 window=store.get(n).settings.window,
+                                 stopped=t("stocks.run_stopped" if store.get(n).stopped else "stocks.run_complete"))).get)
     run = store.get(picked)
 if run is None:
     st.info(t("stocks.press_train"))
@@ -199,7 +204,7 @@ if run is None:
 else:
     currency, predictions = result["currency"], result["predictions"]
     span = st.radio(t("stocks.span_choice"), ["all", "last60"], horizontal=True, key="stocks_span",
-                    format_func=lambda k: t(f"stocks.span_{k}"), help=t("stocks.span_help"))
+                    format_func=labels(["all", "last60"], lambda k: t(f"stocks.span_{k}")).get, help=t("stocks.span_help"))
     if span == "last60":
         cutoff = predictions["Date"].drop_duplicates().sort_values().iloc[-60:].iloc[0]
         predictions = predictions[predictions["Date"] >= cutoff]

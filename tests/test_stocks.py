@@ -1,6 +1,7 @@
 """Stock forecasting: offline fallback, windows, leak-free scaling, baselines, models, the recipe, the page."""
 import dataclasses
 import inspect
+import json
 import math
 import re
 import time
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.preprocessing import MinMaxScaler
+from test_content import HANGUL, _latin_words, _texts
 
 from conftest import open_page, run_recipe
 from core import data, device, recipes, stocks
@@ -309,7 +311,7 @@ def test_train_models_is_one_stream_and_a_stopped_run_is_judged(samsung, one_thr
     models, history = {}, []
     for event in stocks.train_models(plan, CPU, models, message="done"):
         if event["kind"] == "end":
-            assert event["message"] == "done"
+            assert event["message"] == "done" and event["words"] == data.Words("stocks.trained", {})
             break
         history.append(event)
     progress = [e["progress"] for e in history]
@@ -339,6 +341,19 @@ def test_every_message_core_names_has_words():
     for module in (data, stocks):
         for key in re.findall(r'"stocks\.(\w+)"', inspect.getsource(module)):
             assert key in known, f"{module.__name__}: no [[{key}]] in content/en/stocks.md"
+
+
+def test_embedded_stocks_are_named_in_both_languages():
+    """[[name_<symbol>]] for every embedded stock, and [[embedded_list]] made of them, in each
+    language; the English ones are EMBEDDED_STOCKS' names."""
+    for language in ("en", "ko"):
+        said = sections(language, "stocks")
+        names = {code: said[f"name_{code}"] for code in data.EMBEDDED_STOCKS}
+        assert said["embedded_list"] == ", ".join(f"{code} {name}" for code, name in names.items())
+        assert language == "en" or all(HANGUL.search(name) for name in names.values())
+    assert sections("en", "stocks")["embedded_list"] == data.embedded_list()
+    assert all(sections("en", "stocks")[f"name_{c}"] == n for c, n in data.EMBEDDED_STOCKS.items())
+    assert say(data.embedded_words()) == data.embedded_list()
 
 
 # --- Show the code ------------------------------------------------------------------------------
@@ -427,3 +442,69 @@ def test_settings_dataclass_keeps_a_comment_on_every_default():
     for f in dataclasses.fields(stocks.StockSettings):
         line = next(line for line in source.splitlines() if line.strip().startswith(f"{f.name}:"))
         assert "#" in line, f.name
+
+
+def _chart_titles(at) -> list[str]:
+    """Every title (chart, axis, legend, tooltip) in the page's Altair charts."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "title" and isinstance(value, str):
+                    found.append(value)
+                elif key == "title" and isinstance(value, dict):
+                    for part in (value.get("text"), value.get("subtitle")):
+                        found.extend([part] if isinstance(part, str) else part if isinstance(part, list) else [])
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    def charts(node):
+        if getattr(node, "type", "") in ("vega_lite_chart", "arrow_vega_lite_chart"):
+            walk(json.loads(node.proto.spec))
+        for child in getattr(node, "children", {}).values():
+            charts(child)
+
+    charts(at.main)
+    return found
+
+
+def test_page_in_korean_trains_and_reports_in_korean(no_network):
+    """?lang=ko: the messages, results, tables and charts after training read in Korean, and
+    widgets whose options are worded (run picker, stock, chart kind) still work after a run."""
+    at = open_page("pages/stocks.py", query={"lang": "ko"})
+    assert any("네트워크에 연결할 수 없습니다" in i.value for i in at.info)
+    at.slider(key="stocks_epochs").set_value(2).run()
+    at.button(key="stocks_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error
+    verdicts = [m.value for m in at.markdown if m.value.startswith(("**LSTM**", "**GRU**"))]
+    assert len(verdicts) == 2 and all(HANGUL.search(v) and "내일 = 오늘" in v for v in verdicts)
+    assert any(HANGUL.search(m.label) for m in at.metric) and {m.label for m in at.metric} >= {"LSTM", "GRU"}
+    assert any("투자 조언이 아닙니다" in w.value for w in at.warning)
+    english = [text for text in _texts(at.main) if not HANGUL.search(text) and _latin_words(text)]
+    assert not english, english
+    titles = _chart_titles(at)
+    assert titles and not [x for x in titles if not HANGUL.search(x) and _latin_words(x)]
+    table = at.dataframe[-1].value
+    assert list(table.index) == ["LSTM", "GRU", "내일 = 오늘", "드리프트(drift)"]
+    assert all(HANGUL.search(c) or not _latin_words(c) for c in table.columns)
+
+    at.slider(key="stocks_window").set_value(20).run()
+    assert any("설정이 바뀌었습니다" in i.value for i in at.info)
+    at.button(key="stocks_train").click().run()
+    assert not at.exception and len(at.session_state["stocks_runs"]["runs"]) == 2
+    picker = at.selectbox(key="stocks_pick")
+    assert picker.value == "#2" and all("윈도우" in o for o in picker.options)
+    picker.set_value("#1").run()
+    assert not at.exception and any("설정이 바뀌었습니다" in i.value for i in at.info)
+
+    at.radio(key="stocks_chart_kind").set_value("candlestick").run()
+    at.selectbox(key="stocks_symbol").set_value("other").run()
+    at.text_input(key="stocks_other").input("ZZZZ").run()
+    assert not at.exception
+    message = " ".join(e.value for e in at.error)
+    assert "네트워크에 연결할 수 없습니다" in message and "005930 삼성전자" in message and "TSLA 테슬라" in message

@@ -1,11 +1,11 @@
-"""The stocks page's charts and the sentences it builds from numbers (words from content/en/stocks.md)."""
+"""The stocks page's charts and the sentences it builds from numbers (words from content/<lang>/stocks.md)."""
 import math
 
 import altair as alt
 import pandas as pd
 
 from core import stocks
-from core.data import StockData
+from core.data import EMBEDDED_STOCKS, StockData
 from ui.content import say, t
 
 SERIES_COLORS = {"actual": "#111111", "lstm": "#1f77b4", "gru": "#ff7f0e", stocks.NAIVE: "#7f7f7f",
@@ -18,6 +18,24 @@ PERIOD_COLORS = {"train": "#2ca02c", "val": "#ff7f0e", "test": "#d62728"}
 def series(name: str) -> str:
     """"lstm" -> "LSTM", "naive" -> "Tomorrow = today"."""
     return t(f"stocks.series_{name}")
+
+
+def stock_name(symbol: str, name: str | None = None) -> str:
+    """An embedded stock's name in the learner's language ("005930" -> "Samsung Electronics (KRX)");
+    any other symbol keeps `name` (else the symbol itself)."""
+    return t(f"stocks.name_{symbol}") if symbol in EMBEDDED_STOCKS else name or symbol
+
+
+def labels(options, name) -> dict:
+    """{option: its words} for a widget's format_func (`format_func=labels(...).get`), written now in
+    the session's language: Streamlit's AppTest calls format_func outside the script run, where
+    t() would not know the session's language."""
+    return {option: name(option) for option in options}
+
+
+def feature(column: str) -> str:
+    """A price column's name in the learner's language ("Open" -> "Open" / "시가(Open)")."""
+    return t(f"stocks.feature_{column}")
 
 
 def source_note(data: StockData) -> str:
@@ -41,7 +59,8 @@ def price_charts(frame: pd.DataFrame, prepared: stocks.Prepared, kind: str, curr
         color=alt.Color("period:N", scale=alt.Scale(domain=list(bands["period"]), range=list(PERIOD_COLORS.values())),
                         title=None, legend=alt.Legend(orient="top")))
     base = alt.Chart(frame).encode(x=alt.X("Date:T", title=None))
-    tooltip = [alt.Tooltip("Date:T"), "Open:Q", "High:Q", "Low:Q", "Close:Q", "Volume:Q"]
+    tooltip = [alt.Tooltip("Date:T", title=t("stocks.field_date")),
+               *(alt.Tooltip(f"{c}:Q", title=feature(c)) for c in ("Open", "High", "Low", "Close", "Volume"))]
     y_title = t("stocks.price_axis", currency=currency)
     if kind == "candlestick":
         wick = base.mark_rule().encode(y=alt.Y("Low:Q", title=y_title, scale=alt.Scale(zero=False)), y2="High:Q")
@@ -76,7 +95,8 @@ def leak_text(leak: dict, settings: stocks.StockSettings, currency: str) -> str:
         return "–".join(f"{100 * v:+.1f}%" for v in values)
 
     def label(column: str) -> str:
-        return t("stocks.leak_target", target=settings.target) if column == "target" else column
+        return t("stocks.leak_target", target=t(f"stocks.target_word_{settings.target}")) if column == "target" \
+            else feature(column)
 
     if leak["changed"]:
         moved = "; ".join(t("stocks.leak_moved", column=label(col), new=bounds(col, new), old=bounds(col, old))
@@ -98,12 +118,14 @@ def loss_chart(name: str, epochs: list[dict], end: dict | None, early: bool, liv
             rows.append({"epoch": e["epoch"], "loss": e["val_loss"], "split": t(f"stocks.curve_{held_out}")})
     present = [k for k in ("train", held_out) if t(f"stocks.curve_{k}") in {r["split"] for r in rows}]
     lines = alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
-        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+        x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1), title=t("stocks.field_epoch")),
         y=alt.Y("loss:Q", scale=alt.Scale(type="log"), title=t("stocks.loss_axis")),
         color=alt.Color("split:N", title=None, legend=alt.Legend(orient="top"),
                         scale=alt.Scale(domain=[t(f"stocks.curve_{k}") for k in present],
                                         range=[CURVE_COLORS[k] for k in present])),
-        tooltip=["epoch", "split", alt.Tooltip("loss:Q", format=".2e")])
+        tooltip=[alt.Tooltip("epoch:Q", title=t("stocks.field_epoch")),
+                 alt.Tooltip("split:N", title=t("stocks.field_split")),
+                 alt.Tooltip("loss:Q", format=".2e", title=t("stocks.field_loss"))])
     if end is None:
         status = t("stocks.loss_running") if live else t("stocks.loss_stopped", epochs=len(epochs))
         return lines.properties(height=260, title=alt.TitleParams([series(name), status]))
@@ -130,7 +152,9 @@ def prediction_chart(predictions: pd.DataFrame, currency: str):
         strokeDash=alt.StrokeDash("series:N", title=None,  # same field and title: one merged legend
                                   scale=alt.Scale(domain=[series(i) for i in ids],
                                                   range=[SERIES_DASH.get(i, [1, 0]) for i in ids])),
-        tooltip=[alt.Tooltip("Date:T"), "series:N", alt.Tooltip("price:Q", format=",.2f")],
+        tooltip=[alt.Tooltip("Date:T", title=t("stocks.field_date")),
+                 alt.Tooltip("series:N", title=t("stocks.field_series")),
+                 alt.Tooltip("price:Q", format=",.2f", title=t("stocks.field_price"))],
     ).properties(height=340, title=t("stocks.prediction_title")).interactive(bind_y=False)
 
 
