@@ -24,6 +24,7 @@ from core.data import (
 )
 from core.digits import canvas_to_mnist
 from core.engine import TrainConfig, build_seeded, train
+from core.words import Words, words
 
 # --- The shape calculator ---------------------------------------------------------------------
 
@@ -189,12 +190,16 @@ def load_split(dataset: str, train: bool, n: int | None = None, seed: int = 0, f
     return images[order], labels[order]
 
 
-def full_cifar_problem() -> str | None:
+def full_cifar_problem() -> Words | None:
     """Load the full CIFAR-10 (downloaded once); None when it is there, else why not (offline)."""
     try:
         load_cifar10_full(True)
     except OfflineError as exc:
-        return str(exc)
+        if exc.words is not None:
+            return exc.words
+        if exc.__cause__ is not None:  # the download started and broke: the library's own reason
+            return words("cnn.full_cifar_download_failed", error=str(exc.__cause__))
+        return words("cnn.full_cifar_no_internet")
     return None
 
 
@@ -361,7 +366,8 @@ def _out_size(size: int, k: int, stride: int, padding: int) -> int:
 def pool_by_hand(x, kernel: int = 2, stride: int = 2, padding: int = 0, mode: str = "max"):
     """Max or average pooling cell by cell, as torch does (max pads with −inf; average pads with
     0 and divides by kernel², torch's count_include_pad=True). Returns (output, cells) where each
-    cell has its window's rows/cols (in padded coordinates), values and the sum written out.
+    cell has its window's rows/cols (in padded coordinates), values and the sum written out
+    (numbers and symbols only: the same in every language).
     Settings torch refuses raise core.data.DataError, whose `words` name the content section.
     """
     x = np.asarray(x, dtype=np.float64)
@@ -384,7 +390,7 @@ def pool_by_hand(x, kernel: int = 2, stride: int = 2, padding: int = 0, mode: st
             r0, c0 = i * stride, j * stride
             window = padded[r0:r0 + kernel, c0:c0 + kernel]
             vals = list(window.ravel())
-            shown = ", ".join("pad" if not np.isfinite(v) else f"{v:g}" for v in vals)
+            shown = ", ".join(f"{v:g}".replace("-inf", "−∞") for v in vals)  # max pads with −∞
             if mode == "max":
                 out[i, j] = window.max()
                 text = f"max({shown}) = {out[i, j]:g}"

@@ -1,4 +1,10 @@
-"""CNN shape calculator: trace a layer stack's shapes, formulas, parameters and receptive field."""
+"""CNN shape calculator: trace a layer stack's shapes, formulas, parameters and receptive field.
+
+Everything a learner reads (a layer's label, its formulas and notes, why a stack fails and how
+to fix it, the torch cross-check's verdict) is core.words.Words naming a section of
+content/<language>/cnn.md; the page renders them with ui.content.say. str() of a StackError
+and check_against_torch's "message" stay English (core.words.english), for logs and tests.
+"""
 import contextlib
 import math
 import operator
@@ -8,6 +14,7 @@ import torch
 from torch import nn
 
 from core.models import count_params
+from core.words import Words, english, words
 
 LAYER_TYPES = ("conv", "maxpool", "avgpool", "relu", "flatten", "linear")
 TYPE_LABELS = {"conv": "Conv2d", "maxpool": "MaxPool2d", "avgpool": "AvgPool2d",
@@ -19,39 +26,54 @@ REAL_FORWARD_LIMIT = 5_000_000
 REAL_FORWARD_MACS = 300_000_000
 
 
-class StackError(ValueError):
-    """A layer stack torch would refuse; says which layer, why, and how to fix it."""
+def _say(section: str, /, **values) -> Words:
+    """Words from content/<language>/cnn.md, where the shape calculator's sentences live."""
+    return words(f"cnn.{section}", **values)
 
-    def __init__(self, layer: int | None, reason: str, fix: str):
-        self.layer, self.reason, self.fix = layer, reason, fix  # layer: 1-based, None = the input
-        where = "Input" if layer is None else f"Layer {layer}"
-        super().__init__(f"{where}: {reason} Suggested fix: {fix}")
+
+class StackError(ValueError):
+    """A layer stack torch would refuse; says which layer, why, and how to fix it.
+
+    `reason_words` and `fix_words` are Words; `words` is the whole message for the page
+    (cnn.stack_fails); `reason`, `fix` and str() are the same in English.
+    """
+
+    def __init__(self, layer: int | None, reason: Words, fix: Words):
+        self.layer = layer  # 1-based, None = the input
+        self.reason_words, self.fix_words = reason, fix
+        self.reason, self.fix = english(reason), english(fix)
+        where = _say("where_input") if layer is None else _say("where_layer", layer=layer)
+        self.words = _say("stack_fails", where=where, reason=reason, fix=fix)
+        super().__init__(f"{'Input' if layer is None else f'Layer {layer}'}: {self.reason} "
+                         f"Suggested fix: {self.fix}")
 
 
 # --- Reading layer dicts ---------------------------------------------------------------------
 
 def _int(value, name: str, layer: int | None) -> int:
-    """An int from an int-like value (numpy ints, 3.0 from a table); anything else is refused."""
-    if isinstance(value, bool):
-        raise StackError(layer, f"{name} must be a whole number, got {value!r}.", f"set {name} to a whole number.")
-    try:
-        return operator.index(value)
-    except TypeError:
-        pass
-    if isinstance(value, float) and math.isfinite(value) and value == int(value):
-        return int(value)
-    raise StackError(layer, f"{name} must be a whole number, got {value!r}.", f"set {name} to a whole number.")
+    """An int from an int-like value (numpy ints, 3.0 from a table); anything else is refused.
+    `name` is the layer's field; layer None means the input's sizes."""
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+        if isinstance(value, float) and math.isfinite(value) and value == int(value):
+            return int(value)
+    if layer is None:
+        raise StackError(None, _say("why_input_whole", value=repr(value)), _say("fix_input_whole"))
+    raise StackError(layer, _say("why_whole", name=name, value=repr(value)), _say("fix_whole", name=name))
 
 
 def _field(spec: dict, name: str, layer: int, default=None, minimum: int = 1):
     value = spec.get(name, default)
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        raise StackError(layer, f"{TYPE_LABELS[spec['type']]} needs {name}, which is empty.",
-                         f"fill in {name} for layer {layer}.")
+        raise StackError(layer, _say("why_empty", type=TYPE_LABELS[spec["type"]], name=name),
+                         _say("fix_empty", name=name, layer=layer))
     value = _int(value, name, layer)
     if value < minimum:
-        limit = "at least 1" if minimum == 1 else "0 or more"
-        raise StackError(layer, f"{name} must be {limit}, got {value}.", f"set {name} to {limit}.")
+        limit = "min1" if minimum == 1 else "min0"
+        raise StackError(layer, _say(f"why_{limit}", name=name, value=value), _say(f"fix_{limit}", name=name))
     return value
 
 
@@ -59,8 +81,8 @@ def normalize_layer(spec: dict, layer: int) -> dict:
     """A layer dict with defaults filled in and ints checked (stride None -> kernel for pools)."""
     kind = str(spec.get("type", "")).strip().lower()
     if kind not in LAYER_TYPES:
-        raise StackError(layer, f"unknown layer type {spec.get('type')!r}.",
-                         f"use one of {', '.join(LAYER_TYPES)}.")
+        raise StackError(layer, _say("why_type", type=repr(spec.get("type"))),
+                         _say("fix_type", types=", ".join(LAYER_TYPES)))
     spec = {**spec, "type": kind}
     if kind == "conv":
         return {"type": kind, "out_channels": _field(spec, "out_channels", layer),
@@ -80,18 +102,15 @@ def normalize_layer(spec: dict, layer: int) -> dict:
     return {"type": kind}
 
 
-def describe(spec: dict) -> str:
-    """A short label such as 'Conv2d 6, 5×5, s1, p0'."""
+def describe(spec: dict) -> Words:
+    """A short label such as 'Conv2d 6, 5×5, s1, p0' (English), as Words."""
     kind = spec["type"]
-    if kind == "conv":
-        k = spec["kernel_size"]
-        return f"Conv2d {spec['out_channels']}, {k}×{k}, s{spec['stride']}, p{spec['padding']}"
-    if kind in ("maxpool", "avgpool"):
-        k = spec["kernel_size"]
-        return f"{TYPE_LABELS[kind]} {k}×{k}, s{spec['stride']}, p{spec['padding']}"
+    if kind in ("conv", "maxpool", "avgpool"):
+        return _say("layer_conv" if kind == "conv" else "layer_pool", name=TYPE_LABELS[kind],
+                    out=spec.get("out_channels"), k=spec["kernel_size"], s=spec["stride"], p=spec["padding"])
     if kind == "linear":
-        return f"Linear → {spec['out_features']}"
-    return TYPE_LABELS[kind]
+        return _say("layer_linear", out=spec["out_features"])
+    return _say("layer_plain", name=TYPE_LABELS[kind])
 
 
 def _fmt_shape(shape: tuple) -> str:
@@ -100,47 +119,45 @@ def _fmt_shape(shape: tuple) -> str:
 
 # --- The trace --------------------------------------------------------------------------------
 
-def _side_formula(axis: str, size: int, k: int, s: int, p: int) -> tuple[int, str, bool]:
+def _side_formula(axis: str, size: int, k: int, s: int, p: int) -> tuple[int, Words, bool]:
     """Output size along one axis and the notes-style formula, e.g. H = ((28 + 2×0 − 5) / 1) + 1 = 24."""
     top = size + 2 * p - k
     out = top // s + 1
     floored = top % s != 0
     if floored:
-        text = (f"{axis} = ⌊({size} + 2×{p} − {k}) / {s}⌋ + 1 = ⌊{top / s:g}⌋ + 1 = {out}"
-                f"  (floor: {top}/{s} is not whole, the last {top % s} row(s)/col(s) are dropped)")
+        text = _say("formula_side_floor", axis=axis, size=size, p=p, k=k, s=s, quotient=top / s, out=out,
+                    top=top, dropped=top % s)
     else:
-        text = f"{axis} = (({size} + 2×{p} − {k}) / {s}) + 1 = {out}"
+        text = _say("formula_side", axis=axis, size=size, p=p, k=k, s=s, out=out)
     return out, text, floored
 
 
-def _spatial(layer: int, spec: dict, shape: tuple, label: str) -> tuple[int, int, list[str], bool]:
+def _spatial(layer: int, spec: dict, shape: tuple, label: Words) -> tuple[int, int, list[Words], bool]:
     """Output H, W for a conv/pool on shape (C, H, W), or StackError exactly where torch refuses."""
     kind, k, s, p = spec["type"], spec["kernel_size"], spec["stride"], spec["padding"]
     if len(shape) != 3:
-        raise StackError(layer, f"{label} needs a C×H×W input, but it gets {_fmt_shape(shape)} "
-                         "(already flattened by an earlier Flatten).",
-                         "move Flatten after the last convolution/pooling layer.")
+        raise StackError(layer, _say("why_flat", label=label, shape=_fmt_shape(shape)), _say("fix_flat"))
     _, h, w = shape
     if 0 in shape:  # only a Linear with 0 outputs makes one; torch's conv/pool kernels refuse it
-        raise StackError(layer, f"{label} gets an empty input ({_fmt_shape(shape)}): a size is 0.",
-                         "give the Linear layer before it at least 1 output feature.")
+        raise StackError(layer, _say("why_empty_input", label=label, shape=_fmt_shape(shape)),
+                         _say("fix_empty_input"))
     if kind != "conv" and p > k // 2:
-        raise StackError(layer, f"{label}: pooling padding {p} is more than half the kernel "
-                         f"({k}//2 = {k // 2}); a window could then see only padding.",
-                         f"use padding ≤ {k // 2}, or a kernel of at least {2 * p}.")
+        raise StackError(layer, _say("why_pool_padding", label=label, p=p, k=k, half=k // 2),
+                         _say("fix_pool_padding", half=k // 2, k_min=2 * p))
     if h + 2 * p < k or w + 2 * p < k:
         small = min(h, w)
         need_pad = math.ceil((k - small) / 2)
-        fix = f"use kernel_size ≤ {small + 2 * p}"
         if kind == "conv" or need_pad <= k // 2:  # a pool's padding is capped at kernel // 2
-            fix += f", or padding ≥ {need_pad}"
-        fix += ", or remove a pooling/strided layer before it so the map stays bigger."
-        padded = (f"its padded input ({h + 2 * p}×{w + 2 * p} = {h}×{w} plus padding {p} on each side)"
-                  if p else f"its input ({h}×{w}, no padding)")
-        raise StackError(layer, f"{label}: the {k}×{k} window is larger than {padded}.", fix)
-    out_h, text_h, floor_h = _side_formula("H", h, k, s, p)
+            fix = _say("fix_window_pad", k_max=small + 2 * p, pad=need_pad)
+        else:
+            fix = _say("fix_window", k_max=small + 2 * p)
+        reason = (_say("why_window_padded", label=label, k=k, ph=h + 2 * p, pw=w + 2 * p, h=h, w=w, p=p) if p
+                  else _say("why_window", label=label, k=k, h=h, w=w))
+        raise StackError(layer, reason, fix)
     if h == w:
-        return out_h, out_h, [text_h.replace("H =", "H = W =", 1)], floor_h
+        out_h, text_h, floor_h = _side_formula("H = W", h, k, s, p)
+        return out_h, out_h, [text_h], floor_h
+    out_h, text_h, floor_h = _side_formula("H", h, k, s, p)
     out_w, text_w, floor_w = _side_formula("W", w, k, s, p)
     return out_h, out_w, [text_h, text_w], floor_h or floor_w
 
@@ -151,14 +168,13 @@ def trace(input_shape, layers) -> list[dict]:
     `input_shape` is (C, H, W). Layers are dicts, e.g. {"type": "conv", "out_channels": 6,
     "kernel_size": 5, "stride": 1, "padding": 0}; see LAYER_TYPES. Raises StackError (a
     ValueError) with which layer fails, why and a suggested fix, exactly when torch would refuse.
+    A row's "label", "formula" and "notes" are Words (english() gives the English text).
     """
     if len(tuple(input_shape)) != 3:
-        raise StackError(None, f"the input must be C×H×W (3 numbers), got {tuple(input_shape)!r}.",
-                         "give channels, height and width, e.g. (1, 28, 28).")
+        raise StackError(None, _say("why_input_dims", got=repr(tuple(input_shape))), _say("fix_input_dims"))
     shape = tuple(_int(d, "input size", None) for d in input_shape)
     if min(shape) < 1:
-        raise StackError(None, f"every input size must be at least 1, got {_fmt_shape(shape)}.",
-                         "use positive sizes, e.g. 1×28×28.")
+        raise StackError(None, _say("why_input_min", shape=_fmt_shape(shape)), _say("fix_input_min"))
     return _trace_rows(shape, layers)
 
 
@@ -176,35 +192,34 @@ def _trace_rows(shape: tuple, layers, first: int = 1) -> list[dict]:
             if kind == "conv":
                 c_in, c_out = shape[0], spec["out_channels"]
                 params = c_out * c_in * k * k + c_out
-                formula.append(f"params = {c_out} × ({c_in}×{k}×{k}) + {c_out} (bias) = {params:,}")
+                formula.append(_say("formula_conv_params", c_out=c_out, c_in=c_in, k=k, params=params))
                 out = (c_out, out_h, out_w)
             else:
                 out = (shape[0], out_h, out_w)
-                formula.append(f"channels unchanged ({shape[0]}); no parameters")
+                formula.append(_say("formula_pool", c=shape[0]))
             if rf is not None:
                 rf, jump = rf + (k - 1) * jump, jump * s
             if floored:
-                notes.append("floor applied: some input rows/columns at the edge are never covered")
+                notes.append(_say("note_floor"))
             if s > k:
-                notes.append(f"stride {s} > kernel {k}: pixels between windows are skipped")
+                notes.append(_say("note_skip", s=s, k=k))
         elif kind == "relu":
             out = shape
-            formula.append("shape unchanged; max(0, x) per number")
+            formula.append(_say("formula_relu"))
         elif kind == "flatten":
             out = (math.prod(shape),)
-            formula.append(f"{' × '.join(str(d) for d in shape)} = {out[0]:,}"
-                           if len(shape) > 1 else f"already flat: {out[0]:,}")
+            formula.append(_say("formula_flatten", dims=" × ".join(str(d) for d in shape), n=out[0])
+                           if len(shape) > 1 else _say("formula_flat_already", n=out[0]))
             rf = None
         else:  # linear acts on the LAST dimension only, like torch
             f_in, f_out = shape[-1], spec["out_features"]
             params = f_in * f_out + f_out
             out = shape[:-1] + (f_out,)
-            formula.append(f"params = {f_in} × {f_out} + {f_out} (bias) = {params:,}")
+            formula.append(_say("formula_linear_params", f_in=f_in, f_out=f_out, params=params))
             if len(shape) > 1:
-                notes.append(f"input is {_fmt_shape(shape)}, not flat: Linear acts on the last "
-                             f"dimension only (in_features = W = {f_in}). Add Flatten before it.")
+                notes.append(_say("note_not_flat", shape=_fmt_shape(shape), f_in=f_in))
             if f_out == 0:
-                notes.append("0 output features: this layer outputs nothing")
+                notes.append(_say("note_zero_out"))
             rf = None
         rows.append({"layer": number, "type": kind, "label": label, "spec": spec,
                      "input_shape": shape, "output_shape": out, "params": params,
@@ -220,18 +235,6 @@ def summary(input_shape, rows: list[dict]) -> dict:
     return {"params": sum(r["params"] for r in rows),
             "output_shape": rows[-1]["output_shape"] if rows else tuple(input_shape),
             "activations": sum(math.prod(r["output_shape"]) for r in rows)}
-
-
-def trace_table(rows: list[dict]) -> list[dict]:
-    """Rows for a table: the strings a learner reads."""
-    table = []
-    for r in rows:
-        rf = r["receptive_field"]
-        table.append({"#": r["layer"], "layer": r["label"], "input": _fmt_shape(r["input_shape"]),
-                      "output": _fmt_shape(r["output_shape"]), "params": r["params"],
-                      "receptive field": f"{rf}×{rf}" if rf is not None else "whole input",
-                      "formula": " ;  ".join(r["formula"]), "notes": " ; ".join(r["notes"])})
-    return table
 
 
 def layers_from_table(records: list[dict]) -> list[dict]:
@@ -316,8 +319,9 @@ def check_against_torch(input_shape, layers, batch: int = 2) -> dict:
     """Run the stack in torch and compare with trace: shapes, parameters and validity.
 
     Returns {"matches", "mode" ("forward" | "meta"), "torch_error", "trace_error",
-    "torch_shapes", "torch_params", "message"}. A real CPU forward pass on random input is used
-    unless the stack is huge (then the meta device checks shapes and errors without arithmetic).
+    "torch_shapes", "torch_params", "words", "message"}: the verdict as Words for the page and
+    in English. torch's own error is quoted verbatim. A real CPU forward pass on random input is
+    used unless the stack is huge (then the meta device checks shapes and errors without arithmetic).
     """
     try:
         rows, trace_error = trace(input_shape, layers), None
@@ -326,11 +330,11 @@ def check_against_torch(input_shape, layers, batch: int = 2) -> dict:
     numbers, macs = _size_guess(input_shape, layers)
     mode = "forward" if numbers <= REAL_FORWARD_LIMIT and macs <= REAL_FORWARD_MACS else "meta"
     device = torch.device("cpu") if mode == "forward" else torch.device("meta")
-    torch_shapes, torch_params, torch_error = [], [], None
+    torch_shapes, torch_params, torch_error, build_error = [], [], None, None
     try:
         model = build_module(input_shape, layers, device=device)
     except StackError as exc:  # bad field values: torch cannot even build the layer
-        model, torch_error = None, str(exc)
+        model, torch_error, build_error = None, str(exc), exc
     except Exception as exc:  # noqa: BLE001 - report whatever torch says
         model, torch_error = None, f"{type(exc).__name__}: {exc}"
     if model is not None:
@@ -347,16 +351,19 @@ def check_against_torch(input_shape, layers, batch: int = 2) -> dict:
     if rows is not None and torch_error is None:
         matches = ([r["output_shape"] for r in rows] == torch_shapes
                    and [r["params"] for r in rows] == torch_params)
-        message = ("✓ matches torch" if matches else
-                   "✗ trace and torch disagree: " + str(list(zip([r["output_shape"] for r in rows], torch_shapes))))
+        said = (_say("torch_matches") if matches else
+                _say("torch_disagrees", pairs=str(list(zip([r["output_shape"] for r in rows], torch_shapes)))))
+    elif rows is None and build_error is not None:
+        matches, said = True, _say("torch_cannot_build", layer=build_error.layer, reason=build_error.reason_words)
     elif rows is None and torch_error is not None:
-        matches, message = True, f"✓ torch refuses it too: {torch_error.splitlines()[0][:200]}"
+        matches, said = True, _say("torch_refuses_too", error=torch_error.splitlines()[0][:200])
     elif rows is None:
-        matches, message = False, "✗ trace refused a stack that torch runs"
+        matches, said = False, _say("trace_refused_runs")
     else:
-        matches, message = False, f"✗ torch refused a stack that trace accepted: {torch_error}"
+        matches, said = False, _say("torch_refused_accepted", error=torch_error)
     return {"matches": matches, "mode": mode, "torch_error": torch_error, "trace_error": trace_error,
-            "torch_shapes": torch_shapes, "torch_params": torch_params, "message": message}
+            "torch_shapes": torch_shapes, "torch_params": torch_params, "words": said,
+            "message": english(said)}
 
 
 def _size_guess(input_shape, layers) -> tuple[int, int]:
@@ -391,11 +398,12 @@ def _failing_layer(input_shape, layers) -> int:
 
 # --- Code export ------------------------------------------------------------------------------
 
-def sequential_code(input_shape, layers, name: str = "model") -> str:
-    """A PyTorch nn.Sequential snippet for the stack, with shape comments from the trace."""
+def sequential_code(input_shape, layers, name: str = "model", input_word: str = "input") -> str:
+    """A PyTorch nn.Sequential snippet for the stack, with shape comments from the trace
+    (`input_word`: the first comment's word, in the page's language)."""
     rows = trace(input_shape, layers)
     c, h, w = (int(d) for d in input_shape)
-    lines = [f"{name} = nn.Sequential(  # input (N, {c}, {h}, {w})"]
+    lines = [f"{name} = nn.Sequential(  # {input_word} (N, {c}, {h}, {w})"]
     for r in rows:
         spec, shape = r["spec"], r["input_shape"]
         kind = spec["type"]

@@ -11,7 +11,7 @@ from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
 from ui import cnn_charts
 from ui.charts import training_chart
 from ui.code import show_code
-from ui.content import say, t
+from ui.content import say, show_messages, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell
 from ui.training import announce, run_training
@@ -35,7 +35,7 @@ if "cnn_in_c" not in st.session_state:
     st.session_state["cnn_preset"] = next(iter(shapes.PRESETS))
     _load_preset()
 preset_id = st.selectbox(t("cnn.preset"), list(shapes.PRESETS), key="cnn_preset", on_change=_load_preset,
-                         format_func=lambda p: t(f"cnn.preset_{p}"))
+                         format_func=cnn_charts.labels("preset", shapes.PRESETS))
 st.info(t(f"cnn.preset_{preset_id}_note"), icon="📝")
 input_shape = tuple(int(col.number_input(t(f"cnn.in_{d}"), 1, 512 if d == "c" else 1024, step=1,
                                          key=f"cnn_in_{d}")) for col, d in zip(st.columns(3), "chw"))
@@ -51,18 +51,15 @@ if (problem := cnn_charts.stack_problem(report)) is not None:
 if report.error is not None and report.rows:  # still show what works up to there
     st.caption(t("cnn.layers_before_work", layer=report.error.layer))
 if report.rows:
-    st.table(pd.DataFrame(shapes.trace_table(report.rows)).style.hide(axis="index"))  # formulas wrap
+    st.table(cnn_charts.trace_frame(report.rows).style.hide(axis="index"))  # formulas wrap
     st.caption(t("cnn.trace_caption"))
 if report.ok:
     for col, (name, value) in zip(st.columns(4), report.metrics(input_shape).items()):
         col.metric(t(f"cnn.metric_{name}"), value, help=t("cnn.metric_flatten_help") if name == "flatten" else None)
-if report.verdict is not None:  # the real torch module ran the stack, trace refused it or not
-    show = {"ok": st.success, "refused": st.caption, "failed": st.error}[report.verdict]
-    show(t(f"cnn.check_{report.verdict}", message=report.check["message"], n=len(report.rows),
-           how=t(f"cnn.check_{report.check['mode']}")))
+show_messages(cnn_charts.check_text(report))  # the real torch module ran the stack, trace refused it or not
 if report.ok:
     st.markdown(t("cnn.as_pytorch"))
-    st.code(shapes.sequential_code(input_shape, report.layers), language="python")
+    st.code(shapes.sequential_code(input_shape, report.layers, input_word=t("cnn.code_input")), language="python")
 
 # --- 2. Arithmetic by hand ----------------------------------------------------------------------
 st.header(t("cnn.hand_header"))
@@ -70,7 +67,7 @@ pool_tab, pad_tab, conv_tab = st.tabs([t("cnn.tab_pool"), t("cnn.tab_pad"), t("c
 with pool_tab:
     st.markdown(t("cnn.pool_intro"))
     pool_input = st.data_editor(pd.DataFrame(cnn.POOL_EXAMPLE, columns=[f"c{j}" for j in range(4)]),
-                                key="cnn_pool_grid", hide_index=True)
+                                key="cnn_pool_grid", hide_index=True, column_config=cnn_charts.pool_grid_columns(4))
     pc = st.columns(3)
     pool_k = pc[0].number_input(t("cnn.pool_window"), 1, 4, 2, key="cnn_pool_k")
     pool_s = pc[1].number_input(t("cnn.stride"), 1, 4, 2, key="cnn_pool_s")
@@ -95,7 +92,7 @@ with pad_tab:
     pad_p = st.slider(t("cnn.pad_slider"), 1, 3, 1, key="cnn_pad_p")
     st.caption(t("cnn.pad_image", image=cnn.PAD_EXAMPLE.tolist()))
     for col, mode in zip(st.columns(3), cnn.PAD_MODES):
-        col.markdown(f"**{mode}**")
+        col.markdown(t(f"cnn.pad_title_{mode}"))
         try:
             col.dataframe(cnn_charts.pad_table(cnn.pad_by_hand(cnn.PAD_EXAMPLE, pad_p, mode), pad_p))
             col.caption(t("cnn.pad_caption", explain=t(f"cnn.pad_{mode}")))
@@ -106,7 +103,7 @@ with conv_tab:
     st.markdown(t("cnn.conv_intro"))
     cc = st.columns(3)
     kernel_name = cc[0].selectbox(t("cnn.conv_kernel"), list(cnn.KERNELS), key="cnn_conv_kernel",
-                                  format_func=lambda k: t(f"cnn.kernel_{k}"))
+                                  format_func=cnn_charts.labels("kernel", cnn.KERNELS))
     conv_s = cc[1].number_input(t("cnn.stride"), 1, 3, 1, key="cnn_conv_stride")
     conv_p = cc[2].number_input(t("cnn.conv_padding"), 0, 2, 0, key="cnn_conv_padding")
     image5, kernel = cnn.CONV_EXAMPLE, np.array(cnn.KERNELS[kernel_name])
@@ -133,8 +130,8 @@ with conv_tab:
 st.header(t("cnn.maps_header"))
 announce(store := RunStore("cnn_runs"))  # a run Stop cut short says so here
 dataset = st.radio(t("cnn.dataset"), list(cnn.DATASETS), key="cnn_dataset", horizontal=True,
-                   format_func=lambda d: t(f"cnn.dataset_{d}"))
-spec, defaults = cnn.DATASETS[dataset], cnn.DEFAULTS[dataset]
+                   format_func=cnn_charts.labels("dataset", cnn.DATASETS))
+defaults = cnn.DEFAULTS[dataset]
 if dataset == "cifar":
     st.info(t("cnn.cifar_subset_note"), icon="ℹ️")
 st.caption(t(f"cnn.model_{dataset}"))
@@ -145,7 +142,7 @@ if dataset == "cifar" and st.checkbox(t("cnn.full_cifar"), key="cnn_full_cifar")
     if full_cifar := problem is None:
         st.success(t("cnn.full_cifar_loaded"))
     else:
-        st.warning(t("cnn.full_cifar_offline", error=problem), icon="📡")
+        st.warning(t("cnn.full_cifar_offline", error=say(problem)), icon="📡")
 
 sc = st.columns(5)
 settings = cnn.CNNSettings(
@@ -169,13 +166,11 @@ if st.button(t("cnn.train"), key="cnn_train", type="primary"):
         make_run=lambda history, end: Run(store.next_id(), settings, history, end,
                                           state_dict=cpu_state_dict(model))).name
 
-runs = [r for r in reversed(store.runs) if r.settings.dataset == dataset]  # newest first: a new run is picked
-run = (st.selectbox(t("cnn.run_pick"), runs, format_func=cnn_charts.run_label) if len(runs) > 1
-       else next(iter(runs), None))
+runs = {r.name: r for r in reversed(store.runs) if r.settings.dataset == dataset}  # newest first: a new run is picked
+run = (runs[st.selectbox(t("cnn.run_pick"), list(runs), format_func=cnn_charts.run_labels(runs.values()))]
+       if len(runs) > 1 else next(iter(runs.values()), None))
 if run is not None:
-    outcome = "stopped" if run.stopped else "diverged" if run.end["reason"] == "diverged" else "finished"
-    {"stopped": st.info, "diverged": st.error, "finished": st.success}[outcome](t(
-        f"cnn.run_{outcome}", name=run.name, epochs=len(run.epochs), message=(run.end or {}).get("message")))
+    show_messages(cnn_charts.run_outcome(run))
     if run.epochs:
         for col, (label, value, tip) in zip(st.columns(3), cnn_charts.run_metrics(run)):
             col.metric(label, value, help=tip)
@@ -183,9 +178,11 @@ if run is not None:
             st.altair_chart(training_chart(run.history), width="stretch")
         st.caption(t("cnn.chart_caption"))
 
-source = st.radio(t("cnn.image"), ["test", "upload"] + (["draw"] if dataset == "mnist" else []),
-                  key=f"cnn_{dataset}_source", horizontal=True, format_func=lambda s: t(f"cnn.source_{s}"))
+sources = ["test", "upload"] + (["draw"] if dataset == "mnist" else [])
+source = st.radio(t("cnn.image"), sources, key=f"cnn_{dataset}_source", horizontal=True,
+                  format_func=cnn_charts.labels("source", sources))
 test_x, test_y = cnn.load_split(dataset, False, 2000, seed=cnn.TEST_SEED)
+classes = cnn_charts.class_names(dataset)
 image = image_label = None
 if source == "upload" and (upload := st.file_uploader(t(f"cnn.upload_{dataset}"), type=["png", "jpg", "jpeg"],
                                                       key=f"cnn_{dataset}_upload")) is not None:
@@ -204,7 +201,7 @@ elif source == "draw":
 if image is None:
     index = int(st.number_input(t("cnn.test_index", last=len(test_x) - 1), 0, len(test_x) - 1, 0,
                                 key=f"cnn_{dataset}_index"))
-    image, image_label = test_x[index], t("cnn.test_image_label", label=spec["classes"][int(test_y[index])])
+    image, image_label = test_x[index], t("cnn.test_image_label", label=classes[int(test_y[index])])
 
 before_model = cnn.model_from(run.settings if run is not None else defaults)  # seeded: the untrained model
 after_model = cnn.model_from(run.settings, run.state_dict) if run is not None else None
@@ -213,7 +210,7 @@ maps_after, probs_after = cnn.feature_maps(after_model, image, dataset) if after
 
 ic = st.columns([1, 3])
 ic[0].image(cnn.image_to_pil(image, zoom=4 if dataset == "mnist" else 3), caption=image_label)
-ic[1].altair_chart(cnn_charts.probability_chart(spec["classes"], probs_before, probs_after), width="stretch")
+ic[1].altair_chart(cnn_charts.probability_chart(classes, probs_before, probs_after), width="stretch")
 ic[1].caption(t("cnn.probs_trained" if after_model is not None else "cnn.probs_untrained"))
 if after_model is None:
     st.info(t("cnn.not_trained"), icon="👆")

@@ -1,6 +1,7 @@
 """core.cnn and the CNN page: arithmetic by hand vs torch, feature maps vs trace, training,
 the "Show the code" recipe vs the engine, AppTest."""
 import inspect
+import json
 import re
 
 import numpy as np
@@ -232,12 +233,15 @@ def test_render_grid_uses_one_scale():
 
 # --- The page ---------------------------------------------------------------------------------
 
-def test_every_preset_has_its_words():
-    words = sections("en", "cnn")
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_every_preset_has_its_words(language):
+    words = sections(language, "cnn")
     for name in shapes.PRESETS:
         assert f"preset_{name}" in words and f"preset_{name}_note" in words
     names = ([f"dataset_{d}" for d in cnn.DATASETS] + [f"model_{d}" for d in cnn.DATASETS]
-             + [f"kernel_{k}" for k in cnn.KERNELS] + [f"pad_{m}" for m in cnn.PAD_MODES])
+             + [f"kernel_{k}" for k in cnn.KERNELS] + [f"pad_{m}" for m in cnn.PAD_MODES]
+             + [f"pad_title_{m}" for m in cnn.PAD_MODES] + [f"type_{k}" for k in shapes.LAYER_TYPES]
+             + [f"class_{c}" for c in cnn.DATASETS["cifar"]["classes"]])
     refusals = re.findall(r'DataError\("cnn\.(\w+)"', inspect.getsource(cnn))  # every refusal by hand
     assert len(refusals) == 9
     names += refusals
@@ -288,7 +292,7 @@ def test_page_trains_a_small_cnn_and_shows_after_training():
     assert not at.exception, [e.message for e in at.exception]
     assert len(at.session_state["cnn_runs"]["runs"]) == 2
     picker = next(s for s in at.selectbox if s.label == "Run")
-    assert picker.value.name == "#2" and len(picker.options) == 2
+    assert picker.value == "#2" and len(picker.options) == 2 and picker.options[0].startswith("#2: 1 epoch(s)")
     runs = at.session_state["cnn_runs"]["runs"]
     runs[1].end = None  # as if Stop had cut it short after its first epoch
     at.run()
@@ -301,17 +305,18 @@ def test_page_trains_a_small_cnn_and_shows_after_training():
     assert any("72.47%" in i.value for i in at.info)
 
 
-def test_full_cifar_offline_says_so_and_keeps_the_subset(monkeypatch):
+@pytest.mark.parametrize("language, says", [("en", "needs the internet"), ("ko", "인터넷이 필요한데")])
+def test_full_cifar_offline_says_so_and_keeps_the_subset(monkeypatch, language, says):
     from core import data
 
     monkeypatch.setattr(data, "internet_available", lambda *a, **k: False)
     monkeypatch.setattr(data, "CACHE_DIR", data.CACHE_DIR / "no-full-cifar-here")
     data.load_cifar10_full.cache_clear()
-    at = open_page("pages/cnn.py")
+    at = open_page("pages/cnn.py", query={"lang": language})
     at.radio(key="cnn_dataset").set_value("cifar").run()
     at.checkbox(key="cnn_full_cifar").check().run()
     assert not at.exception, [e.message for e in at.exception]
-    assert any("needs the internet" in w.value for w in at.warning)
+    assert any(says in w.value for w in at.warning)
     assert at.select_slider(key="cnn_cifar_n_train").options[-1] == "10000"
 
 
@@ -325,3 +330,36 @@ def test_uploads_become_model_inputs():
     assert cnn.upload_to_image(Image.fromarray(np.full((50, 50, 3), 235, np.uint8)), "mnist") is None
     photo = cnn.upload_to_image(Image.fromarray(np.zeros((480, 640, 3), np.uint8)), "cifar")
     assert photo.shape == (3, 32, 32) and photo.dtype == torch.uint8
+
+
+def test_page_in_korean_explains_trains_and_names_classes_in_korean():
+    """?lang=ko: the calculator's refusal and torch check, the trace table, a short training's
+    results (end message, metrics, captions) and the CIFAR-10 classes are Korean."""
+    hangul = re.compile(r"[\uac00-\ud7a3]")
+    at = open_page("pages/cnn.py", query={"lang": "ko"})
+    assert list(at.table[0].value.columns)[1:] == ["층", "입력", "출력", "파라미터", "수용 영역", "계산식", "참고"]
+    at.number_input(key="cnn_in_h").set_value(4).run()  # the 5×5 conv cannot fit
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.error and all(hangul.search(e.value) for e in at.error)
+    assert "1번 층" in at.error[0].value and "`padding` ≥ 1" in at.error[0].value
+    assert any("torch도 이 스택을 거부합니다" in c.value for c in at.caption)
+
+    at.number_input(key="cnn_in_h").set_value(28)
+    at.select_slider(key="cnn_mnist_n_train").set_value(1000)
+    at.slider(key="cnn_mnist_epochs").set_value(1)
+    at.button(key="cnn_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["테스트 정확도"].endswith("%") and "학습 시간" in metrics
+    results = [s.value for s in at.success] + [c.value for c in at.caption] + list(metrics)
+    assert len(at.success) == 2 and all(hangul.search(text) for text in results), results
+    assert any("학습 후" in c.value for c in at.caption)
+
+    at.button(key="cnn_train").click().run()  # a second run: the picker's labels are Korean too
+    assert not at.exception, [e.message for e in at.exception]
+    picker = next(s for s in at.selectbox if s.label == "실행 기록")
+    assert picker.value == "#2" and all("에포크" in o for o in picker.options)
+    at.radio(key="cnn_dataset").set_value("cifar").run()
+    assert not at.exception, [e.message for e in at.exception]
+    chart = json.dumps(json.loads(at.get("vega_lite_chart")[0].proto.spec), ensure_ascii=False)  # probabilities
+    assert "비행기" in chart and "airplane" not in chart and "확률" in chart

@@ -6,6 +6,7 @@ import torch
 
 from core import shapes
 from core.shapes import StackError, trace
+from core.words import Words, english, sections
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -95,7 +96,8 @@ def test_worked_example_preset():
     rows = trace(input_shape, layers)
     spatial = [r["output_shape"][1] for r in rows if r["type"] in ("conv", "maxpool")]
     assert spatial == [24, 12, 8, 4]
-    assert rows[0]["formula"][0] == "H = W = ((28 + 2×0 − 5) / 1) + 1 = 24"
+    assert english(rows[0]["formula"][0]) == "H = W = ((28 + 2×0 − 5) / 1) + 1 = 24"
+    assert english(rows[0]["label"]) == "Conv2d 6, 5×5, s1, p0"
     assert rows[0]["receptive_field"] == 5 and rows[2]["receptive_field"] == 6
     assert rows[3]["receptive_field"] == 14 and rows[5]["receptive_field"] == 16
 
@@ -106,7 +108,7 @@ def test_simplecnn_on_mnist_is_16x5x5_not_16x6x6():
     flat = next(r for r in rows if r["type"] == "flatten")
     assert flat["input_shape"] == (16, 5, 5) and flat["output_shape"] == (400,)
     second_pool = [r for r in rows if r["type"] == "maxpool"][1]
-    assert second_pool["floor"] and "⌊4.5⌋" in second_pool["formula"][0]
+    assert second_pool["floor"] and "⌊4.5⌋" in english(second_pool["formula"][0])
     # the same convolutions on 32×32 give the 16×6×6 the notes' code assumes
     conv_part = layers[:layers.index({"type": "flatten"})]
     assert trace((1, 32, 32), conv_part)[-1]["output_shape"] == (16, 6, 6)
@@ -139,12 +141,48 @@ def test_invalid_stacks_name_the_layer_and_a_fix(input_shape, layers, layer, wor
         trace(input_shape, layers)
     assert isinstance(info.value, StackError) and info.value.layer == layer
     assert words in str(info.value)
+    said = info.value.words  # what the page shows: the same sentences, from content/<lang>/cnn.md
+    assert said.key == "cnn.stack_fails" and said.values["reason"] == info.value.reason_words
+    assert words in english(said) and f"layer {layer}" in english(said)
 
 
 def test_linear_without_flatten_acts_on_the_last_dimension_like_torch():
     rows = trace((2, 5, 7), [{"type": "linear", "out_features": 3}])
     assert rows[0]["output_shape"] == (2, 5, 3) and rows[0]["params"] == 7 * 3 + 3
-    assert "Flatten" in rows[0]["notes"][0]
+    assert "Flatten" in english(rows[0]["notes"][0])
+
+
+def test_everything_a_learner_reads_is_words_with_both_languages():
+    """Labels, formulas, notes, refusals and the torch verdict name content sections that exist
+    in English and Korean (the page renders them with ui.content.say)."""
+    said = []
+    for name in shapes.PRESETS:
+        rows = trace(*shapes.preset(name))
+        said += [r["label"] for r in rows] + [w for r in rows for w in r["formula"] + r["notes"]]
+        said.append(shapes.check_against_torch(*shapes.preset(name))["words"])
+    said += [r["label"] for r in trace((2, 5, 7), [{"type": "linear", "out_features": 0}])]
+    said += [w for r in trace((1, 5, 5), [{"type": "maxpool", "kernel_size": 1, "stride": 3},
+                                          {"type": "linear", "out_features": 0}]) for w in r["notes"]]
+    for layers in ([{"type": "conv", "out_channels": 2, "kernel_size": 5}], [{"type": "dense"}],
+                   [{"type": "conv", "out_channels": 2, "kernel_size": 3, "stride": 0}],
+                   [{"type": "conv", "out_channels": 2.5, "kernel_size": 3}]):
+        with pytest.raises(StackError) as info:
+            trace((1, 4, 4), layers)
+        said += [info.value.words, shapes.check_against_torch((1, 4, 4), layers)["words"]]
+    with pytest.raises(StackError) as info:
+        trace((1, 0, 4), [])
+    said.append(info.value.words)
+
+    def keys(w: Words) -> set[str]:
+        return {w.key}.union(*(keys(v) for v in w.values.values() if isinstance(v, Words)))
+
+    found = set().union(*map(keys, said))
+    assert {"cnn.formula_side_floor", "cnn.note_skip", "cnn.note_zero_out", "cnn.why_whole",
+            "cnn.torch_cannot_build", "cnn.torch_refuses_too", "cnn.why_input_min"} <= found
+    for key in found:
+        page, _, name = key.partition(".")
+        assert name in sections("en", page) and name in sections("ko", page), key
+    assert all(english(w) for w in said)
 
 
 def test_table_round_trip_and_sequential_export_runs():

@@ -1,6 +1,8 @@
 """The CNN page's pictures, pure functions with words from content/<lang>/cnn.md: the layer
-editor's columns, highlighted number grids, run labels and metrics, class probabilities, and
-the before | after grids of filters and feature maps."""
+editor's columns, the trace table, highlighted number grids, run labels and metrics, class
+probabilities, and the before | after grids of filters and feature maps."""
+from collections.abc import Callable
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -9,16 +11,23 @@ from PIL import Image
 
 from core import cnn, shapes
 from core.engine import OPTIMIZER_LABELS
-from ui.content import t
+from ui.content import say, t
 from ui.runs import Run
 from ui.shell import format_seconds
+from ui.training import end_text
 
 
 def grid_frame(values, offset: int = 0) -> pd.DataFrame:
-    """A number grid with rows r0, r1, … and columns c0, c1, …; `offset` numbers padding negative."""
+    """A number grid with rows r0, r1, … and columns c0, c1, … (in the session's language);
+    `offset` numbers padding negative."""
     arr = np.asarray(values)
-    return pd.DataFrame(arr, index=[f"r{i - offset}" for i in range(arr.shape[0])],
-                        columns=[f"c{j - offset}" for j in range(arr.shape[1])])
+    return pd.DataFrame(arr, index=[t("cnn.grid_row", i=i - offset) for i in range(arr.shape[0])],
+                        columns=[t("cnn.grid_col", i=j - offset) for j in range(arr.shape[1])])
+
+
+def pool_grid_columns(n: int) -> dict:
+    """The pooling tab's editable grid: columns c0…c{n-1} (fixed keys), labelled in the session's language."""
+    return {f"c{j}": st.column_config.NumberColumn(t("cnn.grid_col", i=j)) for j in range(n)}
 
 
 def highlight(frame: pd.DataFrame, rows: tuple[int, int], cols: tuple[int, int], color: str = "#ffe08a"):
@@ -30,24 +39,48 @@ def highlight(frame: pd.DataFrame, rows: tuple[int, int], cols: tuple[int, int],
 
 
 def stack_columns() -> dict:
-    """The layer editor's columns: a layer type and four whole numbers."""
+    """The layer editor's columns: a layer type and four whole numbers (keys stay English ids;
+    the learner reads the labels and layer types in the session's language)."""
     number = st.column_config.NumberColumn
-    return {"type": st.column_config.SelectboxColumn("type", options=list(shapes.LAYER_TYPES), required=True),
-            "out": number("out", min_value=0, step=1, help=t("cnn.col_out_help")),
-            "kernel": number("kernel", min_value=1, step=1, help=t("cnn.col_kernel_help")),
-            "stride": number("stride", min_value=1, step=1),
-            "padding": number("padding", min_value=0, step=1)}
+    return {"type": st.column_config.SelectboxColumn(t("cnn.col_type"), options=list(shapes.LAYER_TYPES),
+                                                     required=True, format_func=labels("type", shapes.LAYER_TYPES)),
+            "out": number(t("cnn.col_out"), min_value=0, step=1, help=t("cnn.col_out_help")),
+            "kernel": number(t("cnn.col_kernel"), min_value=1, step=1, help=t("cnn.col_kernel_help")),
+            "stride": number(t("cnn.col_stride"), min_value=1, step=1),
+            "padding": number(t("cnn.col_padding"), min_value=0, step=1)}
 
 
 def stack_problem(report: cnn.StackReport) -> str | None:
     """Why the calculator's stack does not run, with the suggested fix; None when it runs."""
-    error = report.error
     if not report.layers:
         return t("cnn.stack_empty")
-    if error is None:
+    return None if report.error is None else say(report.error.words)
+
+
+def trace_frame(rows: list[dict]) -> pd.DataFrame:
+    """The trace as a table: per layer its label, shapes, parameters, receptive field, formulas, notes."""
+    col = {k: t(f"cnn.col_{k}") for k in ("layer", "input", "output", "params", "rf", "formula", "notes")}
+    table = []
+    for r in rows:
+        rf = r["receptive_field"]
+        table.append({"#": r["layer"], col["layer"]: say(r["label"]), col["input"]: _shape(r["input_shape"]),
+                      col["output"]: _shape(r["output_shape"]), col["params"]: r["params"],
+                      col["rf"]: f"{rf}×{rf}" if rf is not None else t("cnn.rf_whole"),
+                      col["formula"]: " ;  ".join(map(say, r["formula"])), col["notes"]: " ; ".join(map(say, r["notes"]))})
+    return pd.DataFrame(table)
+
+
+def _shape(shape: tuple) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+def check_text(report: cnn.StackReport) -> tuple[str, str] | None:
+    """(level, text) of the torch cross-check under the table; None when it did not run."""
+    if report.verdict is None:
         return None
-    where = t("cnn.where_input") if error.layer is None else t("cnn.where_layer", layer=error.layer)
-    return t("cnn.stack_fails", where=where, reason=error.reason, fix=error.fix)
+    level = {"ok": "success", "refused": "caption", "failed": "error"}[report.verdict]
+    return level, t(f"cnn.check_{report.verdict}", message=say(report.check["words"]), n=len(report.rows),
+                    how=t(f"cnn.check_{report.check['mode']}"))
 
 
 def pad_table(padded: np.ndarray, padding: int):
@@ -78,6 +111,34 @@ def conv_tables(cell: dict, kernel: np.ndarray, out: np.ndarray, row: int, col: 
              highlight(grid_frame(out.astype(int)), (row, row + 1), (col, col + 1)))]
 
 
+def run_outcome(run: Run) -> tuple[str, str]:
+    """(level, text): how the shown run ended (finished, diverged or stopped by Stop)."""
+    outcome = "stopped" if run.stopped else "diverged" if run.end["reason"] == "diverged" else "finished"
+    return ({"stopped": "info", "diverged": "error", "finished": "success"}[outcome],
+            t(f"cnn.run_{outcome}", name=run.name, epochs=len(run.epochs), message=end_text(run.end)))
+
+
+def class_names(dataset: str) -> list[str]:
+    """The dataset's classes as the learner reads them (CIFAR-10's in the session's language)."""
+    classes = cnn.DATASETS[dataset]["classes"]
+    return [t(f"cnn.class_{c}") for c in classes] if dataset == "cifar" else list(classes)
+
+
+def labels(prefix: str, ids) -> Callable[[str], str]:
+    """A widget's format_func: id -> the words of cnn.<prefix>_<id>, looked up now, in this run.
+
+    Streamlit's AppTest calls format_func outside the script run (where the session's language
+    is unknown), so the labels are fixed while the page is drawn.
+    """
+    return {i: t(f"cnn.{prefix}_{i}") for i in ids}.__getitem__
+
+
+def run_labels(runs) -> Callable[[str], str]:
+    """The run picker's format_func, run name -> label (fixed now, as in `labels`). The picker's
+    options are names: a Run compares its tensors, which a widget's change check cannot do."""
+    return {run.name: run_label(run) for run in runs}.__getitem__
+
+
 def run_label(run: Run) -> str:
     """A run in the picker: its name, settings and test accuracy."""
     s = run.settings
@@ -106,7 +167,9 @@ def probability_chart(classes, before: np.ndarray, after: np.ndarray | None) -> 
         xOffset="model:N",
         y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), title=t("cnn.probability")),
         color=alt.Color("model:N", sort=names, title=None),
-        tooltip=["model", "class", alt.Tooltip("probability:Q", format=".3f")],
+        tooltip=[alt.Tooltip("model:N", title=t("cnn.tooltip_model")),
+                 alt.Tooltip("class:N", title=t("cnn.tooltip_class")),
+                 alt.Tooltip("probability:Q", title=t("cnn.probability"), format=".3f")],
     ).properties(height=220, title=t("cnn.probs_title"))
 
 
