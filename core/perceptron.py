@@ -12,11 +12,12 @@ from torch.nn import functional
 
 from core import models
 from core.engine import TrainConfig, build_seeded, optimizer_spec, predict, train
-from core.words import LearnerError
+from core.words import LearnerError, english, words
 
 # --- Activation functions (derivatives by torch.autograd) -----------------------------------
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu")
+# Names, not words: the course writes them the same in every language.
 ACTIVATION_LABELS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU",
                      "leaky_relu": "Leaky ReLU", "elu": "ELU", "gelu": "GELU"}
 # LaTeX of f(x) only: the derivative curves are never written by hand, autograd computes them.
@@ -131,8 +132,8 @@ def gradient_through_layers(depth: int, z: float = 1.0, slope: float = 0.1,
     """Backprop along one path through `depth` layers whose pre-activation is z (weights 1).
 
     The chain rule multiplies one f'(z) per layer, so the surviving gradient is f'(z)^n.
-    Also adds sigmoid's best case 0.25^n (its largest derivative, at z = 0).
-    Rows: layer (1..depth), activation, gradient.
+    Also adds sigmoid's best case 0.25^n (its largest derivative, at z = 0) as "sigmoid_best".
+    Rows: layer (1..depth), activation (a name of `names`, or "sigmoid_best"), gradient.
     """
     if depth < 1:
         raise ValueError("depth must be at least 1")
@@ -140,11 +141,11 @@ def gradient_through_layers(depth: int, z: float = 1.0, slope: float = 0.1,
     rows = []
     for name in names:
         d = derivative(name, torch.tensor([z], dtype=torch.float64), slope).item()
-        rows.append(pd.DataFrame({"layer": layers.numpy(), "activation": ACTIVATION_LABELS[name],
+        rows.append(pd.DataFrame({"layer": layers.numpy(), "activation": name,
                                   "gradient": (torch.tensor(d, dtype=torch.float64) ** layers).numpy()}))
     grid = torch.linspace(-6, 6, 1201, dtype=torch.float64)  # includes 0, where sigmoid' peaks
     best = derivative("sigmoid", grid).max()
-    rows.append(pd.DataFrame({"layer": layers.numpy(), "activation": "Sigmoid, best case (z = 0)",
+    rows.append(pd.DataFrame({"layer": layers.numpy(), "activation": "sigmoid_best",
                               "gradient": (best ** layers).numpy()}))
     return pd.concat(rows, ignore_index=True)
 
@@ -295,7 +296,9 @@ def train_perceptron(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig)
               the update, and the point that caused it: x1, x2, label
       epoch:  epoch (0 = the start), w1, w2, b, mistakes (misclassified points met during the
               epoch), accuracy (% after the epoch)
-      end:    reason "converged" | "completed", message, epochs_run, accuracy, wrong (points)
+      end:    reason "converged" | "completed", words (content/<lang>/perceptron.md's
+              rule_converged | rule_completed), message (their English), epochs_run, accuracy,
+              wrong (points)
     """
     if config.activation not in ("step", "sigmoid"):
         raise ValueError("activation must be 'step' or 'sigmoid'")
@@ -333,13 +336,14 @@ def train_perceptron(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig)
         yield {"kind": "epoch", "epoch": epoch, "w1": float(w[0]), "w2": float(w[1]), "b": b,
                "mistakes": mistakes, "accuracy": accuracy, "progress": epoch / config.epochs}
         if accuracy == 100.0:
+            said = words("perceptron.rule_converged", epochs_run=epoch)
             yield {"kind": "end", "reason": "converged", "epochs_run": epoch, "accuracy": accuracy, "wrong": 0,
-                   "message": f"Converged after {epoch} epoch(s): every point is on the right side."}
+                   "words": said, "message": english(said)}
             return
     wrong = round(len(points) * (100.0 - accuracy) / 100.0)
+    said = words("perceptron.rule_completed", epochs_run=epoch, wrong=wrong, accuracy=accuracy)
     yield {"kind": "end", "reason": "completed", "epochs_run": epoch, "accuracy": accuracy, "wrong": wrong,
-           "message": f"Stopped after {epoch} epochs with {wrong} point(s) still misclassified "
-                      f"(accuracy {accuracy:.1f}%)."}
+           "words": said, "message": english(said)}
 
 
 def paced(events: Iterable[dict], first: int = 30, pause: float = 0.12) -> Iterator[dict]:
@@ -461,14 +465,14 @@ def table_errors(table: pd.DataFrame, outlier: float = 0.0) -> tuple[np.ndarray,
 
 
 def pointwise_regression_curves(max_error: float = 3.0, points: int = 121) -> pd.DataFrame:
-    """Loss of one sample against its error e = prediction - target: e^2 (MSE) and |e| (MAE)."""
+    """Loss of one sample against its error e = prediction - target: series "mse" (e^2) and "mae" (|e|)."""
     e = torch.linspace(-max_error, max_error, points, dtype=torch.float64)
     zero = torch.zeros_like(e)
     return pd.concat([
         pd.DataFrame({"error": e.numpy(), "loss": functional.mse_loss(e, zero, reduction="none").numpy(),
-                      "series": "MSE: e²"}),
+                      "series": "mse"}),
         pd.DataFrame({"error": e.numpy(), "loss": functional.l1_loss(e, zero, reduction="none").numpy(),
-                      "series": "MAE: |e|"}),
+                      "series": "mae"}),
     ], ignore_index=True)
 
 
@@ -481,12 +485,12 @@ def binary_cross_entropy(p: float, label: int) -> float:
 
 
 def binary_cross_entropy_curves(points: int = 400, p_min: float = 1e-3) -> pd.DataFrame:
-    """BCE against the predicted P(class 1), for a true label 1 and a true label 0 (torch)."""
+    """BCE against the predicted P(class 1): rows (p, loss, label) for a true label 1 and 0 (torch)."""
     p = torch.linspace(p_min, 1 - p_min, points, dtype=torch.float64)
     frames = []
     for label in (1, 0):
         loss = functional.binary_cross_entropy(p, torch.full_like(p, float(label)), reduction="none")
-        frames.append(pd.DataFrame({"p": p.numpy(), "loss": loss.numpy(), "series": f"true label {label}"}))
+        frames.append(pd.DataFrame({"p": p.numpy(), "loss": loss.numpy(), "label": label}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -580,9 +584,11 @@ def fit_cubic(config: CubicFitConfig) -> Iterator[dict]:
     `w -= lr * w.grad`, or the torch.optim optimizer `config.train_config()` names (SGD with
     momentum, Adam). Events:
       step: step, progress, loss, a, b, c, d  (every log_every steps and the last)
-      end:  reason "completed" | "diverged", message, steps_run, initial_loss, final_loss,
-            coefficients [a, b, c, d] (None when diverged), lr; when diverged also at_step
-            (None: after the last step) and loss (the value it reached, NaN or inf included)
+      end:  reason "completed" | "diverged", words (content/<lang>/perceptron.md's sine_finished,
+            sine_diverged or sine_diverged_last), message (their English), steps_run,
+            initial_loss, final_loss, coefficients [a, b, c, d] (None when diverged), lr; when
+            diverged also at_step (None: after the last step) and loss (the value it reached,
+            NaN or inf included)
     A loss that becomes NaN/inf, or grows 1000x above its start, ends the run as "diverged".
     """
     if config.method not in CUBIC_METHODS:
@@ -607,12 +613,11 @@ def fit_cubic(config: CubicFitConfig) -> Iterator[dict]:
         if initial_loss is None:
             initial_loss = loss_value
         if not math.isfinite(loss_value) or loss_value > 1e3 * initial_loss:
-            what = "NaN or infinite" if not math.isfinite(loss_value) else f"{loss_value:.3g}"
+            said = words("perceptron.sine_diverged", at_step=step, loss=loss_value, lr=config.lr)
             yield {"kind": "end", "reason": "diverged", "steps_run": step - 1, "at_step": step,
                    "loss": loss_value, "lr": config.lr,
                    "initial_loss": initial_loss, "final_loss": None, "coefficients": None,
-                   "message": (f"Diverged at step {step}: the loss became {what}. The learning rate "
-                               f"{config.lr:g} is too large for this loss; lower it.")}
+                   "words": said, "message": english(said)}
             return
         if optimizer is None:
             loss.backward()
@@ -631,14 +636,15 @@ def fit_cubic(config: CubicFitConfig) -> Iterator[dict]:
         a, b, c, d = coef
         final_loss = (a + b * x + c * x ** 2 + d * x ** 3 - y).pow(2).sum().item()
     if not math.isfinite(final_loss) or final_loss > 1e3 * initial_loss:
+        said = words("perceptron.sine_diverged_last", loss=final_loss, lr=config.lr)
         yield {"kind": "end", "reason": "diverged", "steps_run": config.steps, "at_step": None,
                "loss": final_loss, "lr": config.lr,
                "initial_loss": initial_loss, "final_loss": None, "coefficients": None,
-               "message": (f"Diverged after the last step: the loss became {final_loss:.3g}. "
-                           f"Lower the learning rate {config.lr:g}.")}
+               "words": said, "message": english(said)}
         return
+    said = words("perceptron.sine_finished", steps_run=config.steps, initial_loss=initial_loss,
+                 final_loss=final_loss, drop=100 * (1 - final_loss / initial_loss))
     yield {"kind": "end", "reason": "completed", "steps_run": config.steps, "lr": config.lr,
            "initial_loss": initial_loss,
            "final_loss": final_loss, "coefficients": [v.item() for v in coef.detach()],
-           "message": (f"Finished {config.steps} steps: loss {initial_loss:.4g} -> {final_loss:.4g} "
-                       f"({100 * (1 - final_loss / initial_loss):.1f}% lower).")}
+           "words": said, "message": english(said)}

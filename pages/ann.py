@@ -13,7 +13,7 @@ from core.words import LearnerError
 from ui import ann_charts
 from ui.charts import training_chart
 from ui.code import show_code
-from ui.content import say, t
+from ui.content import labels, say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell, format_seconds
 from ui.training import announce, end_text, run_training
@@ -61,7 +61,7 @@ counts = torch.bincount(ann.training_subset(n_train)[1], minlength=10)
 st.caption(t("ann.n_train_caption", n_train=n_train, low=int(counts.min()), high=int(counts.max())))
 col_formula, col_table = st.columns([3, 2])
 normalization = col_formula.selectbox(t("ann.normalization"), list(ann.NORMALIZATIONS), key="ann_normalization",
-                                      format_func=ann_charts.labels("ann.normalization_", ann.NORMALIZATIONS),
+                                      format_func=labels("ann.normalization", ann.NORMALIZATIONS),
                                       help=t("ann.normalization_help"))
 mean, std = ann.NORMALIZATIONS[normalization]
 col_formula.markdown(t("ann.normalization_intro"))
@@ -164,7 +164,7 @@ if not store.runs:
 else:
     chosen = st.multiselect(t("ann.compare_runs"), store.names, key="ann_compare_runs")
     metric = st.radio(t("ann.compare_curve"), ["test_acc", "train_loss"], horizontal=True, key="ann_compare_metric",
-                      format_func=ann_charts.labels("ann.curve_", ["test_acc", "train_loss"]))
+                      format_func=labels("ann.curve", ["test_acc", "train_loss"]))
     curves = ann.runs_curves([r for r in store.runs if r.name in chosen])
     if curves.empty:
         st.info(t("ann.compare_pick"))
@@ -185,7 +185,7 @@ st.header(t("ann.draw_header"))
 default_model, default_info = _default_model(), digits.default_digit_info()
 usable = [r for r in store.runs if ann.usable(r.state_dict)]
 source = st.radio(t("ann.draw_model"), ["default", "latest"] if usable else ["default"], horizontal=True,
-                  key="ann_draw_model", format_func=ann_charts.labels("ann.reader_", ["default", "latest"]),
+                  key="ann_draw_model", format_func=labels("ann.reader", ["default", "latest"]),
                   help=t("ann.draw_model_help", accuracy=default_info["test_accuracy"]))
 if not usable:
     st.caption(t("ann.train_to_draw"))
@@ -200,7 +200,7 @@ else:
 col_in, col_out = st.columns([1, 1])
 with col_in:
     kind = st.radio(t("ann.input"), ["canvas", "photo"], horizontal=True, key="ann_draw_input",
-                    format_func=ann_charts.labels("ann.input_", ["canvas", "photo"]))
+                    format_func=labels("ann.input", ["canvas", "photo"]))
     image = None
     if kind == "canvas":
         st.caption(t("ann.canvas_caption"))

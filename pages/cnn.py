@@ -11,7 +11,7 @@ from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
 from ui import cnn_charts
 from ui.charts import training_chart
 from ui.code import show_code
-from ui.content import say, show_messages, t
+from ui.content import labels, say, show_messages, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell
 from ui.training import announce, run_training
@@ -35,7 +35,7 @@ if "cnn_in_c" not in st.session_state:
     st.session_state["cnn_preset"] = next(iter(shapes.PRESETS))
     _load_preset()
 preset_id = st.selectbox(t("cnn.preset"), list(shapes.PRESETS), key="cnn_preset", on_change=_load_preset,
-                         format_func=cnn_charts.labels("preset", shapes.PRESETS))
+                         format_func=labels("cnn.preset", shapes.PRESETS))
 st.info(t(f"cnn.preset_{preset_id}_note"), icon="📝")
 input_shape = tuple(int(col.number_input(t(f"cnn.in_{d}"), 1, 512 if d == "c" else 1024, step=1,
                                          key=f"cnn_in_{d}")) for col, d in zip(st.columns(3), "chw"))
@@ -78,8 +78,8 @@ with pool_tab:
     except DataError as exc:
         st.error(say(exc.words))
     else:
-        labels = [f"({c['row']}, {c['col']})" for c in pool["max_cells"]]
-        cell = labels.index(st.selectbox(t("cnn.pool_cell"), labels, key="cnn_pool_cell"))
+        cells = [f"({c['row']}, {c['col']})" for c in pool["max_cells"]]
+        cell = cells.index(st.selectbox(t("cnn.pool_cell"), cells, key="cnn_pool_cell"))
         for col, (header, table) in zip(st.columns(3), cnn_charts.pool_tables(values, pool, cell, pool_p)):
             col.markdown(header)
             col.dataframe(table)
@@ -103,7 +103,7 @@ with conv_tab:
     st.markdown(t("cnn.conv_intro"))
     cc = st.columns(3)
     kernel_name = cc[0].selectbox(t("cnn.conv_kernel"), list(cnn.KERNELS), key="cnn_conv_kernel",
-                                  format_func=cnn_charts.labels("kernel", cnn.KERNELS))
+                                  format_func=labels("cnn.kernel", cnn.KERNELS))
     conv_s = cc[1].number_input(t("cnn.stride"), 1, 3, 1, key="cnn_conv_stride")
     conv_p = cc[2].number_input(t("cnn.conv_padding"), 0, 2, 0, key="cnn_conv_padding")
     image5, kernel = cnn.CONV_EXAMPLE, np.array(cnn.KERNELS[kernel_name])
@@ -130,7 +130,7 @@ with conv_tab:
 st.header(t("cnn.maps_header"))
 announce(store := RunStore("cnn_runs"))  # a run Stop cut short says so here
 dataset = st.radio(t("cnn.dataset"), list(cnn.DATASETS), key="cnn_dataset", horizontal=True,
-                   format_func=cnn_charts.labels("dataset", cnn.DATASETS))
+                   format_func=labels("cnn.dataset", cnn.DATASETS))
 defaults = cnn.DEFAULTS[dataset]
 if dataset == "cifar":
     st.info(t("cnn.cifar_subset_note"), icon="ℹ️")
@@ -180,7 +180,7 @@ if run is not None:
 
 sources = ["test", "upload"] + (["draw"] if dataset == "mnist" else [])
 source = st.radio(t("cnn.image"), sources, key=f"cnn_{dataset}_source", horizontal=True,
-                  format_func=cnn_charts.labels("source", sources))
+                  format_func=labels("cnn.source", sources))
 test_x, test_y = cnn.load_split(dataset, False, 2000, seed=cnn.TEST_SEED)
 classes = cnn_charts.class_names(dataset)
 image = image_label = None

@@ -7,7 +7,7 @@ from core.words import LearnerError
 from ui import perceptron_charts
 from ui.charts import show
 from ui.code import show_code
-from ui.content import say, show_messages, t
+from ui.content import labels, say, show_messages, t
 from ui.runs import Run, RunStore
 from ui.shell import current_device, ensure_app_shell
 from ui.training import announce, run_training
@@ -84,7 +84,8 @@ st.header(t("perceptron.rule_header"))
 st.markdown(t("perceptron.rule_intro"))
 c1, c2, c3, c4 = st.columns([1.2, 1, 1, 0.8], vertical_alignment="bottom")
 dataset = c1.selectbox(t("perceptron.dataset"), perceptron.DATASETS, index=perceptron.DATASETS.index("AND"),
-                       key="perceptron_dataset", help=t("perceptron.dataset_help"))
+                       key="perceptron_dataset", help=t("perceptron.dataset_help"),
+                       format_func=labels("perceptron.dataset", perceptron.DATASETS))
 noise = c2.slider(t("perceptron.noise"), 0.0, 1.0, 0.1, 0.05, key="perceptron_noise")
 n_points = c3.slider(t("perceptron.points"), 20, 1000, 200, 20, key="perceptron_points")
 if c4.button(t("perceptron.regenerate"), key="perceptron_regenerate", help=t("perceptron.regenerate_help")):
@@ -97,7 +98,8 @@ show_messages(perceptron_charts.data_warning(data))
 st.subheader(t("perceptron.manual_header"))
 c1, c2 = st.columns([1, 2])
 activation = c1.radio(t("perceptron.activation"), ["step", "sigmoid"], horizontal=True, key="perceptron_activation",
-                      format_func=lambda a: t(f"perceptron.activation_{a}"), help=t("perceptron.activation_help"))
+                      format_func=labels("perceptron.activation", ["step", "sigmoid"]),
+                      help=t("perceptron.activation_help"))
 w1 = c1.slider("w₁", -5.0, 5.0, 1.0, 0.1, key="perceptron_w1")
 w2 = c1.slider("w₂", -5.0, 5.0, 1.0, 0.1, key="perceptron_w2")
 b = c1.slider("b", -5.0, 5.0, -1.5, 0.1, key="perceptron_b")
@@ -108,14 +110,16 @@ show(perceptron_charts.neuron_regions(X, y, bounds, w1, w2, b, activation, t("pe
       t("perceptron.manual_caption"), c2)
 if not perceptron.LINEARLY_SEPARABLE[dataset]:
     st.container(border=True).markdown(t("perceptron.xor_proof" if dataset == "XOR" else "perceptron.not_separable",
-                                         dataset=dataset, proof=perceptron.FORMULAS["xor_proof"]))
+                                         dataset=t(f"perceptron.dataset_{dataset}"),
+                                         proof=perceptron.FORMULAS["xor_proof"]))
 
 st.markdown(t("perceptron.rule_train_intro", formula=perceptron.FORMULAS["rule"]))  # subheading, rule, caption
 c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
 rule_lr = c1.slider(t("perceptron.rule_lr"), 0.001, 2.0, 0.1, 0.001, format="%.3f", key="perceptron_rule_lr")
 rule_epochs = c2.slider(t("perceptron.rule_epochs"), 1, 200, 20, key="perceptron_rule_epochs")
 rule_start = c3.radio(t("perceptron.rule_start"), ["zero", "sliders"], key="perceptron_rule_start",
-                      format_func=lambda s: t(f"perceptron.rule_start_{s}"), help=t("perceptron.rule_start_help"))
+                      format_func=labels("perceptron.rule_start", ["zero", "sliders"]),
+                      help=t("perceptron.rule_start_help"))
 train_rule = c4.button(t("perceptron.rule_train"), key="perceptron_rule_train", type="primary",
                        help=t("perceptron.rule_train_help"))
 rule_config = perceptron.PerceptronConfig(lr=rule_lr, epochs=rule_epochs, activation=activation, seed=data.seed,
@@ -136,7 +140,7 @@ elif run and run.history:
 
 # --- 4. From perceptron to MLP ---------------------------------------------------------------------
 st.header(t("perceptron.mlp_header"))
-st.markdown(t("perceptron.mlp_intro", dataset=dataset))
+st.markdown(t("perceptron.mlp_intro", dataset=t(f"perceptron.dataset_{dataset}")))
 c1, c2, c3 = st.columns(3)
 mlp_config = perceptron.MLPConfig(
     hidden=c1.slider(t("perceptron.hidden"), 1, 32, 4, key="perceptron_mlp_hidden"),
@@ -147,7 +151,7 @@ mlp_config = perceptron.MLPConfig(
     lr=c2.select_slider(t("perceptron.lr"), perceptron.MLP_LEARNING_RATES, value=0.03, key="perceptron_mlp_lr"),
     epochs=c3.slider(t("perceptron.epochs"), 10, 2000, 200, 10, key="perceptron_mlp_epochs"),
     batch_size=c3.selectbox(t("perceptron.batch_size"), [0, 64, 16], key="perceptron_mlp_batch",
-                            format_func=lambda v: t("perceptron.full_batch") if v == 0 else str(v)))
+                            format_func={0: t("perceptron.full_batch"), 64: "64", 16: "16"}.get))
 show_messages(perceptron_charts.lr_warning(mlp_config.lr))
 announce(mlp_store := RunStore("perceptron_mlp_runs", limit=5))
 if st.button(t("perceptron.mlp_train"), key="perceptron_mlp_train", type="primary"):
@@ -175,7 +179,7 @@ st.markdown(t("perceptron.loss_intro"))
 tab_reg, tab_bce, tab_ce = st.tabs([t("perceptron.tab_regression"), t("perceptron.tab_bce"), t("perceptron.tab_ce")])
 tab_reg.latex(perceptron.FORMULAS["mse_mae"])
 c1, c2 = tab_reg.columns([1, 2])
-table = c1.data_editor(perceptron_charts.regression_table(), num_rows="dynamic", key="perceptron_reg_table",
+table = c1.data_editor(**perceptron_charts.regression_table(), num_rows="dynamic", key="perceptron_reg_table",
                        width="stretch")
 reg = perceptron_charts.regression_view(table, c1.slider(t("perceptron.outlier"), -10.0, 10.0, 0.0, 0.5,
                                                           key="perceptron_reg_outlier"))
@@ -209,9 +213,10 @@ st.markdown(t("perceptron.sine_intro"))
 problem = perceptron.cubic_problem(1000, seed=0)
 c1, c2, c3 = st.columns(3)
 method = c1.radio(t("perceptron.update_rule"), perceptron.CUBIC_METHODS, key="perceptron_sine_method",
-                  format_func=lambda m: t(f"perceptron.method_{m}"))
+                  format_func=labels("perceptron.method", perceptron.CUBIC_METHODS))
 sine_config = perceptron.CubicFitConfig(
-    method=method, lr=c2.select_slider(t("perceptron.lr"), perceptron.CUBIC_LEARNING_RATES, format_func="{:g}".format,
+    method=method, lr=c2.select_slider(t("perceptron.lr"), perceptron.CUBIC_LEARNING_RATES,
+                                       format_func=perceptron_charts.scientific,
                                        value=perceptron.CUBIC_DEFAULT_LR[method], key=f"perceptron_sine_lr_{method}",
                                        help=t("perceptron.sine_lr_help")),
     steps=c3.slider(t("perceptron.steps"), 100, 10000, 2000, 100, key="perceptron_sine_steps"),

@@ -11,7 +11,7 @@ from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
 from core.models import count_params
 from ui import resnet_charts
 from ui.code import show_code
-from ui.content import say, t
+from ui.content import labels, say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell, format_seconds
 from ui.training import announce, end_text, run_training
@@ -61,12 +61,12 @@ def _seconds_per_step(net: dict, batch_size: int, device_name: str) -> float:
 c1, c2, c3, c4 = st.columns(4)
 depth = c1.slider(t("resnet.depth_label"), 8, 50, 20, step=2, key="resnet_depth", help=t("resnet.depth_help"))
 kind = c1.radio(t("resnet.kind_label"), resnet.NET_KINDS, key="resnet_kind", horizontal=True,
-                format_func=resnet_charts.labels("kind", resnet.NET_KINDS), help=t("resnet.kind_help"))
+                format_func=labels("resnet.kind", resnet.NET_KINDS), help=t("resnet.kind_help"))
 activation = c2.radio(t("resnet.activation_label"), resnet.EXPERIMENT_ACTIVATIONS, key="resnet_activation", index=1,
-                      format_func=resnet_charts.labels("activation", resnet.EXPERIMENT_ACTIVATIONS), horizontal=True)
+                      format_func=labels("resnet.activation", resnet.EXPERIMENT_ACTIVATIONS), horizontal=True)
 batchnorm = c2.toggle(t("resnet.bn_label"), value=False, key="resnet_bn", help=t("resnet.bn_help"))
 dataset = c3.radio(t("resnet.dataset_label"), resnet.DATASETS, key="resnet_dataset", horizontal=True,
-                   format_func=resnet_charts.labels("dataset", resnet.DATASETS))
+                   format_func=labels("resnet.dataset", resnet.DATASETS))
 width = (c3.select_slider(t("resnet.channels_label"), [4, 8, 16, 32], 8, key="resnet_channels") if kind == "conv"
          else c3.select_slider(t("resnet.width_label"), [16, 32, 64, 128, 256], 64, key="resnet_width"))
 n_train = c4.select_slider(t("resnet.n_train_label"), [500, 1000, 2000, 3000, 5000, 10000, 20000, 60000],
@@ -183,7 +183,7 @@ def _stage_table(name: str):
 
 
 arch = st.radio(t("resnet.arch_label"), resnet.TORCHVISION_RESNETS, key="resnet_arch", horizontal=True,
-                format_func=resnet_charts.labels("arch", resnet.TORCHVISION_RESNETS))
+                format_func=labels("resnet.arch", resnet.TORCHVISION_RESNETS))
 table = _stage_table(arch)
 total, biggest = table.iloc[-1], table.iloc[:-1].sort_values("parameters").iloc[-1]
 left, right = st.columns([3, 2])

@@ -9,10 +9,9 @@ from core.data import DATA_DIR, EMBEDDED_STOCKS, DataError, OfflineError, embedd
 from core.models import count_params
 from ui import stocks_charts
 from ui.code import show_code
-from ui.content import say, t
+from ui.content import labels, say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell
-from ui.stocks_charts import labels
 from ui.training import announce, run_training
 
 OTHER = "other"
@@ -51,9 +50,9 @@ st.session_state.setdefault("stocks_split", NOTEBOOK_SPLIT)
 left, middle, right = st.columns([1.3, 1, 1])
 with left:
     symbol = st.selectbox(t("stocks.stock"), [*EMBEDDED_STOCKS, OTHER], key="stocks_symbol", help=t("stocks.stock_help"),
-                          format_func=labels([*EMBEDDED_STOCKS, OTHER], lambda c: t(
+                          format_func=labels("stocks.stock", [*EMBEDDED_STOCKS, OTHER], lambda c: t(
                               "stocks.stock_option", code=c, name=stocks_charts.stock_name(c))
-                              if c in EMBEDDED_STOCKS else t("stocks.stock_other")).get)
+                              if c in EMBEDDED_STOCKS else t("stocks.stock_other")))
     if symbol == OTHER:
         symbol = st.text_input(t("stocks.symbol"), value="", key="stocks_other",
                                placeholder=t("stocks.symbol_placeholder"), help=t("stocks.symbol_help"))
@@ -65,7 +64,7 @@ with right:
     split_date = st.date_input(t("stocks.split"), min_value=FIRST_DAY, max_value=dt.date.today(),
                                key="stocks_split", help=t("stocks.split_help"))
     chart_kind = st.radio(t("stocks.chart_kind"), ["line", "candlestick"], horizontal=True, key="stocks_chart_kind",
-                          format_func=labels(["line", "candlestick"], lambda k: t(f"stocks.chart_{k}")).get)
+                          format_func=labels("stocks.chart", ["line", "candlestick"]))
 
 if not str(symbol).strip():
     st.info(t("stocks.type_symbol", embedded=say(embedded_words())))
@@ -89,9 +88,9 @@ st.header(t("stocks.h_setup"))
 left, right = st.columns(2)
 with left:
     features = st.multiselect(t("stocks.features"), list(stocks.FEATURE_CHOICES), key="stocks_features",
-                              format_func=labels(stocks.FEATURE_CHOICES, stocks_charts.feature).get,
+                              format_func=labels("stocks.feature", stocks.FEATURE_CHOICES, stocks_charts.feature),
                               default=["Open", "High", "Low", "Volume"], help=t("stocks.features_help"))
-    target = st.radio(t("stocks.target"), list(stocks.TARGETS), format_func=labels(stocks.TARGETS, lambda k: t(f"stocks.target_{k}")).get,
+    target = st.radio(t("stocks.target"), list(stocks.TARGETS), format_func=labels("stocks.target", stocks.TARGETS),
                       horizontal=True, key="stocks_target", help=t("stocks.target_help"))
 with right:
     window = st.slider(t("stocks.window"), 5, 120, 30, key="stocks_window", help=t("stocks.window_help"))
@@ -181,9 +180,9 @@ if trained_now:
 run = store.latest
 if len(store.runs) > 1:
     picked = st.selectbox(t("stocks.pick_run"), store.names[::-1], key="stocks_pick", format_func=labels(
-        store.names, lambda n: t("stocks.run_option", name=n, symbol=store.get(n).settings.symbol,
+        "stocks.run", store.names, lambda n: t("stocks.run_option", name=n, symbol=store.get(n).settings.symbol,
                                  window=store.get(n).settings.window,
-                                 stopped=t("stocks.run_stopped" if store.get(n).stopped else "stocks.run_complete"))).get)
+                                 stopped=t("stocks.run_stopped" if store.get(n).stopped else "stocks.run_complete"))))
     run = store.get(picked)
 if run is None:
     st.info(t("stocks.press_train"))
@@ -204,7 +203,7 @@ if run is None:
 else:
     currency, predictions = result["currency"], result["predictions"]
     span = st.radio(t("stocks.span_choice"), ["all", "last60"], horizontal=True, key="stocks_span",
-                    format_func=labels(["all", "last60"], lambda k: t(f"stocks.span_{k}")).get, help=t("stocks.span_help"))
+                    format_func=labels("stocks.span", ["all", "last60"]), help=t("stocks.span_help"))
     if span == "last60":
         cutoff = predictions["Date"].drop_duplicates().sort_values().iloc[-60:].iloc[0]
         predictions = predictions[predictions["Date"] >= cutoff]

@@ -30,6 +30,7 @@ ALLOWED = {
 def _latin_words(text: str) -> list[str]:
     """The Latin-letter words a reader would see, leaving out code, formulas and allowed names."""
     text = re.sub(r"`[^`]*`|\$\$.*?\$\$|\$[^$]*\$|https?://\S+", " ", text, flags=re.DOTALL)
+    text = re.sub(r"\d[\d.,]*e[+-]?\d+", " ", text)  # 4.5e-08 is a number, not a word
     return [w for w in re.findall(r"[A-Za-z][A-Za-z0-9_\-']*", text)
             if w not in ALLOWED and w.strip("-'") not in ALLOWED]
 

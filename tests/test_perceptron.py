@@ -1,9 +1,11 @@
 """Page 1: activations (autograd vs formulas), perceptron rule, toy MLP, losses, cubic fit, recipes, page."""
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
+import pyarrow
 import pytest
 import torch
 
@@ -81,14 +83,14 @@ def test_parse_logits_gives_readable_errors():
 def test_vanishing_gradient_is_a_product_of_derivatives():
     table = perceptron.gradient_through_layers(12, z=1.0)
     at = table[table["layer"] == 12].set_index("activation")["gradient"]
-    assert at["Sigmoid, best case (z = 0)"] == pytest.approx(0.25 ** 12)
+    assert at["sigmoid_best"] == pytest.approx(0.25 ** 12)
     s = 1 / (1 + math.exp(-1.0))
-    assert at["Sigmoid"] == pytest.approx((s * (1 - s)) ** 12)
-    assert at["Tanh"] == pytest.approx((1 - math.tanh(1.0) ** 2) ** 12)
-    assert at["ReLU"] == pytest.approx(1.0)
+    assert at["sigmoid"] == pytest.approx((s * (1 - s)) ** 12)
+    assert at["tanh"] == pytest.approx((1 - math.tanh(1.0) ** 2) ** 12)
+    assert at["relu"] == pytest.approx(1.0)
     negative = perceptron.gradient_through_layers(3, z=-1.0, slope=0.1).query("layer == 3").set_index("activation")
-    assert negative.loc["ReLU", "gradient"] == 0.0
-    assert negative.loc["Leaky ReLU", "gradient"] == pytest.approx(0.1 ** 3)
+    assert negative.loc["relu", "gradient"] == 0.0
+    assert negative.loc["leaky_relu", "gradient"] == pytest.approx(0.1 ** 3)
 
 
 # --- Perceptron and MLP -------------------------------------------------------------------------
@@ -108,7 +110,8 @@ def test_perceptron_rule_cannot_learn_xor():
     X, y = perceptron.make_dataset("XOR", 200, 0.1, seed=0)
     events = list(perceptron.train_perceptron(X, y, perceptron.PerceptronConfig(epochs=100)))
     end = events[-1]
-    assert end["reason"] == "completed" and "misclassified" in end["message"]
+    assert end["reason"] == "completed" and end["words"].key == "perceptron.rule_completed"
+    assert "misclassified" in end["message"]
     epochs = [e for e in events if e["kind"] == "epoch"]
     assert len(epochs) == 101
     assert max(e["accuracy"] for e in epochs) <= 80.0  # a line gets 3 of 4 corners (75%) at best
@@ -205,7 +208,7 @@ def test_regression_and_binary_losses():
     assert perceptron.binary_cross_entropy(0.8, 0) == pytest.approx(-math.log(0.2))
     assert math.isinf(perceptron.binary_cross_entropy(1.0, 0))
     curves = perceptron.binary_cross_entropy_curves(points=11)
-    one = curves[curves["series"] == "true label 1"]
+    one = curves[curves["label"] == 1]
     np.testing.assert_allclose(one["loss"], -np.log(one["p"]), rtol=1e-9)
 
 
@@ -227,7 +230,8 @@ def test_cubic_fit_divergence_is_a_message_not_nan():
     assert 1e-6 < problem["stable_lr"] < 1e-5  # 1e-6 (the course) is stable, 1e-5 is not
     events = list(perceptron.fit_cubic(perceptron.CubicFitConfig(method="plain", lr=1e-4, steps=500)))
     end = events[-1]
-    assert end["reason"] == "diverged" and "Diverged" in end["message"] and "lower" in end["message"]
+    assert end["reason"] == "diverged" and end["words"].key == "perceptron.sine_diverged"
+    assert "Diverged" in end["message"] and "lower" in end["message"]  # the English of end["words"]
     assert end["coefficients"] is None
     assert all(math.isfinite(e["loss"]) for e in events if e["kind"] == "step")
     assert problem["best"][1] == pytest.approx(0.8565, abs=1e-3)
@@ -411,3 +415,62 @@ def test_perceptron_update_frames_move_the_line_towards_the_wrong_point():
     assert (first["w1"], first["w2"], first["b"]) == pytest.approx((-0.1 * first["x1"], -0.1 * first["x2"], -0.1))
     sigmoid = list(perceptron.train_perceptron(X, y, perceptron.PerceptronConfig(epochs=3, activation="sigmoid")))
     assert not any(e["kind"] == "update" for e in sigmoid)
+
+
+def test_page_reads_in_korean_after_training():
+    """?lang=ko: the three trainings run, and what they report (messages, metrics, captions, chart
+    titles and axes) is Korean; English sentences from core (the end events' messages) never show."""
+    hangul = re.compile(r"[\uac00-\ud7a3]")
+    at = open_page("pages/perceptron.py", query={"lang": "ko"})
+    assert not at.exception, [e.message for e in at.exception]
+    at.selectbox(key="perceptron_dataset").set_value("XOR").run()
+    at.slider(key="perceptron_rule_epochs").set_value(5).run()
+    at.button(key="perceptron_rule_train").click().run()
+    at.slider(key="perceptron_mlp_epochs").set_value(30).run()
+    at.button(key="perceptron_mlp_train").click().run()
+    at.slider(key="perceptron_sine_steps").set_value(100).run()
+    at.button(key="perceptron_sine_run").click().run()
+    at.select_slider(key="perceptron_mlp_lr").set_value(10.0).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(_runs(at, "perceptron_rule_runs")) == len(_runs(at, "perceptron_mlp_runs")) == 1
+    assert len(_runs(at, "perceptron_sine_runs")) == 1
+
+    alerts = [a.value for a in (*at.success, *at.warning, *at.info, *at.error)]
+    assert any("에포크 후 멈췄습니다" in a for a in alerts)  # the rule's end words on XOR
+    assert any("스텝 완료" in a for a in alerts)  # the cubic fit's end words
+    assert any("매우 큽니다" in a for a in alerts)  # the MLP's learning-rate warning
+    assert alerts and all(hangul.search(a) for a in alerts), alerts
+    assert not any("Diverged" in a or "Finished" in a or "Stopped after" in a for a in alerts)
+    labels = [m.label for m in at.metric]
+    assert "최종 정확도" in labels and all(hangul.search(label) or label in ("MSE", "MAE") for label in labels)
+    assert all(hangul.search(c.value) for c in at.caption)
+    assert "에포크별 손실" in _chart_titles(at)
+    names = {"Sigmoid", "Tanh", "ReLU", "Leaky", "ELU", "GELU", "MSE", "MAE", "ln", "lr", "sin"}  # and one-letter math
+    for chart in at.get("vega_lite_chart"):
+        for text in _chart_words(chart):
+            assert hangul.search(text) or set(re.findall(r"[A-Za-z]{2,}", text)) <= names, text
+
+
+def _chart_words(chart) -> list[str]:
+    """What a chart shows as words: its spec's titles (chart, axes, legends, tooltips), a tooltip's
+    field name where it has no title, and the text in its data (legend entries, tooltip values)."""
+    found = _spec_words(json.loads(chart.proto.spec))
+    for dataset in chart.proto.datasets:
+        table = pyarrow.ipc.open_stream(dataset.data.data).read_all()
+        found += [v for column in table.columns
+                  if pyarrow.types.is_string(column.type) or pyarrow.types.is_large_string(column.type)
+                  for v in set(column.to_pylist()) if v]
+    return found
+
+
+def _spec_words(node) -> list[str]:
+    found = []
+    if isinstance(node, dict):
+        if isinstance(node.get("title"), str):
+            found.append(node["title"])
+        tooltips = node.get("tooltip")
+        found += [tip["field"] for tip in tooltips if "title" not in tip] if isinstance(tooltips, list) else []
+        found += [text for value in node.values() for text in _spec_words(value)]
+    elif isinstance(node, list):
+        found += [text for value in node for text in _spec_words(value)]
+    return found

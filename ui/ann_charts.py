@@ -1,6 +1,5 @@
 """The ANN page's own pictures and tables: MNIST pixels, the confusion matrix, per-class and
 probability bars, the run overlay, and core.ann's tables with their words from content/."""
-from collections.abc import Callable
 
 import altair as alt
 import numpy as np
@@ -44,14 +43,6 @@ def activation_name(key: str) -> str:
 def normalization_name(key: str) -> str:
     """A core.ann.NORMALIZATIONS key in words ("notebook", "mnist", "none")."""
     return t(f"ann.norm_name_{key}")
-
-
-def labels(prefix: str, keys) -> Callable[[str], str]:
-    """A widget's format_func: each key's words (section `prefix` + key), looked up now.
-
-    Built while the page runs, in the session's language: AppTest calls a format_func again
-    outside the script run, where a t() inside a lambda would fall back to English."""
-    return {k: t(f"{prefix}{k}") for k in keys}.get
 
 
 def run_labels(runs) -> dict[str, str]:

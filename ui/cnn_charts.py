@@ -11,7 +11,7 @@ from PIL import Image
 
 from core import cnn, shapes
 from core.engine import OPTIMIZER_LABELS
-from ui.content import say, t
+from ui.content import labels, say, t
 from ui.runs import Run
 from ui.shell import format_seconds
 from ui.training import end_text
@@ -43,7 +43,7 @@ def stack_columns() -> dict:
     the learner reads the labels and layer types in the session's language)."""
     number = st.column_config.NumberColumn
     return {"type": st.column_config.SelectboxColumn(t("cnn.col_type"), options=list(shapes.LAYER_TYPES),
-                                                     required=True, format_func=labels("type", shapes.LAYER_TYPES)),
+                                                     required=True, format_func=labels("cnn.type", shapes.LAYER_TYPES)),
             "out": number(t("cnn.col_out"), min_value=0, step=1, help=t("cnn.col_out_help")),
             "kernel": number(t("cnn.col_kernel"), min_value=1, step=1, help=t("cnn.col_kernel_help")),
             "stride": number(t("cnn.col_stride"), min_value=1, step=1),
@@ -122,15 +122,6 @@ def class_names(dataset: str) -> list[str]:
     """The dataset's classes as the learner reads them (CIFAR-10's in the session's language)."""
     classes = cnn.DATASETS[dataset]["classes"]
     return [t(f"cnn.class_{c}") for c in classes] if dataset == "cifar" else list(classes)
-
-
-def labels(prefix: str, ids) -> Callable[[str], str]:
-    """A widget's format_func: id -> the words of cnn.<prefix>_<id>, looked up now, in this run.
-
-    Streamlit's AppTest calls format_func outside the script run (where the session's language
-    is unknown), so the labels are fixed while the page is drawn.
-    """
-    return {i: t(f"cnn.{prefix}_{i}") for i in ids}.__getitem__
 
 
 def run_labels(runs) -> Callable[[str], str]:

@@ -12,6 +12,8 @@ placeholders (tests/test_content.py holds them to that). A section missing in Ko
 back to English, and that test fails; a section missing in English, or a placeholder value
 missing anywhere, raises.
 """
+from collections.abc import Callable
+
 import streamlit as st
 
 from core.words import Words, sections
@@ -72,6 +74,15 @@ def _lookup(lang: str, page: str, name: str) -> str | None:
         return sections(lang, page).get(name)
     except FileNotFoundError:
         return None
+
+
+def labels(section: str, options, name: Callable[[object], str] | None = None) -> Callable[[object], str]:
+    """A widget's format_func: option -> t(f"{section}_{option}") (or `name(option)`).
+
+    The words are looked up now, while the page runs: Streamlit's AppTest calls a format_func
+    again outside the script run, where the session's language is unknown.
+    """
+    return {option: name(option) if name else t(f"{section}_{option}") for option in options}.get
 
 
 def show_messages(*messages: tuple[str, str] | None, where=st) -> None:

@@ -12,11 +12,22 @@ import pandas as pd
 import torch
 
 from core import perceptron
-from ui.content import t
+from ui.content import say, t
+from ui.training import end_text
 
 CLASS_COLORS = ["#4c78a8", "#f58518"]  # class 0 blue, class 1 orange, everywhere on this page
 REGION_SCALE = alt.Scale(domain=[0, 0.5, 1], range=[CLASS_COLORS[0], "#f4f4f4", CLASS_COLORS[1]])
 CUBIC_COLORS = ["#333333", "#bbbbbb", "#e45756"]  # sin(x), the random start, the fit
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def scientific(value: float, digits: int | None = None) -> str:
+    """A number as 9.54×10⁻⁷ rather than 9.54e-07 (`digits` after the point; None: as `:g` would):
+    math, not words, so the same in every language."""
+    text = f"{value:.{digits}e}" if digits is not None else f"{value:g}"
+    mantissa, exponent = text.split("e") if "e" in text else (text, "0")
+    power = int(exponent)
+    return mantissa if power == 0 else f"{mantissa}×10{str(power).translate(SUPERSCRIPT)}"
 
 
 # --- 1, 2 · Activations, softmax, the vanishing gradient ------------------------------------------
@@ -68,7 +79,9 @@ def softmax_bars(logits: list[float], temperature: float) -> alt.Chart:
         x=alt.X("class:N", title=None), xOffset="temperature:N",
         y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), title=t("perceptron.axis_probability")),
         color=alt.Color("temperature:N", title=None, legend=alt.Legend(orient="top")),
-        tooltip=["class", "temperature", alt.Tooltip("probability:Q", format=".4f")],
+        tooltip=[alt.Tooltip("class:N", title=t("perceptron.axis_class")),
+                 alt.Tooltip("temperature:N", title=t("perceptron.temperature")),
+                 alt.Tooltip("probability:Q", format=".4f", title=t("perceptron.axis_probability"))],
     ).properties(title=t("perceptron.softmax_bars_title"), height=260)
 
 
@@ -85,29 +98,37 @@ def softmax_jacobian(jacobian: np.ndarray) -> alt.LayerChart:
     ).properties(title=t("perceptron.jacobian_title"), height=260)
 
 
+def vanishing_label(name: str) -> str:
+    """A line of the vanishing-gradient chart: an activation's name, or sigmoid's best case."""
+    return t("perceptron.series_sigmoid_best") if name == "sigmoid_best" else perceptron.ACTIVATION_LABELS[name]
+
+
 def vanishing(table: pd.DataFrame, depth: int) -> alt.Chart:
     """The surviving gradient per layer on a log axis (exact zeros cannot be drawn there)."""
-    positive = table[table["gradient"] > 0]
+    positive = table[table["gradient"] > 0].assign(activation=lambda f: f["activation"].map(vanishing_label))
     return alt.Chart(positive).mark_line(point=depth <= 20).encode(
         x=alt.X("layer:Q", title=t("perceptron.axis_layers_passed"), axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("gradient:Q", scale=alt.Scale(type="log"), title=t("perceptron.axis_surviving_gradient")),
         color=alt.Color("activation:N", title=None),
-        strokeDash=alt.condition(alt.datum.activation == "Sigmoid, best case (z = 0)", alt.value([5, 3]),
+        strokeDash=alt.condition(alt.datum.activation == vanishing_label("sigmoid_best"), alt.value([5, 3]),
                                  alt.value([1, 0])),
-        tooltip=["activation", "layer", alt.Tooltip("gradient:Q", format=".3e")],
+        tooltip=[alt.Tooltip("activation:N", title=t("perceptron.mlp_activation")),
+                 alt.Tooltip("layer:Q", title=t("perceptron.axis_layers_passed")),
+                 alt.Tooltip("gradient:Q", format=".3e", title=t("perceptron.tip_gradient"))],
     ).properties(height=300)
 
 
 def vanishing_metrics(table: pd.DataFrame, depth: int, z: float) -> list[tuple[str, str]]:
     """(label, value) of the gradient left after `depth` layers: sigmoid at best, sigmoid and ReLU at z."""
     last = table[table["layer"] == depth].set_index("activation")["gradient"]
-    return [(t("perceptron.metric_sigmoid_best", depth=depth), f"{last['Sigmoid, best case (z = 0)']:.2e}"),
-            (t("perceptron.metric_sigmoid_at", depth=depth, z=z), f"{last['Sigmoid']:.2e}"),
-            (t("perceptron.metric_relu_at", depth=depth, z=z), f"{last['ReLU']:.2e}")]
+    return [(t("perceptron.metric_sigmoid_best", depth=depth), scientific(last["sigmoid_best"], 2)),
+            (t("perceptron.metric_sigmoid_at", depth=depth, z=z), scientific(last["sigmoid"], 2)),
+            (t("perceptron.metric_relu_at", depth=depth, z=z), scientific(last["relu"], 2))]
 
 
 def vanishing_caption(table: pd.DataFrame, depth: int) -> str:
-    dead = sorted(set(table["activation"]) - set(table[table["gradient"] > 0]["activation"]))
+    alive = set(table[table["gradient"] > 0]["activation"])
+    dead = sorted(vanishing_label(name) for name in set(table["activation"]) - alive)
     return t("perceptron.vanish_caption", depth=depth, best=0.25 ** depth,
              dead=t("perceptron.vanish_dead", names=", ".join(dead)) if dead else "")
 
@@ -153,14 +174,17 @@ def region(bounds, values: np.ndarray, points: pd.DataFrame, resolution: int, se
                                 title=t("perceptron.legend_class")),
         shape=alt.Shape("result:N", scale=alt.Scale(domain=results, range=["circle", "cross"]),
                         title=t("perceptron.legend_prediction")),
-        tooltip=["class", "result", alt.Tooltip("x1:Q", format=".2f"), alt.Tooltip("x2:Q", format=".2f")])
+        tooltip=[alt.Tooltip("class:N", title=t("perceptron.legend_class")),
+                 alt.Tooltip("result:N", title=t("perceptron.legend_prediction")),
+                 alt.Tooltip("x1:Q", format=".2f", title="x₁"), alt.Tooltip("x2:Q", format=".2f", title="x₂")])
     layers = [heat, dots]
     rows = [{"neuron": f"h{i + 1}", "x1": p, "x2": q, "order": order}
             for i, (w1, w2, b) in enumerate(hidden_lines or [])
             for order, (p, q) in enumerate(perceptron.line_segment(w1, w2, b, bounds))]
     if rows:
         layers.append(alt.Chart(pd.DataFrame(rows)).mark_line(color="gray", strokeDash=[4, 3]).encode(
-            x=x, y=y, detail="neuron:N", order="order:Q", tooltip=["neuron"]))
+            x=x, y=y, detail="neuron:N", order="order:Q",
+            tooltip=[alt.Tooltip("neuron:N", title=t("perceptron.tip_neuron"))]))
     if segment:
         layers.append(alt.Chart(pd.DataFrame(segment, columns=["x1", "x2"])).mark_line(
             color="black", strokeWidth=2.5).encode(x=x, y=y))
@@ -188,8 +212,8 @@ def rule_frame(frame: dict, X: torch.Tensor, y: torch.Tensor, bounds, activation
         title = t("perceptron.frame_start", accuracy=frame["accuracy"])
     chart = neuron_regions(X, y, bounds, frame["w1"], frame["w2"], frame["b"], activation_name, title)
     if frame["kind"] == "update":
-        ring = alt.Chart(pd.DataFrame([frame])).mark_point(size=400, strokeWidth=3, color="black").encode(
-            x="x1:Q", y="x2:Q")
+        point = pd.DataFrame([frame])[["x1", "x2"]]  # only what is drawn: the chart's data is sent as is
+        ring = alt.Chart(point).mark_point(size=400, strokeWidth=3, color="black").encode(x="x1:Q", y="x2:Q")
         chart = alt.layer(*chart.layer, ring).properties(title=title, height=380)
     return chart
 
@@ -206,13 +230,16 @@ def frame_accuracy(frame: dict, X: torch.Tensor, y: torch.Tensor) -> tuple[str, 
 
 
 def mistakes(frames: list[dict]) -> alt.Chart:
+    columns = ["epoch", "mistakes", "accuracy"]  # of the epoch events: the rest is not drawn
     per_epoch = pd.DataFrame([f for f in frames if f["kind"] == "epoch" and f["epoch"] > 0]
-                             or [{"epoch": 1, "mistakes": None, "accuracy": None}])
+                             or [{"epoch": 1, "mistakes": None, "accuracy": None}], columns=columns)
     return alt.Chart(per_epoch).mark_line(point=True).encode(
         x=alt.X("epoch:Q", title=t("perceptron.axis_epoch"), axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("mistakes:Q", title=t("perceptron.axis_mistakes"), axis=alt.Axis(format="d"),
                 scale=alt.Scale(domainMin=0)),
-        tooltip=["epoch", "mistakes", alt.Tooltip("accuracy:Q", format=".1f")],
+        tooltip=[alt.Tooltip("epoch:Q", title=t("perceptron.axis_epoch")),
+                 alt.Tooltip("mistakes:Q", title=t("perceptron.axis_mistakes")),
+                 alt.Tooltip("accuracy:Q", format=".1f", title=t("perceptron.tip_accuracy"))],
     ).properties(title=t("perceptron.mistakes_title"), height=300)
 
 
@@ -220,9 +247,9 @@ def rule_outcome(end: dict | None, dataset: str) -> tuple[str, str]:
     if end is None:
         return "warning", t("perceptron.rule_stopped")
     if end["reason"] == "converged":
-        return "success", t("perceptron.rule_converged", **end)
+        return "success", say(end["words"])
     hint = " " + t("perceptron.rule_xor_hint") if dataset == "XOR" else ""
-    return "warning", t("perceptron.rule_completed", **end) + hint
+    return "warning", say(end["words"]) + hint
 
 
 # --- 4 · The MLP ----------------------------------------------------------------------------------
@@ -259,7 +286,8 @@ def mlp_loss(history: list[dict]) -> alt.Chart:
     return alt.Chart(pd.DataFrame(losses or [{"epoch": 0, "loss": None}])).mark_line().encode(
         x=alt.X("epoch:Q", title=t("perceptron.axis_epoch"), axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("loss:Q", title=t("perceptron.axis_mlp_loss"), scale=alt.Scale(zero=False)),
-        tooltip=["epoch", alt.Tooltip("loss:Q", format=".4f")],
+        tooltip=[alt.Tooltip("epoch:Q", title=t("perceptron.axis_epoch")),
+                 alt.Tooltip("loss:Q", format=".4f", title=t("perceptron.axis_loss"))],
     ).properties(title=t("perceptron.mlp_loss_title"), height=380)
 
 
@@ -277,7 +305,7 @@ def mlp_status(end: dict | None) -> tuple[str, str] | None:
     if end is None:
         return "warning", t("perceptron.mlp_stopped")
     if end["reason"] == "diverged":
-        return "error", end["message"] + " " + t("perceptron.mlp_diverged")
+        return "error", end_text(end) + " " + t("perceptron.mlp_diverged")
     return None
 
 
@@ -293,10 +321,11 @@ def mlp_verdict(run, dataset: str) -> tuple[str, str] | None:
 
 # --- 5 · Loss functions ---------------------------------------------------------------------------
 
-def regression_table() -> pd.DataFrame:
-    """The starting rows of the MSE/MAE table: the course's targets and predictions."""
-    return pd.DataFrame({t("perceptron.col_target"): [3.0, -0.5, 2.0, 7.0],
-                         t("perceptron.col_prediction"): [2.5, 0.0, 2.0, 8.0]})
+def regression_table() -> dict:
+    """st.data_editor's data and column labels for the MSE/MAE table: the course's targets and
+    predictions, under column names that do not change with the language (only the labels do)."""
+    return {"data": pd.DataFrame({"target": [3.0, -0.5, 2.0, 7.0], "prediction": [2.5, 0.0, 2.0, 8.0]}),
+            "column_config": {"target": t("perceptron.col_target"), "prediction": t("perceptron.col_prediction")}}
 
 
 def regression_view(table: pd.DataFrame, outlier: float) -> dict:
@@ -314,11 +343,11 @@ def regression_view(table: pd.DataFrame, outlier: float) -> dict:
 def regression(errors: np.ndarray) -> alt.LayerChart:
     """Each sample's loss against its error, on the curves e² (MSE) and |e| (MAE)."""
     reach = max(3.0, float(np.abs(errors).max()) + 0.5)
-    names = {"MSE: e²": t("perceptron.series_mse"), "MAE: |e|": t("perceptron.series_mae")}
+    names = {"mse": t("perceptron.series_mse"), "mae": t("perceptron.series_mae")}
     curves = perceptron.pointwise_regression_curves(reach).replace({"series": names})
     samples = pd.DataFrame({"error": np.concatenate([errors, errors]),
                             "loss": np.concatenate([errors ** 2, np.abs(errors)]),
-                            "series": [names["MSE: e²"]] * len(errors) + [names["MAE: |e|"]] * len(errors)})
+                            "series": [names["mse"]] * len(errors) + [names["mae"]] * len(errors)})
     color = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
                       scale=alt.Scale(domain=list(names.values()), range=["#e45756", "#4c78a8"]))
     return alt.layer(
@@ -326,7 +355,9 @@ def regression(errors: np.ndarray) -> alt.LayerChart:
                                              y=alt.Y("loss:Q", title=t("perceptron.axis_sample_loss")), color=color),
         alt.Chart(samples).mark_point(filled=True, size=70).encode(
             x="error:Q", y="loss:Q", color=color,
-            tooltip=[alt.Tooltip("error:Q", format=".2f"), "series", alt.Tooltip("loss:Q", format=".3f")]),
+            tooltip=[alt.Tooltip("error:Q", format=".2f", title=t("perceptron.axis_error")),
+                     alt.Tooltip("series:N", title=t("perceptron.tip_loss_function")),
+                     alt.Tooltip("loss:Q", format=".3f", title=t("perceptron.axis_sample_loss"))]),
     ).properties(title=t("perceptron.regression_title"), height=300)
 
 
@@ -344,8 +375,8 @@ def bce_view(p_one: float, label: int) -> dict:
 
 def bce(p_one: float, label: int) -> alt.LayerChart:
     """BCE against P(class 1) for both labels, the learner's prediction as a dot."""
-    names = {f"true label {k}": t("perceptron.series_true_label", label=k) for k in (1, 0)}
-    curves = perceptron.binary_cross_entropy_curves().replace({"series": names})
+    names = {k: t("perceptron.series_true_label", label=k) for k in (1, 0)}
+    curves = perceptron.binary_cross_entropy_curves().assign(series=lambda f: f["label"].map(names))
     q = min(max(p_one, 1e-3), 1 - 1e-3)
     marker = pd.DataFrame({"p": [q], "loss": [min(perceptron.binary_cross_entropy(q, label), 7.0)]})
     color = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"),
@@ -386,7 +417,7 @@ def ce_bars(probs: list[float], target: int) -> alt.Chart:
         x=alt.X("class:N", title=t("perceptron.axis_class")), y=alt.Y("p:Q", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("true:N", title=None,
                         scale=alt.Scale(domain=[true, other], range=[CLASS_COLORS[1], "#bbbbbb"])),
-        tooltip=["class", alt.Tooltip("p:Q", format=".4f")],
+        tooltip=[alt.Tooltip("class:N", title=t("perceptron.axis_class")), alt.Tooltip("p:Q", format=".4f")],
     ).properties(title=t("perceptron.ce_bars_title"), height=200)
 
 
@@ -397,7 +428,7 @@ def ce_curve(p_true: float) -> alt.LayerChart:
         alt.Chart(perceptron.cross_entropy_curve()).mark_line().encode(
             x=alt.X("p:Q", scale=alt.Scale(domain=[0, 1]), title=t("perceptron.axis_p_true")),
             y=alt.Y("loss:Q", title="−ln p"),
-            tooltip=[alt.Tooltip("p:Q", format=".4g"), alt.Tooltip("loss:Q", format=".3f")]),
+            tooltip=[alt.Tooltip("p:Q", format=".4g"), alt.Tooltip("loss:Q", format=".3f", title="−ln p")]),
         alt.Chart(marker).mark_point(filled=True, size=120, color="black").encode(x="p:Q", y="loss:Q"),
     ).properties(title=t("perceptron.ce_curve_title"), height=330)
 
@@ -431,9 +462,7 @@ def sine_outcome(end: dict | None, has_run: bool) -> tuple[str, str]:
         return "info", t("perceptron.sine_press")
     if end is None:
         return "warning", t("perceptron.sine_stopped")
-    if end["reason"] == "diverged":
-        return "error", t("perceptron.sine_diverged" if end["at_step"] else "perceptron.sine_diverged_last", **end)
-    return "success", t("perceptron.sine_finished", drop=100 * (1 - end["final_loss"] / end["initial_loss"]), **end)
+    return ("error" if end["reason"] == "diverged" else "success"), say(end["words"])
 
 
 def sine_run_name(settings: perceptron.CubicFitConfig) -> str:
@@ -465,7 +494,9 @@ def cubic_losses(runs: list[tuple[str, list[dict]]]) -> alt.Chart:
         x=alt.X("step:Q", title=t("perceptron.axis_step")),
         y=alt.Y("loss:Q", scale=alt.Scale(type="log"), title=t("perceptron.axis_summed_loss")),
         color=alt.Color("run:N", title=None, legend=alt.Legend(orient="top", columns=1)),
-        tooltip=["run", "step", alt.Tooltip("loss:Q", format=".4g")],
+        tooltip=[alt.Tooltip("run:N", title=t("perceptron.tip_run")),
+                 alt.Tooltip("step:Q", title=t("perceptron.axis_step")),
+                 alt.Tooltip("loss:Q", format=".4g", title=t("perceptron.axis_loss"))],
     ).properties(title=t("perceptron.cubic_losses_title"), height=320)
 
 
@@ -475,7 +506,9 @@ def coefficients(history: list[dict], method_label: str) -> alt.Chart:
     return alt.Chart(frame).mark_line().encode(
         x=alt.X("step:Q", title=t("perceptron.axis_step")), y=alt.Y("value:Q", title=t("perceptron.axis_value")),
         color=alt.Color("coefficient:N", title=None, scale=alt.Scale(scheme="category10")),
-        tooltip=["coefficient", "step", alt.Tooltip("value:Q", format=".4f")],
+        tooltip=[alt.Tooltip("coefficient:N", title=t("perceptron.col_coefficient")),
+                 alt.Tooltip("step:Q", title=t("perceptron.axis_step")),
+                 alt.Tooltip("value:Q", format=".4f", title=t("perceptron.axis_value"))],
     ).properties(title=t("perceptron.coefficients_title", method=method_label), height=260)
 
 

@@ -1,7 +1,6 @@
 """The ResNet page's pictures: the block diagram, the twins' curves and gradient maps, the
 activation histograms, the stage table and the transfer-learning curves (words via t():
 titles, axes, legends, tooltips and the data labels core gives as ids)."""
-from collections.abc import Callable
 
 import altair as alt
 import pandas as pd
@@ -17,13 +16,6 @@ def _networks(frame: pd.DataFrame) -> tuple[pd.DataFrame, alt.Color]:
     color = alt.Color("network:N", title=t("resnet.chart_network"),
                       scale=alt.Scale(domain=list(names.values()), range=COLORS))
     return frame.assign(network=frame["network"].map(names)), color
-
-
-def labels(section: str, options) -> Callable[[object], str]:
-    """A widget's format_func: each option's words, section "resnet.<section>_<option>", made
-    now, as the script runs (AppTest calls a format_func again outside the script, where the
-    session's language is unknown)."""
-    return {o: t(f"resnet.{section}_{o}") for o in options}.get
 
 
 def _tip(field: str, key: str, fmt: str | None = None) -> alt.Tooltip:

@@ -26,13 +26,6 @@ def stock_name(symbol: str, name: str | None = None) -> str:
     return t(f"stocks.name_{symbol}") if symbol in EMBEDDED_STOCKS else name or symbol
 
 
-def labels(options, name) -> dict:
-    """{option: its words} for a widget's format_func (`format_func=labels(...).get`), written now in
-    the session's language: Streamlit's AppTest calls format_func outside the script run, where
-    t() would not know the session's language."""
-    return {option: name(option) for option in options}
-
-
 def feature(column: str) -> str:
     """A price column's name in the learner's language ("Open" -> "Open" / "시가(Open)")."""
     return t(f"stocks.feature_{column}")
