@@ -1,8 +1,9 @@
 """Real Chromium sessions against a running app: what the classroom and pages workloads share.
 
 Debian's chromium through Playwright's async API, so many learners act at the same moment.
-"Click to result" ends when Streamlit's status widget ("Running…") goes away: the script run
-the click started has drawn everything, results included.
+"Click to result" ends when the app's script state (`data-test-script-state` on the stApp
+element) is back to "notRunning": the script run the click started has drawn everything,
+results included.
 """
 import contextlib
 import re
@@ -15,7 +16,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-dev-shm-usage"]
-RUNNING = "[data-testid='stStatusWidget']"
+RUNNING = "[data-testid='stApp']:not([data-test-script-state='notRunning'])"
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 @contextlib.contextmanager
@@ -72,12 +74,12 @@ async def new_tab(browser, url: str):
 
 
 async def wait_idle(page, timeout: float = 600.0, settle: float = 0.5) -> None:
-    """Wait until the app has finished its script run (no "Running…" for `settle` seconds)."""
+    """Wait until the app has finished its script run (and stays idle for `settle` seconds)."""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
-        await page.locator(RUNNING).first.wait_for(state="detached", timeout=timeout * 1000)
+        await page.locator(IDLE).wait_for(state="attached", timeout=timeout * 1000)
         await page.wait_for_timeout(settle * 1000)
-        if await page.locator(RUNNING).count() == 0:
+        if await page.locator(IDLE).count():
             return
     raise TimeoutError("the app kept running")
 
@@ -89,8 +91,8 @@ async def click_and_wait(page, button: str, timeout: float = 600.0) -> float:
     started = time.perf_counter()
     await target.click()
     with contextlib.suppress(Exception):  # a very short run may end before we look
-        await page.locator(RUNNING).first.wait_for(state="attached", timeout=5_000)
-    await page.locator(RUNNING).first.wait_for(state="detached", timeout=timeout * 1000)
+        await page.locator(RUNNING).wait_for(state="attached", timeout=5_000)
+    await page.locator(IDLE).wait_for(state="attached", timeout=timeout * 1000)
     return time.perf_counter() - started
 
 

@@ -1,5 +1,8 @@
 """The one training engine: tensors resident on the device, batches by slicing, events as floats."""
+import collections
 import math
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -313,35 +316,40 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
            "elapsed": time.perf_counter() - started}
 
 
-def in_sequence(phases: list[tuple[str, float, Callable[[], Iterator[dict]]]],
-                message: str | None = None, tag: str = "model",
-                labels: dict[str, str] | None = None) -> Iterator[dict]:
-    """The events of several trainings one after the other, as one training generator.
+def combined(phases: list[tuple[str, float, Callable[[], Iterator[dict]]]],
+             message: str | None = None, tag: str = "model", labels: dict[str, str] | None = None,
+             workers: int = 1) -> Iterator[dict]:
+    """Several trainings as one run's events: one after the other, or `workers` at a time.
 
     `phases` are (model name, expected cost, events factory); a factory is called only when
-    its turn comes, so a phase may use what an earlier one computed. Every event gets a
-    `tag` field (default "model": the phase's name) and "progress", "elapsed" and "eta" over the whole sequence (phases weighed
-    by their cost); the model's own "elapsed" stays in "model_elapsed". A phase's "end" event
-    becomes a "model_end" event; one "end" closes the sequence, "diverged" if any model did,
-    with `message` (default: the diverged models' messages, each after its name in `labels`,
-    else the last model's message).
+    its turn comes, so with one worker a phase may use what an earlier one computed. With
+    more workers each phase is drained in a thread of its own (PyTorch releases the GIL in
+    its kernels, so independent small models use the cores side by side); list the costliest
+    phase first. Every event gets a `tag` field (default "model": the phase's name) and
+    "progress", "elapsed" and "eta" over the whole run (phases weighed by their cost); the
+    model's own "elapsed" stays in "model_elapsed". A phase's "end" event becomes a
+    "model_end" event; one "end" closes the run, "diverged" if any model did, with `message`
+    (default: the diverged models' messages, each after its name in `labels`, else the last
+    model's message). Closing the generator (Stop) stops every phase.
     """
     total = sum(cost for _, cost, _ in phases) or 1.0
-    started, done, ends = time.perf_counter(), 0.0, {}
-    for name, cost, make_events in phases:
-        part = 0.0  # the phase's own progress; epoch events carry none, so they keep the last
-        for event in make_events():
+    costs = {name: cost for name, cost, _ in phases}
+    started, parts, ends = time.perf_counter(), dict.fromkeys(costs, 0.0), {}
+    stream = _one_by_one(phases) if workers <= 1 else _side_by_side(phases, workers)
+    try:
+        for name, event in stream:
             if event["kind"] == "end":
                 ends[name] = event
                 event = {**event, "kind": "model_end", "progress": 1.0}
-            part = float(event.get("progress", part))
-            fraction = min(1.0, (done + cost * part) / total)
+            parts[name] = float(event.get("progress", parts[name]))  # epoch events carry none
+            fraction = min(1.0, sum(costs[n] * p for n, p in parts.items()) / total)
             extra = {tag: name, "progress": fraction, "elapsed": time.perf_counter() - started,
                      "eta": None}  # None: the panel estimates it from elapsed and progress
             if "elapsed" in event:
                 extra["model_elapsed"] = event["elapsed"]
             yield {**event, **extra}
-        done += cost
+    finally:
+        stream.close()
     last = list(ends.values())[-1] if ends else {"reason": "completed", "message": ""}
     diverged = {name: e for name, e in ends.items() if e["reason"] == "diverged"}
     said = next(iter(diverged.values()), last).get("words")  # the first divergence, else the last end
@@ -349,6 +357,54 @@ def in_sequence(phases: list[tuple[str, float, Callable[[], Iterator[dict]]]],
            "message": message if message is not None else
            " ".join(f"{(labels or {}).get(n, n)}: {e['message']}" for n, e in diverged.items()) or last["message"],
            "elapsed": time.perf_counter() - started}
+
+
+def _one_by_one(phases) -> Iterator[tuple[str, dict]]:
+    for name, _, make_events in phases:
+        for event in make_events():
+            yield name, event
+
+
+def _side_by_side(phases, workers: int) -> Iterator[tuple[str, dict]]:
+    """(phase name, event) from `workers` threads, each draining one phase after another."""
+    todo, found = collections.deque(phases), queue.SimpleQueue()
+    stop, lock = threading.Event(), threading.Lock()
+    threads_each = max(1, torch.get_num_threads() // workers)  # the caller's share, split
+
+    def work() -> None:
+        torch.set_num_threads(threads_each)  # this thread's own OpenMP setting
+        try:
+            while not stop.is_set():
+                with lock:
+                    if not todo:
+                        return
+                    name, _, make_events = todo.popleft()
+                for event in make_events():
+                    found.put((name, event))
+                    if stop.is_set():
+                        return
+        except BaseException as exc:  # handed to the reader, which raises it
+            found.put((None, exc))
+        finally:
+            found.put(None)
+
+    threads = [threading.Thread(target=work, daemon=True, name=f"train-{i}") for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        running = len(threads)
+        while running:
+            item = found.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item[1], BaseException):
+                raise item[1]
+            else:
+                yield item
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
 
 
 def _pick_step(model: nn.Module, x: torch.Tensor, config: TrainConfig, device: torch.device,

@@ -12,7 +12,7 @@ from torch import nn
 
 from core import data
 from core.device import synchronize
-from core.engine import TrainConfig, build_seeded, in_sequence, train
+from core.engine import TrainConfig, build_seeded, combined, train
 from core.models import ACTIVATIONS, count_params
 from core.words import english, words
 
@@ -291,11 +291,11 @@ def plain_vs_residual(plain: DeepNet, residual: DeepNet, settings: ExperimentSet
     def phase(model: DeepNet) -> Callable[[], Iterator[dict]]:
         return lambda: train(model, (exp["x_train"], exp["y_train"]), config, device,
                              val_data=(exp["x_test"], exp["y_test"]), step_probe=grad_norm_probe)
-    return in_sequence([("plain", 1.0, phase(plain)), ("residual", 1.0, phase(residual))])
+    return combined([("plain", 1.0, phase(plain)), ("residual", 1.0, phase(residual))])
 
 
 def model_ends(history: list[dict], models=MODELS) -> dict:
-    """Each model's end event in a run made by `in_sequence`; None for one that did not finish."""
+    """Each model's end event in a run made by `combined`; None for one that did not finish."""
     return {m: next((e for e in history if e["kind"] == "model_end" and e["model"] == m), None)
             for m in models}
 
@@ -613,7 +613,7 @@ def transfer_events(cfg: TransferConfig, backbone: nn.Module, head: nn.Module, s
 
     n, n_test = cfg.n_train, cfg.n_test
     # cost in image passes through ResNet-18: a training step is about 3 (forward + backward)
-    return in_sequence([("features", n + n_test, features),
+    return combined([("features", n + n_test, features),
                         ("pretrained", 0.01 * cfg.head_epochs * (n + n_test), head_events),
                         ("scratch", cfg.scratch_epochs * (3 * n + n_test), scratch_events)])
 

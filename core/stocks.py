@@ -16,7 +16,7 @@ from sklearn.preprocessing import MinMaxScaler
 from torch import nn
 
 from core.data import DataError, Words, words
-from core.engine import TrainConfig, build_seeded, in_sequence, predict, train
+from core.engine import TrainConfig, build_seeded, combined, predict, train
 
 FEATURE_CHOICES = ("Open", "High", "Low", "Close", "Volume", "Return")  # Return = daily close change
 TARGETS = ("close", "return")  # the next day's price level (the notebook), or its change
@@ -291,7 +291,7 @@ def plans(frame: pd.DataFrame, prepared: Prepared) -> list[tuple[str, Prepared]]
 
 def train_models(plan: list[tuple[str, Prepared]], device: torch.device, models: dict,
                  message: str = "") -> Iterator[dict]:
-    """Train each planned model in turn, as one event stream (core.engine.in_sequence). Its end
+    """Train each planned model in turn, as one event stream (core.engine.combined). Its end
     event says "done" for the whole plan (words "stocks.trained"; `message` for logs), not the
     last model's end: each model's own end is on the page. `models` receives each model as it
     is built, so a stopped run keeps what it trained."""
@@ -300,7 +300,7 @@ def train_models(plan: list[tuple[str, Prepared]], device: torch.device, models:
             models[name] = make_model(CELLS[name], prepared.n_features, prepared.settings)
             return train_events(models[name], prepared, device)
         return events
-    for event in in_sequence([(name, 1.0, phase(name, prepared)) for name, prepared in plan], message=message):
+    for event in combined([(name, 1.0, phase(name, prepared)) for name, prepared in plan], message=message):
         yield {**event, "words": words("stocks.trained")} if event["kind"] == "end" else event
 
 

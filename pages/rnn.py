@@ -22,6 +22,7 @@ sine_runs, memory_runs = RunStore("rnn_runs"), RunStore("rnn_memory")
 announce(sine_runs)
 announce(memory_runs)
 CPU = torch.device("cpu")
+LIVE_REDRAW = 2.0  # seconds between live-chart redraws: the browser drawing them shares the cores
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,8 +44,9 @@ samples = c1.slider(t("rnn.label_samples"), 100, 5000, 1000, step=100, key="rnn_
                     help=t("rnn.help_samples"))
 hidden = c2.select_slider(t("rnn.label_hidden"), [4, 8, 16, 32, 64, 128], 32, key="rnn_hidden")
 layers = c2.slider(t("rnn.label_layers"), 1, 3, 1, key="rnn_layers", help=t("rnn.help_layers"))
-lr = c3.select_slider(t("rnn.label_lr"), [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3], 0.01, key="rnn_lr")
-epochs = c3.slider(t("rnn.label_epochs"), 1, 300, 100, key="rnn_epochs")
+lr = c3.select_slider(t("rnn.label_lr"), [0.0003, 0.001, 0.003, 0.01, 0.015, 0.03, 0.1, 0.3], 0.015, key="rnn_lr",
+                      help=t("rnn.help_defaults"))
+epochs = c3.slider(t("rnn.label_epochs"), 1, 300, 60, key="rnn_epochs", help=t("rnn.help_defaults"))
 batch = c3.select_slider(t("rnn.label_batch"), [16, 32, 64, 128, 256, "full"], 128, key="rnn_batch",
                          help=t("rnn.help_batch"),
                          format_func=lambda b: t("rnn.batch_full") if b == "full" else str(b))
@@ -64,20 +66,22 @@ if st.button(t("rnn.train_button"), type="primary", key="rnn_train"):
     trained, events = rnn.train_cells(data, settings, current_device())
 
     def make_sine_run(history: list[dict], end: dict | None) -> Run:
-        results = {e["cell"]: e for e in history if e["kind"] == "result"}
+        found = {e["cell"]: e for e in history if e["kind"] == "result"}
+        results = {cell: found[cell] for cell in rnn.CELLS if cell in found}  # in the page's order
         weights = {cell: cpu_state_dict(trained[cell]) for cell, r in results.items() if not r["diverged"]}
         return Run(sine_runs.next_id(), settings, history, end, results, weights)
 
     def live_curves(history: list[dict]) -> None:
-        done = sum(e["kind"] == "result" for e in history)
-        if done < len(rnn.CELLS):
-            st.caption(t("rnn.live_caption", label=rnn.CELL_LABELS[rnn.CELLS[done]], done=done))
+        done = {e["cell"] for e in history if e["kind"] == "result"}
+        if len(done) < len(rnn.CELLS):
+            st.caption(t("rnn.live_caption", label=", ".join(rnn.CELL_LABELS[c] for c in rnn.CELLS if c not in done),
+                         done=len(done)))
         chart = rnn_charts.loss_curves([("", history)], by_run=False)
         if chart is not None:
             show(chart)
 
     run_training(events, key="rnn_live", label=t("rnn.train_label"), store=sine_runs, make_run=make_sine_run,
-                 live_view=live_curves, keep_partial=finished)
+                 live_view=live_curves, keep_partial=finished, redraw_seconds=LIVE_REDRAW)
     st.success(t("rnn.trained"))
 
 latest = sine_runs.latest
@@ -165,7 +169,8 @@ def memory_live(history: list[dict]) -> None:
 
 if st.button(t("rnn.mem_button"), type="primary", key="rnn_mem_run"):
     run_training(rnn.run_memory_experiment(memory, current_device()), key="rnn_mem", label=t("rnn.mem_label"),
-                 store=memory_runs, make_run=memory_run, live_view=memory_live, keep_partial=finished)
+                 store=memory_runs, make_run=memory_run, live_view=memory_live, keep_partial=finished,
+                 redraw_seconds=LIVE_REDRAW)
 
 last_memory = memory_runs.latest
 if last_memory is None or not last_memory.results["points"]:

@@ -163,7 +163,7 @@ def test_small_mnist_run_learns():
 
 
 def test_in_sequence_tags_spans_progress_and_reports_divergence():
-    from core.engine import in_sequence
+    from core.engine import combined
 
     def phase(reason):
         def events():
@@ -172,7 +172,7 @@ def test_in_sequence_tags_spans_progress_and_reports_divergence():
             yield {"kind": "end", "reason": reason, "message": f"{reason}.", "elapsed": 0.2}
         return events
 
-    events = list(in_sequence([("a", 1.0, phase("completed")), ("b", 3.0, phase("diverged"))],
+    events = list(combined([("a", 1.0, phase("completed")), ("b", 3.0, phase("diverged"))],
                               tag="net", labels={"b": "Net B"}))
     assert [e["net"] for e in events[:-1]] == ["a"] * 3 + ["b"] * 3
     progress = [e["progress"] for e in events[:-1]]
@@ -180,3 +180,36 @@ def test_in_sequence_tags_spans_progress_and_reports_divergence():
     assert [e["kind"] for e in events if e["kind"].endswith("end")] == ["model_end", "model_end", "end"]
     assert events[-1]["reason"] == "diverged" and events[-1]["message"] == "Net B: diverged."
     assert events[0]["model_elapsed"] == 0.1
+
+
+def test_combined_side_by_side_gives_each_model_its_own_numbers_and_stops_on_close():
+    import threading
+
+    from core.engine import combined
+
+    x, y = _blobs()
+    config = TrainConfig(epochs=4, batch_size=32, lr=0.05, log_every=2)
+
+    def phase(seed):
+        model = build_seeded(_small_model, seed)
+        return model, lambda: train(model, (x, y), TrainConfig(**{**config.__dict__, "seed": seed}), CPU)
+
+    alone = {}
+    for seed in (1, 2):
+        model, make = phase(seed)
+        alone[seed] = run_to_end(make())[0][-1]["train_loss"]
+    a, make_a = phase(1)
+    b, make_b = phase(2)
+    events = list(combined([("a", 1.0, make_a), ("b", 1.0, make_b)], workers=2))
+    final = {e["model"]: e["train_loss"] for e in events if e["kind"] == "epoch" and e["epoch"] == 4}
+    assert final == {"a": alone[1], "b": alone[2]}  # same numbers as trained one by one
+    progress = [e["progress"] for e in events[:-1]]
+    assert progress == sorted(progress) and progress[-1] == 1.0 and events[-1]["kind"] == "end"
+
+    before = threading.active_count()
+    _, make_a = phase(1)
+    _, make_b = phase(2)
+    stream = combined([("a", 1.0, make_a), ("b", 1.0, make_b)], workers=2)
+    next(stream)
+    stream.close()  # Stop: both threads end
+    assert threading.active_count() == before

@@ -53,6 +53,8 @@ def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStor
         button.button(t("common.stop"), key=f"{key}_stop", help=t("common.stop_help"))
         return _drain(events, key, label, store, make_run, live_view, metric, keep_partial, redraw_seconds)
     finally:
+        if hasattr(events, "close"):  # a stopped run's generator (and any threads it runs) ends now
+            events.close()
         if ticket is not None:
             slots.shared(current_device().type).release(ticket)
 
