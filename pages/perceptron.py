@@ -21,13 +21,10 @@ def side_by_side(charts: list, captions: list | None = None, widths=(1, 1)) -> l
 
 
 def train(events, store: RunStore, key: str, settings, live_view, replay_key=None, results=None, **options) -> None:
-    """run_training in a panel cleared at the end (the run shows below, its replay on the last frame)."""
-    panel = st.empty()
-    with panel.container():
-        run_training(events, key=key, label=t(f"perceptron.{key}_label"), store=store, live_view=live_view,
-                     make_run=lambda history, end: Run(store.next_id(), settings, history, end, results or {}),
-                     **options)
-    panel.empty()
+    """run_training, its panel cleared at the end (the run shows below, its replay on the last frame)."""
+    run_training(events, key=key, label=t(f"perceptron.{key}_label"), store=store, live_view=live_view,
+                 make_run=lambda history, end: Run(store.next_id(), settings, history, end, results or {}),
+                 clear=True, **options)
     st.session_state.pop(replay_key, None)
 
 

@@ -81,7 +81,7 @@ if st.button(t("rnn.train_button"), type="primary", key="rnn_train"):
             show(chart)
 
     run_training(events, key="rnn_live", label=t("rnn.train_label"), store=sine_runs, make_run=make_sine_run,
-                 live_view=live_curves, keep_partial=finished, redraw_seconds=LIVE_REDRAW)
+                 live_view=live_curves, keep_partial=finished, redraw_seconds=LIVE_REDRAW, clear=True)
     st.success(t("rnn.trained"))
 
 latest = sine_runs.latest
@@ -170,7 +170,7 @@ def memory_live(history: list[dict]) -> None:
 if st.button(t("rnn.mem_button"), type="primary", key="rnn_mem_run"):
     run_training(rnn.run_memory_experiment(memory, current_device()), key="rnn_mem", label=t("rnn.mem_label"),
                  store=memory_runs, make_run=memory_run, live_view=memory_live, keep_partial=finished,
-                 redraw_seconds=LIVE_REDRAW)
+                 redraw_seconds=LIVE_REDRAW, clear=True)
 
 last_memory = memory_runs.latest
 if last_memory is None or not last_memory.results["points"]:

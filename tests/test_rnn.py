@@ -10,7 +10,7 @@ from conftest import open_page, run_recipe
 from core import rnn
 from core.engine import run_to_end
 from core.models import count_params
-from core.words import LearnerError, english
+from core.words import LearnerError, english, sections
 
 CPU = torch.device("cpu")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -325,11 +325,12 @@ def test_page_trains_and_reports_in_korean():
     assert any(m.label.endswith("예측 MSE") for m in at.metric)
     assert all(HANGUL.search(m.label) for m in at.metric)
     assert all(HANGUL.search(c.value) for c in at.caption)
-    bars = [p.proto.text for p in at.get("progress")]
-    assert bars and all(HANGUL.search(text) for text in bars), bars
+    said = at.session_state["rnn_runs"]["runs"][0].end["words"]  # the panel's last words (it is cleared)
+    assert HANGUL.search(sections("ko", "engine")[said.key.partition(".")[2]])
     at.button(key="rnn_mem_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert len(at.session_state["rnn_memory"]["runs"]) == 1
-    bars = [p.proto.text for p in at.get("progress")]
-    assert any("학습 9번을 마쳤습니다" in text for text in bars), bars
+    said = at.session_state["rnn_memory"]["runs"][0].end["words"]
+    assert said.key == "rnn.mem_finished" and said.values == {"jobs": 9}
+    assert sections("ko", "rnn")["mem_finished"].format(**said.values) == "학습 9번을 마쳤습니다."
     assert all(HANGUL.search(text) for text in [*(a.value for a in at.info), *(c.value for c in at.caption)])

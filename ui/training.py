@@ -30,7 +30,7 @@ def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStor
                  make_run: Callable[[list[dict], dict | None], Run],
                  live_view: Callable[[list[dict]], None] | None = None, metric: str = "accuracy",
                  keep_partial: Callable[[list[dict]], bool] = has_epoch,
-                 redraw_seconds: float = REDRAW_SECONDS, queue: bool = True) -> Run:
+                 redraw_seconds: float = REDRAW_SECONDS, queue: bool = True, clear: bool = False) -> Run:
     """Drain a training generator on the page and keep the run it made in `store`.
 
     `events` yields dicts with a "kind"; the last one has kind "end" (its "message" is shown).
@@ -46,7 +46,17 @@ def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStor
     With `queue` (the default) the training first takes one of the server's few training
     slots (core.slots), waiting its turn with its place in the queue shown; the slot is given
     back however the run ends. Demos that finish in well under a second pass `queue=False`.
+    With `clear`, the panel (button, progress, live view) is removed once the run is kept: for
+    pages that draw the finished run below it.
     """
+    if clear:
+        panel = st.empty()
+        with panel.container():
+            run = run_training(events, key=key, label=label, store=store, make_run=make_run,
+                               live_view=live_view, metric=metric, keep_partial=keep_partial,
+                               redraw_seconds=redraw_seconds, queue=queue)
+        panel.empty()
+        return run
     button = st.empty()
     ticket = _take_slot(button, key) if queue else None
     try:
