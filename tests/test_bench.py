@@ -35,3 +35,20 @@ def test_side_by_side_alternates_and_runs_every_reference_epoch():
                                              torch.device("cpu"))
     assert log == ["engine 1", "reference", "engine 2", "reference", "reference"]
     assert engine_s >= 0 and reference_s >= 0
+
+
+def test_pages_workload_smoke_mode_clicks_the_perceptron_buttons_in_chromium(capsys):
+    """`python -m bench pages --quick`: a fresh app, real Chromium, one JSON line per button."""
+    import concurrent.futures
+
+    from conftest import _require_browser
+
+    _require_browser()
+    # Its own thread: the sync Playwright fixtures of other browser tests hold this thread's loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as worker:
+        assert worker.submit(main, ["pages", "--quick", "--cpu"]).result() == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [line["page"] for line in lines] == ["perceptron"] * 3
+    for line in lines:
+        assert line["impl"] == "playground" and line["metric"] == "click_to_result_seconds"
+        assert 0.1 < line["value"] < 120
