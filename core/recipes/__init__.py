@@ -26,6 +26,8 @@ from core.engine import TrainConfig, optimizer_spec
 RECIPES_DIR = Path(__file__).resolve().parent
 CONTENT_DIR = RECIPES_DIR.parent.parent / "content"
 MARKERS = ("%%", "@optimizer", "noqa", "---")  # comments that are syntax, not prose
+# A one-line docstring: prose too, translated like a comment.
+_DOCSTRING = re.compile(r'^(?P<code>\s*""")(?P<text>[^"]+)(?P<end>"""\s*)$')
 # A whole-line comment, or a comment after code (two spaces, "# "); never a "#" inside a string.
 _COMMENT = re.compile(r"^(?P<code>(?:[^#\"']|\"[^\"]*\"|'[^']*')*?)(?P<hash>#+ ?)(?P<text>.*)$")
 _BLOCK = re.compile(r"(# --- settings ---\n)(.*?)(# --- end of settings ---\n)", re.DOTALL)
@@ -59,10 +61,11 @@ def optimizer_code(config: TrainConfig, params: str = "model.parameters()", lr: 
 
 
 def comments(code: str) -> list[str]:
-    """The prose comments of a script, in order (markers such as `# %%` left out)."""
+    """The prose comments and one-line docstrings of a script, in order (markers such as `# %%`
+    left out)."""
     found = []
     for line in code.splitlines():
-        m = _COMMENT.match(line)
+        m = _DOCSTRING.match(line) or _COMMENT.match(line)
         if m and m["text"].strip() and not m["text"].lstrip().startswith(MARKERS):
             found.append(m["text"].strip())
     return found
@@ -81,8 +84,9 @@ def _translate(code: str, table: dict[str, str]) -> str:
         return code
     lines = []
     for line in code.split("\n"):
-        m = _COMMENT.match(line)
-        if m and m["text"].strip() in table:
+        if (m := _DOCSTRING.match(line)) and m["text"].strip() in table:
+            line = f"{m['code']}{table[m['text'].strip()]}{m['end']}"
+        elif (m := _COMMENT.match(line)) and m["text"].strip() in table:
             line = f"{m['code']}{m['hash']}{table[m['text'].strip()]}"
         lines.append(line)
     return "\n".join(lines)

@@ -1,5 +1,3 @@
-"""Deep Learning Playground, page 1: gradient descent fits y = a + b x + c x^2 + d x^3 to sin(x),
-with the course's hand-written update or a torch.optim optimizer. Run: python perceptron_cubic.py"""
 # %% [markdown]
 # # Gradient descent: fit a cubic to sin(x)
 # The course exercise: points of sin(x) on [−π, π], four random coefficients, the **summed**

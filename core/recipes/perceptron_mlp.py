@@ -1,5 +1,3 @@
-"""Deep Learning Playground, page 1: a one-hidden-layer MLP learns a toy 2-D data set (AND, OR,
-XOR, blobs, moons, circles). Run: python perceptron_mlp.py"""
 # %% [markdown]
 # # From perceptron to MLP
 # One perceptron draws one straight line, so it cannot learn XOR. A hidden layer of a few
