@@ -33,7 +33,7 @@ def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStor
                  redraw_seconds: float = REDRAW_SECONDS, queue: bool = True, clear: bool = False) -> Run:
     """Drain a training generator on the page and keep the run it made in `store`.
 
-    `events` yields dicts with a "kind"; the last one has kind "end" (its "message" is shown).
+    `events` yields dicts with a "kind"; the last one has kind "end" (its "words" are shown).
     Events with "progress" (0..1) move the progress bar; "eta", "loss"/"train_loss" and
     "elapsed" are shown when present. `live_view(history)` draws the live picture inside one
     container (default: the loss/accuracy chart). `make_run(history, end)` turns the events
