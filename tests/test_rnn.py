@@ -300,10 +300,12 @@ def test_a_stopped_run_keeps_the_finished_cells(one_thread):
             run_training(stopped_after_first_cell(), key="rnn_live", label="test", store=store,
                          make_run=make_run, keep_partial=lambda h: any(e["kind"] == "result" for e in h))
 
-    at = AppTest.from_function(script).run()
+    at = AppTest.from_function(script, default_timeout=60).run()
     assert not at.exception
     run = at.session_state["rnn_runs"]["runs"][0]
-    assert run.stopped and list(run.results) == ["rnn"] and list(run.state_dict) == ["rnn"]
+    # The cells train side by side: whichever finished first is the one kept.
+    assert run.stopped and len(run.results) == 1 and list(run.state_dict) == list(run.results)
+    assert set(run.results) <= set(rnn.CELLS)
     assert at.session_state["rnn_runs"]["notice"]  # announced on the next rerun
 
 
