@@ -7,6 +7,7 @@ results included.
 """
 import contextlib
 import re
+import subprocess
 import time
 
 from core.words import sections
@@ -41,7 +42,10 @@ def app_url(url: str | None = None, replicas: int = 0, env: dict | None = None, 
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def rss_mb(pid: int) -> float:

@@ -81,9 +81,7 @@ def page_app():
 
 
 # --- Real browser: one Streamlit server and one headless Chromium for the session ----------
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+from bench._browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (one set of browser settings)
 
 
 def _require_browser():
@@ -107,39 +105,11 @@ def _require_browser():
 @contextlib.contextmanager
 def serve_app():
     """Run `streamlit run app.py` on a free localhost port; yield its base URL."""
-    import socket
-    import subprocess
-    import time
-    import urllib.request
+    from bench._browser import app_url
 
     _require_browser()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start within 90 s")
-    try:
+    with app_url() as url:  # raises RuntimeError if the app does not start within 90 s
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="session")

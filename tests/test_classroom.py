@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from conftest import CHROMIUM, _require_browser
+from conftest import _require_browser
 from deploy.classroom import haproxy_config
 
 
@@ -27,7 +27,6 @@ def test_two_learners_through_haproxy_stay_on_their_replica_and_finish():
         if os.environ.get("CI") == "true":
             pytest.fail("HAProxy must be installed under CI (apt-get install haproxy)")
         pytest.skip("HAProxy is not installed (apt-get install haproxy)")
-    assert CHROMIUM
     from bench import classroom
 
     # Its own thread: the sync Playwright fixtures of other browser tests hold this thread's loop.
