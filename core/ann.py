@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from core import engine
 from core.data import MNIST_MEAN, MNIST_STD, NOTEBOOK_MEAN, NOTEBOOK_STD, load_mnist, normalize
 from core.engine import OPTIMIZER_LABELS, TrainConfig, build_seeded, evaluate, predict
 from core.models import ACTIVATIONS, count_params, make_mlp
@@ -18,6 +19,7 @@ N_TRAIN_MIN, N_TRAIN_MAX = 1_000, 60_000  # the training-set slider's range
 MAX_HIDDEN_LAYERS = 6   # deeper plain MLPs teach nothing new here and train slowly
 MAX_WIDTH = 4096        # units per hidden layer
 IMAGE_SHAPE = (1, 28, 28)
+UNTRAINED_ROWS = 1_000  # test images the untrained model reads before training (cheap for any size)
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]  # the slider's stops
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 # name -> (mean, std) on 0..1 pixels. The notebook's choice maps 0..255 to -1..1.
@@ -137,7 +139,8 @@ def sample_grid(per_class: int = 2) -> tuple[list[np.ndarray], list[int]]:
 def layer_table(s: AnnSettings) -> pd.DataFrame:
     """One row per layer: kind (input, flatten, linear, output, activation, dropout, total),
     name, output shape, parameters and the arithmetic '(784 + 1) × 128 = 100,480'."""
-    model = _mlp(s)
+    with torch.device("meta"):  # shapes and counts only: no memory, no init, even for huge layers
+        model = _mlp(s)
     rows = [{"kind": "input", "name": "", "shape": "(N, 1, 28, 28)", "params": 0, "arithmetic": ""}]
     linear_index, counts, width = 0, [], 784
     for module in model:
@@ -171,10 +174,27 @@ def torchinfo_total(s: AnnSettings) -> int:
 
 # --- After training: confusion matrix, per-class accuracy, misclassified digits ---
 
-def untrained_accuracy(s: AnnSettings, device: torch.device) -> float:
-    """Test accuracy of the freshly initialized model: about 10%, it is guessing."""
+def untrained_accuracy(s: AnnSettings, device: torch.device, rows: int = UNTRAINED_ROWS) -> float:
+    """Accuracy of the freshly initialized model on the first `rows` test images: about 10%,
+    it is guessing (a slice: a huge model needs it before every settings change)."""
     x_test, y_test = test_set()
-    return evaluate(build_model(s), x_test, y_test, device, transform=s.transform())["accuracy"]
+    return evaluate(build_model(s), x_test[:rows], y_test[:rows], device, transform=s.transform())["accuracy"]
+
+
+def estimate_seconds(s: AnnSettings, device: torch.device) -> float:
+    """How long training with `s` takes here: a few real steps timed (core.engine.measure_costs),
+    once per network and batch size; the training-set size and epochs only scale them."""
+    costs = _costs(tuple(s.hidden), s.activation, s.dropout, s.batch_size, s.optimizer, s.normalization, str(device))
+    return costs.seconds(s.n_train, s.train_config(), len(test_set()[0]))
+
+
+@functools.lru_cache(maxsize=32)
+def _costs(hidden: tuple, activation: str, dropout: float, batch_size: int, optimizer: str, normalization: str,
+           device: str) -> engine.Costs:
+    s = AnnSettings(hidden=hidden, activation=activation, dropout=dropout, batch_size=batch_size,
+                    optimizer=optimizer, normalization=normalization, n_train=N_TRAIN_MIN)
+    return engine.measure_costs(build_model(s), training_subset(N_TRAIN_MIN), s.train_config(), torch.device(device),
+                                val_data=test_set(), transform=s.transform())
 
 
 def analyze(model: nn.Module, s: AnnSettings, history: list[dict], end: dict | None,

@@ -1,7 +1,9 @@
 """The notes' CNNs (MNIST, CIFAR-10): the shape calculator's report, conv/pool by hand,
 training settings and data, feature maps by hooks, and the pictures of filters and maps."""
+import functools
 import math
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -10,7 +12,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from core import shapes
+from core import augment, shapes
+from core.augment import Augment
 from core.data import (
     CIFAR10_CLASSES,
     NOTEBOOK_MEAN,
@@ -23,7 +26,7 @@ from core.data import (
     normalize,
 )
 from core.digits import canvas_to_mnist
-from core.engine import TrainConfig, build_seeded, train
+from core.engine import Costs, TrainConfig, build_seeded, combined, evaluate, measure_costs, train
 from core.words import Words, words
 
 # --- The shape calculator ---------------------------------------------------------------------
@@ -113,6 +116,7 @@ class CNNSettings:
     optimizer: str = "adam"     # one of core.engine.OPTIMIZERS
     seed: int = 0               # same seed -> same initial filters, same batch order
     full_cifar: bool = False    # the full CIFAR-10 via torchvision's download (needs the internet)
+    augment: Augment = Augment()  # none: the augmentation section switches it on
 
     def train_config(self) -> TrainConfig:
         """The engine's settings: about ten batch points per epoch on the live chart."""
@@ -214,7 +218,115 @@ def train_events(model: nn.Module, settings: CNNSettings, device: torch.device):
     train_data = load_split(settings.dataset, True, settings.n_train, settings.seed, settings.full_cifar)
     test_data = load_split(settings.dataset, False, settings.n_test, TEST_SEED, settings.full_cifar)
     return train(model, train_data, settings.train_config(), device, val_data=test_data,
-                 transform=input_transform(settings.dataset))
+                 transform=train_transform(model, settings))
+
+
+def train_transform(model: nn.Module, settings: CNNSettings):
+    """The engine's batch transform: the settings' augmentation on training batches (its own
+    generator, seeded with the settings' seed), then the notebook's Normalize.
+
+    engine.evaluate puts the model in eval mode before it transforms a batch: test images (and
+    the clean training accuracy) are never augmented."""
+    normal = input_transform(settings.dataset)
+    if not settings.augment.active:
+        return normal
+    gen = augment.generator(settings.seed)
+
+    def transform(batch: torch.Tensor) -> torch.Tensor:
+        if model.training:
+            batch = augment.augment_batch(batch, settings.augment, gen)
+        return normal(batch)
+    return transform
+
+
+# --- With and without augmentation ------------------------------------------------------------
+
+ARMS = ("plain", "augmented")  # the comparison's two trainings; their names are content sections
+def estimate_seconds(settings: CNNSettings, device: torch.device) -> float:
+    """Seconds one training with these settings takes here: a few real steps of the model,
+    with its augmentation and normalization, timed once per model, batch size and augmentation
+    (core.engine.measure_costs), scaled to every image and epoch, plus the test pass."""
+    costs = _costs(settings.dataset, settings.batch_size, settings.optimizer, settings.augment, str(device))
+    return costs.seconds(settings.n_train, settings.train_config(), settings.n_test)
+
+
+@functools.lru_cache(maxsize=32)
+def _costs(dataset: str, batch_size: int, optimizer: str, augmentation: Augment, device: str) -> Costs:
+    settings = CNNSettings(dataset=dataset, n_train=4 * batch_size, n_test=640, batch_size=batch_size,
+                           optimizer=optimizer, augment=augmentation)
+    model = build_cnn(dataset, settings.seed)
+    train_data = load_split(dataset, True, settings.n_train, settings.seed)
+    test_data = load_split(dataset, False, settings.n_test, TEST_SEED)
+    return measure_costs(model, train_data, settings.train_config(), torch.device(device), val_data=test_data,
+                         transform=train_transform(model, settings))
+
+
+def compare_estimate(settings: CNNSettings, device: torch.device) -> float:
+    """Both trainings of the comparison, each with its clean training accuracy after every epoch."""
+    plain = replace(settings, augment=Augment())
+    check = estimate_seconds(replace(plain, n_train=0, epochs=settings.epochs), device)  # the clean-accuracy passes
+    return estimate_seconds(plain, device) + estimate_seconds(settings, device) + 2 * check
+
+
+def compare_events(models: dict[str, nn.Module], settings: CNNSettings, device: torch.device) -> Iterator[dict]:
+    """Train models["plain"] without augmentation, then models["augmented"] with
+    `settings.augment`: the same seed, data, batch order and initial weights (build both with
+    build_cnn(dataset, seed)). One run's events, each tagged "model" with its arm.
+
+    Every epoch event also gets "clean_train_acc": the accuracy on the first n_test training
+    images as they are, measured like the test accuracy. The engine's own train_acc is taken
+    on the batches as trained (augmented ones, for the augmented arm), so the overfitting gap
+    clean_train_acc − val_acc compares like with like.
+    """
+    train_x, train_y = load_split(settings.dataset, True, settings.n_train, settings.seed, settings.full_cifar)
+    seen = (train_x[:settings.n_test], train_y[:settings.n_test])
+    arms = {"plain": replace(settings, augment=Augment()), "augmented": settings}
+
+    def phase(arm: str):
+        def events():
+            model = models[arm]
+            for event in train_events(model, arms[arm], device):
+                if event["kind"] == "epoch":
+                    clean = evaluate(model, *seen, device, transform=input_transform(settings.dataset))
+                    event = {**event, "clean_train_acc": clean["accuracy"]}
+                yield event
+        return events
+    return combined([(arm, 1.0, phase(arm)) for arm in ARMS])  # the arms cost about the same (augmenting is cheap)
+
+
+def comparison(history: list[dict]) -> dict[str, dict | None]:
+    """Per arm, its last epoch's figures: train (clean), test, gap = train − test, epochs;
+    None for an arm that finished no epoch."""
+    result = {}
+    for arm in ARMS:
+        last = [e for e in history if e["kind"] == "epoch" and e.get("model") == arm]
+        result[arm] = None if not last else {
+            "train": last[-1]["clean_train_acc"], "test": last[-1]["val_acc"],
+            "gap": last[-1]["clean_train_acc"] - last[-1]["val_acc"], "epochs": len(last)}
+    return result
+
+
+SMALL_GAP = 2.0  # percentage points: below this the plain model hardly overfits (one seed moves figures this much)
+SAME_TEST = 1.0  # percentage points: test accuracies closer than this count as about the same
+
+
+def comparison_verdict(figures: dict[str, dict | None]) -> Words | None:
+    """What happened on this run, as it happened: did the plain model overfit at all, did
+    augmentation narrow the train–test gap, and did it raise, keep or cost test accuracy? None
+    until both arms finished an epoch."""
+    plain, aug = figures["plain"], figures["augmented"]
+    if plain is None or aug is None:
+        return None
+    change = aug["test"] - plain["test"]
+    values = {"gap_plain": plain["gap"], "gap_aug": aug["gap"], "test_plain": plain["test"], "test_aug": aug["test"],
+              "delta": abs(change), "change": change, "epochs": aug["epochs"]}
+    if plain["gap"] < SMALL_GAP:
+        key = "no_overfitting"
+    elif aug["gap"] >= plain["gap"]:
+        key = "not_narrowed"
+    else:
+        key = "narrowed_" + ("same" if abs(change) < SAME_TEST else "better" if change > 0 else "worse")
+    return words(f"augment.verdict_{key}", **values)
 
 
 # --- Feature maps (forward hooks on the one model) --------------------------------------------
@@ -413,17 +525,52 @@ def pool_both(x, kernel: int, stride: int, padding: int) -> dict:
             "matches_torch": same}
 
 
-PAD_MODES = {"zero": "constant", "reflect": "reflect", "replicate": "edge"}  # torch name -> numpy
+PAD_MODES = {"zero": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}  # -> numpy
+TORCH_PAD = {"zero": ("constant", "zeros"), "reflect": ("reflect", "reflect"),  # F.pad's mode, Conv2d's
+             "replicate": ("replicate", "replicate"), "circular": ("circular", "circular")}
 
 
 def pad_by_hand(x, padding: int, mode: str = "zero") -> np.ndarray:
-    """Zero, reflect (mirror without repeating the edge) or replicate (repeat the edge) padding."""
+    """Zero, reflect (mirror without repeating the edge), replicate (repeat the edge) or circular
+    (wrap around: the opposite edge continues) padding."""
     x = np.asarray(x, dtype=np.float64)
     if padding < 0:
         raise DataError("cnn.hand_pad_negative")
     if mode == "reflect" and padding >= min(x.shape):  # torch refuses it too
         raise DataError("cnn.hand_reflect", side=min(x.shape))
+    if mode == "circular" and padding > min(x.shape):  # torch refuses it too
+        raise DataError("cnn.hand_circular", side=min(x.shape))
     return np.pad(x, padding, mode=PAD_MODES[mode])
+
+
+def padding_modes(x, padding: int, kernel) -> dict[str, dict]:
+    """Each padding mode on the image `x` with a convolution of `kernel` (stride 1, no bias):
+    the padded image and the output by hand, and whether torch agrees on both, F.pad(mode=...)
+    and nn.Conv2d(padding_mode=...). `touched` marks the output cells whose window reaches into
+    the padding: only they differ between the modes. A mode torch refuses for this padding
+    gives {"error": Words} instead."""
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
+    t = torch.tensor(x)[None, None]
+    k = w.shape[0]
+    results = {}
+    for mode, (pad_mode, conv_mode) in TORCH_PAD.items():
+        try:
+            padded = pad_by_hand(x, padding, mode)
+        except DataError as exc:
+            results[mode] = {"error": exc.words}
+            continue
+        out = conv_by_hand(padded, w)
+        conv = nn.Conv2d(1, 1, k, padding=padding, padding_mode=conv_mode, bias=False, dtype=torch.float64)
+        with torch.no_grad():
+            conv.weight.copy_(torch.tensor(w)[None, None])
+            ref_out = conv(t)[0, 0].numpy()
+        ref_pad = F.pad(t, (padding,) * 4, mode=pad_mode)[0, 0].numpy()
+        rows, cols = np.arange(out.shape[0]), np.arange(out.shape[1])
+        inside = ((rows >= padding) & (rows + k <= padding + x.shape[0]))[:, None] & \
+                 ((cols >= padding) & (cols + k <= padding + x.shape[1]))[None, :]
+        results[mode] = {"padded": padded, "out": out, "touched": ~inside,
+                         "matches_torch": bool(np.array_equal(ref_pad, padded) and np.allclose(ref_out, out))}
+    return results
 
 
 def conv_by_hand(x, kernel, stride: int = 1, padding: int = 0) -> np.ndarray:

@@ -221,12 +221,16 @@ class StockData:
         return describe_prices(self.frame)
 
 
+SYMBOL_SHOWN = 24  # a message echoes at most this much of what was typed as a ticker
+
+
 def normalize_symbol(symbol: str) -> str:
     cleaned = "".join(str(symbol or "").split()).upper()
     if not cleaned:
         raise DataError("stocks.symbol_empty")
     if len(cleaned) > 20 or not all(c.isalnum() or c in ".-:^" for c in cleaned):
-        raise DataError("stocks.symbol_bad", symbol=symbol)
+        shown = str(symbol)
+        raise DataError("stocks.symbol_bad", symbol=shown if len(shown) <= SYMBOL_SHOWN else shown[:SYMBOL_SHOWN] + "…")
     return cleaned
 
 

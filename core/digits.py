@@ -1,7 +1,13 @@
-"""Turn a drawing or a photo into an MNIST-style 28x28 input, and the default digit reader."""
+"""Turn a drawing or a photo into an MNIST-style 28x28 input, and the two shipped digit readers.
+
+The default reader is a small CNN trained with augmentation that imitates drawing (shifts,
+rotation, scale, slant, stroke thickness, blur); the course's MLP is kept beside it as the
+reader that shows why: every pixel has its own weight, so a digit that moves reads differently.
+"""
 from __future__ import annotations
 
 import functools
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,22 +18,25 @@ import torch.nn.functional as F
 from scipy import ndimage
 from torch import nn
 
-from core.data import CACHE_DIR, DATA_DIR, NOTEBOOK_MEAN, NOTEBOOK_STD, load_mnist, normalize
+from core.data import CACHE_DIR, DATA_DIR, NOTEBOOK_MEAN, NOTEBOOK_STD, DataError, load_mnist, normalize
 from core.device import pick_device
 from core.engine import TrainConfig, build_seeded, evaluate, run_to_end, train
 from core.models import make_mlp
 
-DEFAULT_WEIGHTS = DATA_DIR / "models" / "digit_mlp.pt"  # shipped; scripts/build_default_digit_model.py
-CACHED_WEIGHTS = CACHE_DIR / "digit_mlp.pt"  # where a missing shipped file is rebuilt
-# The recipe of the shipped model: the course notebook's SimpleANN on all 60,000 images.
-DEFAULT_RECIPE = TrainConfig(epochs=10, batch_size=64, lr=0.01, optimizer="sgd_momentum",
-                             momentum=0.9, seed=0, log_every=200)
+MLP_WEIGHTS = DATA_DIR / "models" / "digit_mlp.pt"  # shipped; scripts/build_default_digit_model.py --model mlp
+CNN_WEIGHTS = DATA_DIR / "models" / "digit_cnn.pt"  # shipped; scripts/build_default_digit_model.py (--model cnn)
+DEFAULT_WEIGHTS = CNN_WEIGHTS  # the canvas's default reader is the CNN
+# The recipe of the shipped MLP: the course notebook's SimpleANN on all 60,000 images.
+MLP_RECIPE = TrainConfig(epochs=10, batch_size=64, lr=0.01, optimizer="sgd_momentum",
+                         momentum=0.9, seed=0, log_every=200)
+# The recipe of the shipped CNN: Adam on all 60,000 images, each batch freshly augmented.
+CNN_RECIPE = TrainConfig(epochs=6, batch_size=128, lr=0.002, optimizer="adam", seed=0, log_every=100)
 
 BOX = 20             # MNIST fits each digit into a 20x20 box, keeping its aspect ratio ...
 SIZE = 28            # ... then pastes it in a 28x28 field ...
 CENTER = 14.0        # ... so that its center of mass lands here (MNIST's own mean is 14.0)
 MAX_SIDE = 1024      # larger photos are shrunk first: the digit only needs ~20 pixels anyway
-MIN_CONTRAST = 0.25  # ink must stand out from the paper by this much (0..1) to count as ink
+MIN_CONTRAST = 0.15  # ink must stand out from the paper by this much (0..1); a dim photo of dark ink stands out by 0.2
 SPECK_FRACTION = 0.05  # ink blobs smaller than this share of the largest blob are dirt, dropped
 
 
@@ -149,22 +158,51 @@ def preprocess_digit(image: np.ndarray, mean: float = NOTEBOOK_MEAN,
     cropped = clean[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     fitted = _fit_box(cropped)
     centered, com = _center(fitted)
-    pixels = torch.from_numpy(np.round(centered * 255).astype(np.uint8))[None]  # (1, 28, 28)
-    tensor = normalize(pixels, mean, std)[None]  # (1, 1, 28, 28), same rounding as MNIST's uint8
+    tensor = pixels_to_input(centered, mean, std)  # (1, 1, 28, 28)
     return DigitSteps(ink=ink, cropped=cropped, fitted=fitted, centered=centered,
                       tensor=tensor, ink_style=style, center_of_mass=com)
 
 
-def load_image(file) -> np.ndarray:
-    """An uploaded photo (a path or file-like object) as H x W x 4 uint8 RGBA, upright.
+def _to_8bit(img):
+    """Any mode Pillow opens -> an 8-bit RGBA image (16-bit and float gray scaled, not clipped)."""
+    from PIL import Image
 
-    Phones store a photo's rotation in its EXIF tag; it is applied, so the digit stands as
-    it did in the viewfinder. PIL's errors (not an image, truncated file) pass through.
+    if img.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+        # Pillow's convert("RGBA") clips these to 0..255: a 16-bit digit would read as blank.
+        values = np.asarray(img, dtype=np.float64)
+        top = float(values.max()) if values.size else 0.0
+        if img.mode == "F" and top <= 1.0:
+            scale = 255.0  # float images in 0..1
+        elif top <= 255:
+            scale = 1.0  # 8-bit values stored in a wider mode
+        elif top <= 65535:
+            scale = 255.0 / 65535.0  # 16-bit values
+        else:
+            scale = 255.0 / top
+        gray = np.clip(np.round(values * scale), 0, 255).astype(np.uint8)
+        img = Image.fromarray(gray)  # 2-D uint8: mode "L"
+    elif img.mode == "CMYK" or img.mode not in ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX"):
+        img = img.convert("RGB")  # CMYK, YCbCr, LAB, HSV: through RGB first
+    return img.convert("RGBA")  # palette transparency becomes alpha here
+
+
+def load_image(file) -> np.ndarray:
+    """An uploaded picture (a path or file-like object) as H x W x 4 uint8 RGBA, upright.
+
+    The one image loader of every page. Every mode Pillow opens is brought to 8 bits first
+    (16-bit gray, palette, CMYK, float), and a phone photo's EXIF rotation is applied so the
+    digit stands as it did in the viewfinder. A file that is not a picture, is empty or is
+    damaged raises core.data.DataError with a message for the learner (never Pillow's words:
+    they name internals such as the upload's file id).
     """
     from PIL import Image, ImageOps
 
-    with Image.open(file) as img:
-        return np.asarray(ImageOps.exif_transpose(img).convert("RGBA"))
+    try:
+        with Image.open(file) as img:
+            img.load()
+            return np.asarray(_to_8bit(ImageOps.exif_transpose(img))).copy()
+    except Exception as exc:  # not an image, empty, truncated, a decompression bomb...: one learner message
+        raise DataError("digits.image_unreadable") from exc
 
 
 def canvas_to_mnist(rgba: np.ndarray) -> torch.Tensor | None:
@@ -184,25 +222,150 @@ def digit_probabilities(model: nn.Module, tensor: torch.Tensor) -> np.ndarray:
     return probs
 
 
-# --- The default model: shipped weights, rebuilt by scripts/build_default_digit_model.py ---
+def shift_pixels(centered: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """The 28x28 ink picture moved dx pixels right and dy down; what leaves the field is lost.
 
-def train_default_digit_model(device: torch.device | None = None, epochs: int = DEFAULT_RECIPE.epochs,
+    The preprocessing re-centers every drawing, so moving the ink on the canvas changes
+    nothing; moving it after the preprocessing is what shows how each reader copes with a
+    digit that is not where the training digits were.
+    """
+    shifted = np.zeros_like(centered)
+    h, w = centered.shape
+    src_r, dst_r = slice(max(0, -dy), min(h, h - dy)), slice(max(0, dy), min(h, h + dy))
+    src_c, dst_c = slice(max(0, -dx), min(w, w - dx)), slice(max(0, dx), min(w, w + dx))
+    shifted[dst_r, dst_c] = centered[src_r, src_c]
+    return shifted
+
+
+def pixels_to_input(centered: np.ndarray, mean: float = NOTEBOOK_MEAN, std: float = NOTEBOOK_STD) -> torch.Tensor:
+    """A 28x28 ink picture in 0..1 -> the (1, 1, 28, 28) input a reader trained with (mean, std) expects."""
+    pixels = torch.from_numpy(np.round(np.clip(centered, 0, 1) * 255).astype(np.uint8))[None]  # (1, 28, 28)
+    return normalize(pixels, mean, std)[None]  # same rounding as MNIST's uint8
+
+
+# --- The CNN reader and its drawing-like augmentation ---
+
+def make_digit_cnn() -> nn.Sequential:
+    """LeNet-sized: two 5x5 convolutions with max-pooling, then two linear layers (~100k weights)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),   # (N, 16, 14, 14)
+        nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # (N, 32, 7, 7)
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+@dataclass
+class Augment:
+    """How far each training batch is pushed toward the way people draw (all drawn per sample)."""
+    max_shift: float = 4.0      # pixels either way: the shift control moves the ink up to this far
+    max_rotation: float = 15.0  # degrees either way: hand-drawn digits lean
+    scale: tuple = (0.8, 1.15)  # digit size relative to MNIST's 20-pixel box
+    max_shear: float = 0.3      # slant, as the horizontal shift per row (italics)
+    p_dilate: float = 0.3       # share of thicker strokes (mouse and finger strokes are wide)
+    p_erode: float = 0.2        # share of thinner strokes (a thin pen on a large drawing)
+    p_blur: float = 0.3         # share slightly blurred (photos, anti-aliased canvases)
+
+
+def augment_drawing(images: torch.Tensor, aug: Augment = Augment(), mean: float = NOTEBOOK_MEAN,
+                    std: float = NOTEBOOK_STD) -> torch.Tensor:
+    """(N, 28, 28) uint8 MNIST images -> (N, 1, 28, 28) normalized inputs, each one redrawn:
+    thicker or thinner strokes (max-pooling as dilation, its negative as erosion), a slight
+    blur, then one random affine map (shift, rotation, scale, slant) for the whole batch in
+    one grid_sample. Uses torch's global RNG, which core.engine.train seeds."""
+    from torchvision.transforms.functional import gaussian_blur
+
+    x = images.float().div(255.0).unsqueeze(1)  # (N, 1, 28, 28) in 0..1
+    n, dev = len(x), x.device
+    pick = torch.rand(n, 1, 1, 1, device=dev)
+    dilated = F.max_pool2d(x, 3, stride=1, padding=1)
+    eroded = -F.max_pool2d(-x, 3, stride=1, padding=1)
+    # Erosion wipes out a thin digit: keep it only where at least a third of the ink survives.
+    kept = eroded.sum(dim=(1, 2, 3), keepdim=True) >= x.sum(dim=(1, 2, 3), keepdim=True) / 3
+    x = torch.where(pick < aug.p_dilate, dilated, x)
+    x = torch.where((pick >= 1 - aug.p_erode) & kept, eroded, x)
+    blurred = gaussian_blur(x, kernel_size=3, sigma=0.8)
+    x = torch.where(torch.rand(n, 1, 1, 1, device=dev) < aug.p_blur, blurred, x)
+
+    angle = (torch.rand(n, device=dev) * 2 - 1) * math.radians(aug.max_rotation)
+    scale = aug.scale[0] + torch.rand(n, device=dev) * (aug.scale[1] - aug.scale[0])
+    shear = (torch.rand(n, device=dev) * 2 - 1) * aug.max_shear
+    shift = (torch.rand(n, 2, device=dev) * 2 - 1) * aug.max_shift * 2 / 28  # grid units: 2 = 28 pixels
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    # theta maps output coordinates to input ones: the inverse of rotate, scale, slant, shift.
+    theta = torch.stack([torch.stack([cos, -sin + shear * cos, -shift[:, 0]], 1),
+                         torch.stack([sin, cos + shear * sin, -shift[:, 1]], 1)], 1)  # (N, 2, 3)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return (x - mean) / std
+
+
+# Seconds per training sample, augmentation included, calibrated on the 2-core development VM
+# while other work shared it: the shipped CNN's train_seconds over its 6 x 60,000 samples, and one
+# epoch of MLP_RECIPE on 12,000 images through the engine. A free machine is faster.
+SECONDS_PER_SAMPLE = {"cnn": 1.2e-3, "mlp": 7e-4}
+
+
+def estimate_seconds(config: TrainConfig = CNN_RECIPE, n_train: int = 60_000, kind: str = "cnn") -> float:
+    """Rough training time of a digit reader on this kind of CPU: samples x epochs x cost per sample."""
+    return n_train * config.epochs * SECONDS_PER_SAMPLE[kind]
+
+
+# --- The shipped readers: weights in data/models/, rebuilt by scripts/build_default_digit_model.py ---
+
+def _mnist(n_train: int | None):
+    x_train, y_train = load_mnist(train=True)
+    if n_train:
+        x_train, y_train = x_train[:n_train], y_train[:n_train]
+    return (x_train, y_train), load_mnist(train=False)
+
+
+def mnist_test_accuracy(model: nn.Module, mean: float = NOTEBOOK_MEAN, std: float = NOTEBOOK_STD,
+                        device: torch.device | None = None, n: int | None = None) -> float:
+    """Percent of MNIST's official test images (the first n) a reader gets right, as (N, 1, 28, 28) inputs."""
+    x_test, y_test = load_mnist(train=False)
+    if n:
+        x_test, y_test = x_test[:n], y_test[:n]
+    to_input = functools.partial(normalize, mean=mean, std=std)
+    return evaluate(model, x_test, y_test, device or torch.device("cpu"),
+                    transform=lambda images: to_input(images).unsqueeze(1))["accuracy"]
+
+
+def train_digit_cnn(device: torch.device | None = None, epochs: int = CNN_RECIPE.epochs,
+                    n_train: int | None = None) -> tuple[nn.Module, dict]:
+    """Train make_digit_cnn on MNIST with augment_drawing through the engine; (model on CPU, info)."""
+    device = device or pick_device()
+    (x_train, y_train), _ = _mnist(n_train)
+    config = TrainConfig(**{**CNN_RECIPE.__dict__, "epochs": epochs})
+    model = build_seeded(make_digit_cnn, config.seed)
+    _, end = run_to_end(train(model, (x_train, y_train), config, device, transform=augment_drawing))
+    accuracy = mnist_test_accuracy(model, device=device)
+    info = {"kind": "cnn", "mean": NOTEBOOK_MEAN, "std": NOTEBOOK_STD, "epochs": int(end["epochs_run"]),
+            "n_train": len(x_train), "test_accuracy": float(accuracy), "train_seconds": float(end["elapsed"]),
+            "augment": dict(Augment().__dict__)}
+    return model.cpu().eval(), info
+
+
+def train_default_digit_model(device: torch.device | None = None, epochs: int = MLP_RECIPE.epochs,
                               n_train: int | None = None) -> tuple[nn.Module, dict]:
     """Train the notebook's SimpleANN on MNIST through the engine; returns (model on CPU, info)."""
     device = device or pick_device()
-    x_train, y_train = load_mnist(train=True)
-    x_test, y_test = load_mnist(train=False)
-    if n_train:
-        x_train, y_train = x_train[:n_train], y_train[:n_train]
-    config = TrainConfig(**{**DEFAULT_RECIPE.__dict__, "epochs": epochs})
+    (x_train, y_train), (x_test, y_test) = _mnist(n_train)
+    config = TrainConfig(**{**MLP_RECIPE.__dict__, "epochs": epochs})
     model = build_seeded(make_mlp, config.seed)  # same seed -> same initial weights
     to_input = functools.partial(normalize, mean=NOTEBOOK_MEAN, std=NOTEBOOK_STD)
     _, end = run_to_end(train(model, (x_train, y_train), config, device, transform=to_input))
     accuracy = evaluate(model, x_test, y_test, device, transform=to_input)["accuracy"]
-    info = {"hidden": [128, 64], "activation": "relu", "mean": NOTEBOOK_MEAN, "std": NOTEBOOK_STD,
+    info = {"kind": "mlp", "hidden": [128, 64], "activation": "relu", "mean": NOTEBOOK_MEAN, "std": NOTEBOOK_STD,
             "epochs": int(end["epochs_run"]), "n_train": len(x_train),
             "test_accuracy": float(accuracy), "train_seconds": float(end["elapsed"])}
     return model.cpu().eval(), info
+
+
+train_mlp_digit_model = train_default_digit_model  # the MLP's trainer under the name it now has
+
+_READERS = {  # kind -> (shipped file, where a missing one is rebuilt, trainer)
+    "cnn": (CNN_WEIGHTS, CACHE_DIR / "digit_cnn.pt", train_digit_cnn),
+    "mlp": (MLP_WEIGHTS, CACHE_DIR / "digit_mlp.pt", train_default_digit_model),
+}
 
 
 def save_digit_model(model: nn.Module, info: dict, path: Path) -> None:
@@ -213,28 +376,46 @@ def save_digit_model(model: nn.Module, info: dict, path: Path) -> None:
     os.replace(tmp, path)  # atomic: a page may be reading it
 
 
-@functools.lru_cache(maxsize=1)
-def _default_checkpoint() -> dict:
-    for path in (DEFAULT_WEIGHTS, CACHED_WEIGHTS):
+@functools.lru_cache(maxsize=2)
+def _checkpoint(kind: str) -> dict:
+    shipped, cached, trainer = _READERS[kind]
+    for path in (shipped, cached):
         if path.exists():
             try:
                 return torch.load(path, weights_only=True)
             except Exception:  # a damaged file: try the next one, or retrain
                 continue
-    model, info = train_default_digit_model()
-    save_digit_model(model, info, CACHED_WEIGHTS)
-    return torch.load(CACHED_WEIGHTS, weights_only=True)
+    model, info = trainer()
+    save_digit_model(model, info, cached)
+    return torch.load(cached, weights_only=True)
+
+
+def digit_model_info(kind: str = "cnn") -> dict:
+    """How a shipped reader ("cnn" or "mlp") was trained (epochs, test accuracy, normalization...)."""
+    return dict(_checkpoint(kind)["info"])
 
 
 def default_digit_info() -> dict:
-    """How the default model was trained (epochs, test accuracy, normalization...)."""
-    return dict(_default_checkpoint()["info"])
+    """How the default reader (the CNN) was trained."""
+    return digit_model_info("cnn")
+
+
+def digit_model(kind: str = "cnn") -> nn.Module:
+    """A shipped reader on the CPU in eval mode (a fresh copy): "cnn" or "mlp"."""
+    checkpoint = _checkpoint(kind)
+    if kind == "cnn":
+        model = make_digit_cnn()
+    else:
+        model = make_mlp(hidden=tuple(checkpoint["info"]["hidden"]), activation=checkpoint["info"]["activation"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()
 
 
 def default_digit_model() -> nn.Module:
-    """The notebook's SimpleANN trained on all of MNIST, on the CPU in eval mode (a fresh copy)."""
-    checkpoint = _default_checkpoint()
-    model = make_mlp(hidden=tuple(checkpoint["info"]["hidden"]),
-                     activation=checkpoint["info"]["activation"])
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.eval()
+    """The default reader of canvas_to_mnist's input: the CNN trained on augmented MNIST."""
+    return digit_model("cnn")
+
+
+def mlp_digit_model() -> nn.Module:
+    """The notebook's SimpleANN trained on all of MNIST (plain images), the reader that shows why the CNN is the default."""
+    return digit_model("mlp")

@@ -1,11 +1,12 @@
 """The one training engine: tensors resident on the device, batches by slicing, events as floats."""
 import collections
+import copy
 import math
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import torch
@@ -23,6 +24,23 @@ OPTIMIZER_LABELS = {
     "adamw": "AdamW",
     "rmsprop": "RMSprop",
 }
+
+# Learning rates from which an optimizer usually fails on the playground's small models: the
+# adaptive ones scale every step to about `lr`, so 0.03 already throws weights around; plain
+# SGD's step is lr × gradient, and momentum multiplies it by about 1 / (1 − 0.9) = 10.
+RISKY_LR = {"sgd": 1.0, "sgd_momentum": 0.3, "adam": 0.03, "adamw": 0.03, "rmsprop": 0.03}
+FAILED = ("diverged", "not_learned")  # end reasons of a run that did not learn
+EXPLODED = 3.0   # a final training loss this many times the first one: the loss blew up
+ROSE = 1.1       # a final loss 10 % above the first: it rose (the steps are too large), not just flat
+CHANCE_MARGIN = 2.0  # accuracy points above always guessing the commonest class that still count as chance
+
+
+def lr_risk(optimizer: str, lr: float):
+    """Words warning that `lr` is too large for `optimizer` (with a safer rate), else None."""
+    limit = RISKY_LR.get(optimizer)
+    if limit is None or lr < limit:
+        return None
+    return words("engine.lr_risk", optimizer=OPTIMIZER_LABELS[optimizer], lr=lr, safer=limit / 10)
 
 
 @dataclass
@@ -220,7 +238,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
       batch: epoch, step, epoch_float (e.g. 2.5 = half-way through epoch 3), progress (0..1),
              loss, elapsed, eta [, probe: dict from step_probe]
       epoch: epoch, train_loss, train_acc, val_loss, val_acc, monitor, best, elapsed, eta
-      end:   reason ("completed" | "early_stop" | "diverged"), words (core.words.Words for the
+      end:   reason ("completed" | "early_stop" | "diverged" | "not_learned": see `not_learned`), words (core.words.Words for the
              page to say), message (the same in English, for logs and tests), epochs_run,
              best_epoch, best_monitor, elapsed
     `step_probe(model)` is called after backward on logged steps (gradients are populated),
@@ -241,6 +259,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     log_every = max(1, config.log_every)
 
     best_monitor, best_epoch, best_state, bad_epochs = math.inf, 0, None, 0
+    first_loss, epoch_figures = None, {}  # for the verdict: did the model learn at all?
     started = time.perf_counter()
     step = 0
     reason, said = "completed", words("engine.completed", epochs=config.epochs)
@@ -260,6 +279,8 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
             step += 1
             logged = step % log_every == 0 or stop == n
             probe = step_probe(model) if (step_probe is not None and logged) else None
+            if first_loss is None:  # where the loss started, for the verdict (one sync per run)
+                first_loss = fit.batch_loss(out, yb).item()
             fit.update()
             if logged:
                 loss_value = fit.batch_loss(out, yb).item()  # the sync point: only when reporting
@@ -291,6 +312,7 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
                                transform=transform)
             val_loss, val_acc = metrics["loss"], metrics.get("accuracy")
         monitor = val_loss if val_loss is not None else train_loss
+        epoch_figures[epoch] = (train_loss, train_acc)
         improved = monitor < best_monitor - config.min_delta
         if improved:
             best_monitor, best_epoch, bad_epochs = monitor, epoch, 0
@@ -311,9 +333,31 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
 
     if best_state is not None and reason != "diverged":
         model.load_state_dict(best_state)
+    if reason != "diverged" and epoch_figures:
+        kept = best_epoch if best_state is not None and best_epoch in epoch_figures else max(epoch_figures)
+        failure = not_learned(first_loss, *epoch_figures[kept], y, config)
+        if failure is not None:
+            reason, said = "not_learned", failure
     yield {"kind": "end", "reason": reason, "words": said, "message": english(said), "epochs_run": epoch,
            "best_epoch": best_epoch, "best_monitor": best_monitor if math.isfinite(best_monitor) else None,
            "elapsed": time.perf_counter() - started}
+
+
+def not_learned(first_loss: float | None, train_loss: float, train_acc: float | None,
+                y: torch.Tensor, config: TrainConfig):
+    """Words saying a finished run did not learn, else None: its training loss blew up to
+    EXPLODED times where it started, or its training accuracy stayed at chance (always
+    guessing the commonest class, plus CHANCE_MARGIN points)."""
+    if first_loss is not None and first_loss > 0 and train_loss > EXPLODED * first_loss:
+        return words("engine.loss_exploded", first=first_loss, last=train_loss, ratio=train_loss / first_loss)
+    if config.task == "classification" and train_acc is not None and len(y):
+        chance = 100.0 * torch.bincount(y.reshape(-1).long().cpu()).max().item() / y.numel()
+        if train_acc <= chance + CHANCE_MARGIN:
+            rose = first_loss is not None and train_loss > ROSE * first_loss
+            too_large = rose or lr_risk(config.optimizer, config.lr) is not None
+            advice = "engine.advice_lower" if too_large else "engine.advice_longer"
+            return words("engine.at_chance", accuracy=train_acc, chance=chance, advice=words(advice))
+    return None
 
 
 def combined(phases: list[tuple[str, float, Callable[[], Iterator[dict]]]],
@@ -328,8 +372,8 @@ def combined(phases: list[tuple[str, float, Callable[[], Iterator[dict]]]],
     phase first. Every event gets a `tag` field (default "model": the phase's name) and
     "progress", "elapsed" and "eta" over the whole run (phases weighed by their cost); the
     model's own "elapsed" stays in "model_elapsed". A phase's "end" event becomes a
-    "model_end" event; one "end" closes the run, "diverged" if any model did, with `message`
-    (default: the diverged models' messages, each after its name in `labels`, else the last
+    "model_end" event; one "end" closes the run, failed (FAILED) if any model did, with `message`
+    (default: the failed models' messages, each after its name in `labels`, else the last
     model's message). Closing the generator (Stop) stops every phase.
     """
     total = sum(cost for _, cost, _ in phases) or 1.0
@@ -351,11 +395,12 @@ def combined(phases: list[tuple[str, float, Callable[[], Iterator[dict]]]],
     finally:
         stream.close()
     last = list(ends.values())[-1] if ends else {"reason": "completed", "message": ""}
-    diverged = {name: e for name, e in ends.items() if e["reason"] == "diverged"}
-    said = next(iter(diverged.values()), last).get("words")  # the first divergence, else the last end
-    yield {"kind": "end", "reason": "diverged" if diverged else last["reason"], "words": said,
+    failed = {name: e for name, e in ends.items() if e["reason"] in FAILED}
+    said = next(iter(failed.values()), last).get("words")  # the first failure, else the last end
+    reason = next(iter(failed.values()))["reason"] if failed else last["reason"]
+    yield {"kind": "end", "reason": reason, "words": said,
            "message": message if message is not None else
-           " ".join(f"{(labels or {}).get(n, n)}: {e['message']}" for n, e in diverged.items()) or last["message"],
+           " ".join(f"{(labels or {}).get(n, n)}: {e['message']}" for n, e in failed.items()) or last["message"],
            "elapsed": time.perf_counter() - started}
 
 
@@ -425,6 +470,78 @@ def _pick_step(model: nn.Module, x: torch.Tensor, config: TrainConfig, device: t
     return AutogradStep(model, loss_fn or _loss_fn(config.task),
                         optimizer or make_optimizer(model.parameters(), config), len(x), device,
                         classification=config.task == "classification")
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What one training costs here, measured: seconds per step at its batch size, and per
+    evaluation (a fixed part per call plus a part per row)."""
+    step: float
+    eval_fixed: float = 0.0
+    eval_row: float = 0.0
+
+    def seconds(self, n_train: int, config: TrainConfig, n_val: int = 0) -> float:
+        """The whole training: every step of every epoch, and an evaluation after each epoch."""
+        evaluation = self.eval_fixed + self.eval_row * n_val if n_val else 0.0
+        return config.epochs * (math.ceil(n_train / config.batch_size) * self.step + evaluation)
+
+
+def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig,
+                  device: torch.device, val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+                  transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                  loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                  threads: int | None = None, steps: int = 3) -> Costs:
+    """Time a copy of `model` taking a few real steps through `train` (the same step path,
+    batch size and transform) and evaluating two slices of `val_data`. `threads` times it
+    with that many CPU threads, as a phase of `combined` gets."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        probe = copy.deepcopy(model)
+        x, y = train_data
+        batch = min(config.batch_size, len(x))
+        quick = replace(config, epochs=1, patience=None, log_every=10**9, shuffle=False)
+        run_to_end(train(probe, (x[:batch], y[:batch]), quick, device, transform=transform, loss_fn=loss_fn))  # warm-up
+        timed = min(len(x), batch * steps)
+        started = time.perf_counter()
+        run_to_end(train(probe, (x[:timed], y[:timed]), quick, device, transform=transform, loss_fn=loss_fn))
+        step = (time.perf_counter() - started) / math.ceil(timed / batch)
+        if val_data is None or not len(val_data[0]):
+            return Costs(step)
+
+        def timed_eval(rows: int) -> float:
+            started = time.perf_counter()
+            evaluate(probe, val_data[0][:rows], val_data[1][:rows], device, config.task, transform=transform)
+            return time.perf_counter() - started
+        timed_eval(8)  # warm-up
+        # Two sizes: a call has a fixed cost besides its cost per row (a small slice alone misleads).
+        small, large = min(len(val_data[0]), 128), min(len(val_data[0]), 640)
+        first, second = timed_eval(small), timed_eval(large)
+        per_row = max(0.0, (second - first) / (large - small)) if large > small else second / large
+        return Costs(step, max(0.0, first - per_row * small), per_row)
+    finally:
+        torch.set_num_threads(before)
+
+
+def estimate_seconds(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig,
+                     device: torch.device, val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+                     transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                     threads: int | None = None, steps: int = 3) -> float:
+    """Seconds `train(model, train_data, config, device, val_data, transform, loss_fn)` will take
+    on this machine, now: `measure_costs`, scaled to every step and every epoch's evaluation."""
+    costs = measure_costs(model, train_data, config, device, val_data, transform, loss_fn, threads, steps)
+    return costs.seconds(len(train_data[0]), config, len(val_data[0]) if val_data is not None else 0)
+
+
+def parallel_seconds(costs: list[float], workers: int) -> float:
+    """How long `combined(..., workers)` takes for phases of these lengths, in this order:
+    each worker thread takes the next phase when it is free."""
+    free = [0.0] * max(1, workers)
+    for cost in costs:
+        free[free.index(min(free))] += cost
+    return max(free)
 
 
 def run_to_end(events: Iterator[dict]) -> tuple[list[dict], dict]:

@@ -1,5 +1,6 @@
 """The perceptron lesson: activations, toy 2-D data, the perceptron rule, a tiny MLP, losses,
 and gradient descent fitting a cubic to sin(x)."""
+import dataclasses
 import math
 import time
 from collections.abc import Iterable, Iterator
@@ -346,7 +347,10 @@ def train_perceptron(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig)
            "words": said, "message": english(said)}
 
 
-def paced(events: Iterable[dict], first: int = 30, pause: float = 0.12) -> Iterator[dict]:
+PACED_FIRST, PACED_PAUSE = 30, 0.12  # the rule's first events are shown this slowly (seconds each)
+
+
+def paced(events: Iterable[dict], first: int = PACED_FIRST, pause: float = PACED_PAUSE) -> Iterator[dict]:
     """The same events, with a pause after each of the `first` ones: a live view that redraws
     each of them shows the first updates slowly enough to follow, then the rest at full speed."""
     for index, event in enumerate(events):
@@ -648,3 +652,41 @@ def fit_cubic(config: CubicFitConfig) -> Iterator[dict]:
            "initial_loss": initial_loss,
            "final_loss": final_loss, "coefficients": [v.item() for v in coef.detach()],
            "words": said, "message": english(said)}
+
+
+# --- How long the page's buttons take ------------------------------------------------------------
+
+def _timed(events: Iterable[dict]) -> tuple[float, int]:
+    """Seconds to drain `events` here, and how many there were."""
+    started, count = time.perf_counter(), 0
+    for _ in events:
+        count += 1
+    return time.perf_counter() - started, count
+
+
+def estimate_rule_seconds(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig) -> float:
+    """The rule itself (run once: it takes milliseconds) plus the pauses `paced` adds."""
+    seconds, count = _timed(train_perceptron(X, y, config))
+    return seconds + min(PACED_FIRST, count - 1) * PACED_PAUSE
+
+
+def _two_point(run, total: int, short: int = 5, longer: int = 25) -> float:
+    """Seconds for `total` units (epochs, steps), from `run(n)` timed at two lengths: a fixed
+    start-up cost plus a cost per unit (a single timing would count start-up per unit)."""
+    if total <= longer:
+        return run(total)
+    first, second = run(short), run(longer)
+    per_unit = max(0.0, (second - first) / (longer - short))
+    return max(0.0, first - per_unit * short) + per_unit * total
+
+
+def estimate_mlp_seconds(X: torch.Tensor, y: torch.Tensor, config: MLPConfig, device: torch.device,
+                         bounds=None) -> float:
+    """A few epochs timed twice, extended to all of them (grid snapshots included)."""
+    return _two_point(lambda n: _timed(train_mlp(X, y, dataclasses.replace(config, epochs=n), device, bounds))[0],
+                      config.epochs, 10, 50)
+
+
+def estimate_cubic_seconds(config: CubicFitConfig) -> float:
+    """A few steps timed twice, extended to all of them."""
+    return _two_point(lambda n: _timed(fit_cubic(dataclasses.replace(config, steps=n)))[0], config.steps, 50, 250)

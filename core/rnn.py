@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.engine import TrainConfig, build_seeded, combined, predict, train
+from core.engine import FAILED, TrainConfig, build_seeded, combined, estimate_seconds, parallel_seconds, predict, train
 from core.models import count_params
 from core.words import LearnerError, english, words
 
@@ -138,7 +138,7 @@ def train_cells(data: dict, settings: SineSettings, device: torch.device,
                 elif event["kind"] == "epoch":
                     final = event["train_loss"]
                 yield event
-            diverged = end.get("reason") == "diverged"
+            diverged = end.get("reason") in FAILED  # NaN, or a loss that blew up: no forecast to trust
             yield {"kind": "result", "params": count_params(models[cell]),
                    "seconds": end.get("elapsed", math.nan), "train_loss": final, "diverged": diverged,
                    "message": end.get("message", ""), "words": end.get("words"),
@@ -146,7 +146,25 @@ def train_cells(data: dict, settings: SineSettings, device: torch.device,
         return events
     order = sorted(cells, key=lambda c: -CELL_COST[c])  # the costliest first: the others fill in
     return models, combined([(cell, CELL_COST[cell], phase(cell)) for cell in order], tag="cell",
-                            labels=CELL_LABELS, workers=min(len(cells), os.cpu_count() or 1))
+                            labels=CELL_LABELS, workers=_workers(len(cells)))
+
+
+def _workers(jobs: int) -> int:
+    """Trainings run side by side: one per CPU core, at most one per job."""
+    return min(jobs, os.cpu_count() or 1)
+
+
+def estimate_sine_seconds(settings: SineSettings, device: torch.device, cells: tuple = CELLS) -> float:
+    """How long `train_cells` takes here on `settings`' data: each cell's few real steps timed
+    with the threads it will get, then laid out on the workers as `combined` runs them."""
+    data = make_sine_data(settings)
+    workers = _workers(len(cells))
+    threads = max(1, torch.get_num_threads() // workers)
+    order = sorted(cells, key=lambda c: -CELL_COST[c])
+    return parallel_seconds([estimate_seconds(make_model(cell, settings.hidden_size, settings.num_layers),
+                                              (data["x_train"], data["y_train"]), settings.train_config(), device,
+                                              val_data=(data["x_test"], data["y_test"]), threads=threads)
+                             for cell in order], workers)
 
 
 def test_mse(model: nn.Module, data: dict, device: torch.device) -> float:
@@ -301,8 +319,23 @@ def run_memory_experiment(settings: MemorySettings, device: torch.device,
     jobs = sorted(models, key=lambda ct: -ct[1] * CELL_COST[ct[0]])
     said = words("rnn.mem_finished", jobs=len(jobs))
     for event in combined([(f"{cell}@{T}", T * CELL_COST[cell], job(cell, T)) for cell, T in jobs],
-                          tag="job", workers=min(len(jobs), os.cpu_count() or 1)):
+                          tag="job", workers=_workers(len(jobs))):
         yield {**event, "message": english(said), "words": said} if event["kind"] == "end" else event
+
+
+def estimate_memory_seconds(settings: MemorySettings, device: torch.device, cells: tuple = CELLS) -> float:
+    """How long `run_memory_experiment` takes here: each cell timed at the longest T (a few
+    real steps), shorter T scaled by their length (each step walks T time steps), laid out on
+    the workers in the experiment's order."""
+    t_values = sorted({int(t) for t in settings.t_values})
+    longest = t_values[-1]
+    jobs = len(cells) * len(t_values)
+    workers, threads = _workers(jobs), max(1, torch.get_num_threads() // _workers(jobs))
+    x, y = make_memory_data(longest, settings.samples, settings.seed)
+    at_longest = {cell: estimate_seconds(make_model(cell, settings.hidden_size, input_size=2), (x, y),
+                                         settings.train_config(), device, threads=threads) for cell in cells}
+    order = sorted(((c, T) for c in cells for T in t_values), key=lambda ct: -ct[1] * CELL_COST[ct[0]])
+    return parallel_seconds([at_longest[c] * T / longest for c, T in order], workers)
 
 
 # --- Inside the cells: step by step with the trained weights --------------------------------

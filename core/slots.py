@@ -138,6 +138,23 @@ def configured_capacity(device_type: str, cpu_cores: int | None = None) -> int:
     return max(1, cores - 1)
 
 
+CONFIRM_ENV_VAR = "PLAYGROUND_CONFIRM_SECONDS"
+CONFIRM_SECONDS = 60.0  # runs estimated longer than this ask the learner to confirm first
+
+
+def confirm_seconds() -> float:
+    """The estimate above which a training asks for confirmation: PLAYGROUND_CONFIRM_SECONDS,
+    else .streamlit/playground.toml's `[training] confirm_above_seconds`, else CONFIRM_SECONDS
+    (a single-user machine may raise it; a class server may lower it)."""
+    value = os.environ.get(CONFIRM_ENV_VAR)
+    if not value and SETTINGS_FILE.exists():
+        value = str(tomllib.loads(SETTINGS_FILE.read_text()).get("training", {}).get("confirm_above_seconds", ""))
+    try:
+        return max(0.0, float(value)) if value else CONFIRM_SECONDS
+    except ValueError:
+        return CONFIRM_SECONDS
+
+
 _shared: TrainingSlots | None = None
 _shared_lock = threading.Lock()
 

@@ -15,6 +15,7 @@ from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error,
 from sklearn.preprocessing import MinMaxScaler
 from torch import nn
 
+from core import engine
 from core.data import DataError, Words, words
 from core.engine import TrainConfig, build_seeded, combined, predict, train
 
@@ -302,6 +303,15 @@ def train_models(plan: list[tuple[str, Prepared]], device: torch.device, models:
         return events
     for event in combined([(name, 1.0, phase(name, prepared)) for name, prepared in plan], message=message):
         yield {**event, "words": words("stocks.trained")} if event["kind"] == "end" else event
+
+
+def estimate_seconds(plan: list[tuple[str, Prepared]], device: torch.device) -> float:
+    """How long `train_models(plan)` takes here if no model stops early: each model's few real
+    steps timed (core.engine.estimate_seconds), one model after the other."""
+    return sum(engine.estimate_seconds(make_model(CELLS[name], prepared.n_features, prepared.settings),
+                                       (prepared.x_train, prepared.y_train), prepared.settings.train_config(),
+                                       device, val_data=(prepared.x_val, prepared.y_val))
+               for name, prepared in plan)
 
 
 def predict_prices(model: nn.Module, prepared: Prepared, device: torch.device) -> np.ndarray:

@@ -1,28 +1,22 @@
 """Page 2: the course notebook's SimpleANN on MNIST: tune, retrain, compare runs, draw a digit."""
 import math
 
-import numpy as np
 import streamlit as st
 import torch
-from streamlit_drawable_canvas import st_canvas
 
-from core import ann, digits
-from core.engine import OPTIMIZER_LABELS, OPTIMIZERS, train
+from core import ann
+from core.engine import FAILED, OPTIMIZER_LABELS, OPTIMIZERS, train
 from core.models import ACTIVATIONS
 from core.words import LearnerError
-from ui import ann_charts
+from ui import ann_charts, ann_regression, digit_reader
 from ui.charts import training_chart
 from ui.code import show_code
 from ui.content import labels, say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell, format_seconds
-from ui.training import announce, end_text, run_training
-
-LOW_CONFIDENCE = 0.60  # below this top probability the page says the model is unsure
-CANVAS = 280           # canvas side in pixels: 10x MNIST's 28
+from ui.training import announce, end_text, estimated, lever, run_training, time_check, warn_lr
 
 _sample_grid = st.cache_resource(show_spinner=False)(ann.sample_grid)
-_default_model = st.cache_resource(show_spinner=t("ann.loading_default"))(digits.default_digit_model)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -101,12 +95,12 @@ batch_size = col_bs.select_slider(t("ann.batch_size"), ann.BATCH_SIZES, value=64
 col_ep, col_seed, _ = st.columns(3)
 epochs = col_ep.slider(t("ann.epochs"), 1, 30, 10, key="ann_epochs")
 seed = int(col_seed.number_input(t("ann.seed"), 0, 99_999, 0, step=1, key="ann_seed", help=t("ann.seed_help")))
-if optimizer in ("adam", "adamw", "rmsprop") and lr >= 0.03:
-    st.warning(t("ann.adaptive_lr_warning", optimizer=OPTIMIZER_LABELS[optimizer], lr=lr))
+warn_lr(optimizer, lr)
 settings = None if hidden is None else ann.AnnSettings(
     hidden=hidden, activation=activation, dropout=dropout, n_train=n_train, optimizer=optimizer, lr=lr,
     batch_size=batch_size, epochs=epochs, seed=seed, normalization=normalization)
 
+allowed = settings is not None
 if settings is not None:
     untrained = _untrained_accuracy(hidden, activation, dropout, seed, normalization, str(device))
     col_untrained, col_work = st.columns(2)
@@ -114,15 +108,19 @@ if settings is not None:
     col_untrained.caption(t("ann.untrained_caption"))
     col_work.metric(t("ann.steps"), f"{math.ceil(n_train / batch_size) * epochs:,}")
     col_work.caption(t("ann.steps_caption", n_train=n_train, batch_size=batch_size, epochs=epochs))
-
-if st.button(t("ann.train"), key="ann_train", type="primary", disabled=settings is None, help=t("ann.train_help")):
+    estimate = estimated(ann.estimate_seconds, settings)
+    allowed = time_check(estimate, "ann_train", [lever(t("ann.epochs"), epochs, range(1, epochs), estimate),
+                                                 lever(t("ann.n_train"), n_train, range(1_000, n_train, 1_000), estimate,
+                                                       "{:,}".format)])
+if st.button(t("ann.train"), key="ann_train", type="primary", disabled=not allowed,
+             help=t("ann.train_help")):
     model, run_id = ann.build_model(settings), store.next_id()
     events = train(model, ann.training_subset(n_train), settings.train_config(), device,
                    val_data=ann.test_set(), transform=settings.transform())
     run = run_training(events, key="ann_live", label=t("ann.run_label", id=run_id), store=store, make_run=lambda h, end: Run(
         run_id, settings, h, end, ann.analyze(model, settings, h, end, untrained, device), cpu_state_dict(model)))
     st.caption(t("ann.live_caption"))
-    if run.results["reason"] == "diverged":
+    if run.results["reason"] in FAILED:
         st.error(t("ann.diverged", message=end_text(run.end)))
     else:
         st.success(t("ann.trained", name=run.name, accuracy=run.results["accuracy"],
@@ -182,55 +180,7 @@ else:
 
 # --- 5. Draw a digit ---
 st.header(t("ann.draw_header"))
-default_model, default_info = _default_model(), digits.default_digit_info()
-usable = [r for r in store.runs if ann.usable(r.state_dict)]
-source = st.radio(t("ann.draw_model"), ["default", "latest"] if usable else ["default"], horizontal=True,
-                  key="ann_draw_model", format_func=labels("ann.reader", ["default", "latest"]),
-                  help=t("ann.draw_model_help", accuracy=default_info["test_accuracy"]))
-if not usable:
-    st.caption(t("ann.train_to_draw"))
-if source == "latest" and usable:  # the newest run that can read digits, rebuilt from its settings and weights
-    mine = usable[-1]
-    reader, reader_norm = ann.load_model(mine.settings, mine.state_dict), mine.settings.mean_std
-    reader_acc, reader_name = mine.results["accuracy"], t("ann.reader_run_name", name=mine.name)
-else:
-    reader, reader_norm = default_model, (default_info["mean"], default_info["std"])
-    reader_acc, reader_name = default_info["test_accuracy"], t("ann.reader_default_name")
-
-col_in, col_out = st.columns([1, 1])
-with col_in:
-    kind = st.radio(t("ann.input"), ["canvas", "photo"], horizontal=True, key="ann_draw_input",
-                    format_func=labels("ann.input", ["canvas", "photo"]))
-    image = None
-    if kind == "canvas":
-        st.caption(t("ann.canvas_caption"))
-        image = st_canvas(stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS,
-                          width=CANVAS, drawing_mode="freedraw", return_image_data=True, key="ann_canvas").image_data
-    elif (photo := st.file_uploader(t("ann.photo"), type=["png", "jpg", "jpeg", "webp", "bmp"],
-                                    key="ann_photo")) is not None:
-        try:
-            image = digits.load_image(photo)
-        except Exception:  # not an image, truncated file... (PIL's reason is English: not shown)
-            st.error(t("ann.photo_unreadable"))
-with col_out:
-    steps = None if image is None else digits.preprocess_digit(image, *reader_norm)  # normalized as the reader was
-    if steps is None:
-        st.info(t("ann.nothing_drawn"))
-    else:
-        images, captions, caption = ann_charts.steps_gallery(steps, reader_name)
-        st.image(images, caption=captions, width=112)
-        st.caption(caption)
-        probs = digits.digit_probabilities(reader, steps.tensor)
-        if not np.isfinite(probs).all():
-            st.error(t("ann.diverged_reader"))
-        else:
-            top = int(np.argmax(probs))
-            st.metric(t("ann.prediction"), str(top), delta=t("ann.confident", probability=probs[top]),
-                      delta_color="off", help=t("ann.read_by", reader=reader_name, accuracy=reader_acc))
-            st.altair_chart(ann_charts.probability_chart(probs), width="stretch")
-            st.caption(t("ann.probabilities_caption"))
-            if probs[top] < LOW_CONFIDENCE:
-                st.warning(t("ann.low_confidence", probability=probs[top]))
+digit_reader.render([r for r in store.runs if ann.usable(r.state_dict)])  # CNN, MLP, my run side by side; shift
 
 # --- 6. Save ---
 st.header(t("ann.save_header"))
@@ -248,3 +198,6 @@ if settings is None:
     st.warning(t("ann.code_fix_settings"))
 else:
     show_code("ann", key="ann", optimizer=settings.train_config(), **settings.recipe_values())
+
+# --- 8. Regression on a table: its own runs, baselines and code (ui/ann_regression.py) ---
+ann_regression.render(device)

@@ -8,13 +8,13 @@ from core import cnn, shapes
 from core.data import DataError
 from core.digits import canvas_to_mnist
 from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
-from ui import cnn_charts
+from ui import cnn_augment, cnn_charts, cnn_padding, digit_reader
 from ui.charts import training_chart
 from ui.code import show_code
 from ui.content import labels, say, show_messages, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell
-from ui.training import announce, run_training
+from ui.training import announce, estimated, lever, run_training, time_check
 
 ensure_app_shell()
 st.title(t("cnn.title"))
@@ -88,16 +88,7 @@ with pool_tab:
                                                  else "cnn.differs_from_torch")))
 
 with pad_tab:
-    st.markdown(t("cnn.pad_intro"))
-    pad_p = st.slider(t("cnn.pad_slider"), 1, 3, 1, key="cnn_pad_p")
-    st.caption(t("cnn.pad_image", image=cnn.PAD_EXAMPLE.tolist()))
-    for col, mode in zip(st.columns(3), cnn.PAD_MODES):
-        col.markdown(t(f"cnn.pad_title_{mode}"))
-        try:
-            col.dataframe(cnn_charts.pad_table(cnn.pad_by_hand(cnn.PAD_EXAMPLE, pad_p, mode), pad_p))
-            col.caption(t("cnn.pad_caption", explain=t(f"cnn.pad_{mode}")))
-        except DataError as exc:
-            col.warning(say(exc.words))
+    cnn_padding.render()  # zero, reflect, replicate, circular: padded image and a convolution with each
 
 with conv_tab:
     st.markdown(t("cnn.conv_intro"))
@@ -155,10 +146,13 @@ settings = cnn.CNNSettings(
                               format_func=OPTIMIZER_LABELS.get, key=f"cnn_{dataset}_opt"),
     batch_size=sc[4].select_slider(t("cnn.batch_size"), cnn.BATCH_CHOICES, value=defaults.batch_size,
                                    key=f"cnn_{dataset}_batch"))
-st.caption(t(f"cnn.defaults_time_{dataset}", n_train=defaults.n_train, epochs=defaults.epochs))
 
 just_trained = None  # the live panel already drew this run's curves
-if st.button(t("cnn.train"), key="cnn_train", type="primary"):
+cnn_estimate = estimated(cnn.estimate_seconds, settings)
+allowed = time_check(cnn_estimate, "cnn_train", [lever(t("cnn.epochs"), settings.epochs, range(1, settings.epochs), cnn_estimate),
+                                                 lever(t("cnn.n_train"), settings.n_train, cnn.image_counts(dataset, full_cifar),
+                                                       cnn_estimate, "{:,}".format)])
+if st.button(t("cnn.train"), key="cnn_train", type="primary", disabled=not allowed):
     model = cnn.build_cnn(dataset, settings.seed)
     just_trained = run_training(
         cnn.train_events(model, settings, current_device()), key="cnn_run", store=store,
@@ -186,18 +180,14 @@ classes = cnn_charts.class_names(dataset)
 image = image_label = None
 if source == "upload" and (upload := st.file_uploader(t(f"cnn.upload_{dataset}"), type=["png", "jpg", "jpeg"],
                                                       key=f"cnn_{dataset}_upload")) is not None:
-    try:
-        image, image_label = cnn.upload_to_image(upload, dataset), t("cnn.your_upload")
-        if image is None:
-            st.warning(t("cnn.upload_blank"))
-    except Exception as exc:  # a broken file must not break the page
-        st.error(t("cnn.upload_broken", error=exc))
+    image, image_label = digit_reader.cnn_upload(upload, dataset), t("cnn.your_upload")  # says why when None
 elif source == "draw":
     drawn = st_canvas(stroke_width=18, stroke_color="#ffffff", background_color="#000000", height=224, width=224,
                       drawing_mode="freedraw", return_image_data=True, key="cnn_canvas").image_data
     image, image_label = cnn.mnist_pixels(canvas_to_mnist(drawn) if drawn is not None else None), t("cnn.your_drawing")
     if image is None:
         st.warning(t("cnn.draw_hint"))
+digit_reader.default_reading(image, dataset, source)  # the ANN page's default reader, on the learner's digit
 if image is None:
     index = int(st.number_input(t("cnn.test_index", last=len(test_x) - 1), 0, len(test_x) - 1, 0,
                                 key=f"cnn_{dataset}_index"))
@@ -238,10 +228,13 @@ for header, pictures in cnn_charts.map_pairs(maps_before, maps_after, dataset, s
     _pair(pictures)
 st.caption(t("cnn.maps_caption"))
 
-# --- 4. Show the code ---------------------------------------------------------------------------
+# --- 4. Data augmentation (ui/cnn_augment.py): toggles, grid, without vs with --------------------
+settings = cnn_augment.render(settings)
+# --- 5. Show the code ---------------------------------------------------------------------------
 st.header(t("cnn.code_header"))
 show_code("cnn", key="cnn_code", optimizer=settings.train_config(), DATASET=dataset, N_TRAIN=settings.n_train,
           N_TEST=settings.n_test, EPOCHS=settings.epochs, BATCH_SIZE=settings.batch_size, LR=settings.lr,
           SEED=settings.seed, CALCULATOR_INPUT=input_shape,
-          CALCULATOR_LAYERS=[row["spec"] for row in report.rows] if report.ok else [])
+          CALCULATOR_LAYERS=[row["spec"] for row in report.rows] if report.ok else [],
+          **cnn_augment.code_values(settings.augment))
 st.caption(t("cnn.code_caption"))

@@ -4,13 +4,13 @@ import streamlit as st
 from core import models, perceptron
 from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
 from core.words import LearnerError
-from ui import perceptron_charts
+from ui import perceptron_backprop, perceptron_charts
 from ui.charts import show
 from ui.code import show_code
 from ui.content import labels, say, show_messages, t
 from ui.runs import Run, RunStore
 from ui.shell import current_device, ensure_app_shell
-from ui.training import announce, run_training
+from ui.training import announce, estimated, lever, run_training, time_check
 
 
 def side_by_side(charts: list, captions: list | None = None, widths=(1, 1)) -> list:
@@ -121,6 +121,7 @@ train_rule = c4.button(t("perceptron.rule_train"), key="perceptron_rule_train", 
                        help=t("perceptron.rule_train_help"))
 rule_config = perceptron.PerceptronConfig(lr=rule_lr, epochs=rule_epochs, activation=activation, seed=data.seed,
                                           **({"w1": w1, "w2": w2, "b": b} if rule_start == "sliders" else {}))
+time_check(estimated(lambda k, d: perceptron.estimate_rule_seconds(X, y, rule_config), (data, rule_config)), "rule", where=c4)
 announce(rule_store := RunStore("perceptron_rule_runs", limit=5))
 if train_rule:  # the first frames are paced so that each update can be seen; the rule takes no time
     train(perceptron.paced(perceptron.train_perceptron(X, y, rule_config)), rule_store, "perceptron_rule",
@@ -151,7 +152,9 @@ mlp_config = perceptron.MLPConfig(
                             format_func={0: t("perceptron.full_batch"), 64: "64", 16: "16"}.get))
 show_messages(perceptron_charts.lr_warning(mlp_config.lr))
 announce(mlp_store := RunStore("perceptron_mlp_runs", limit=5))
-if st.button(t("perceptron.mlp_train"), key="perceptron_mlp_train", type="primary"):
+mlp_seconds = estimated(lambda k, d: perceptron.estimate_mlp_seconds(X, y, mlp_config, d, bounds), (data, mlp_config))
+mlp_ok = time_check(mlp_seconds, "perceptron_mlp", [lever(t("perceptron.epochs"), mlp_config.epochs, range(10, 2000, 10), mlp_seconds)])
+if st.button(t("perceptron.mlp_train"), key="perceptron_mlp_train", type="primary", disabled=not mlp_ok):
     train(perceptron.train_mlp(X, y, mlp_config, current_device(), bounds), mlp_store, "perceptron_mlp", mlp_config,
           lambda history: side_by_side(*perceptron_charts.mlp_pair(history, X, y, bounds, mlp_config.resolution),
                                        (3, 2)),
@@ -221,6 +224,7 @@ sine_config = perceptron.CubicFitConfig(
 st.caption(t("perceptron.sine_lr_caption", stable_lr=problem["stable_lr"]))
 show_messages(perceptron_charts.lr_warning(sine_config.lr, method))
 announce(sine_store := RunStore("perceptron_sine_runs", limit=6))
+time_check(estimated(lambda k, d: perceptron.estimate_cubic_seconds(sine_config), sine_config), "perceptron_sine")
 if st.button(t("perceptron.sine_run"), key="perceptron_sine_run", type="primary"):
     train(perceptron.fit_cubic(sine_config), sine_store, "perceptron_sine", sine_config,
           lambda history: show(perceptron_charts.cubic_losses([(t("perceptron.sine_live"), history)])),
@@ -240,3 +244,6 @@ show_code("perceptron_mlp", key="perceptron", optimizer=mlp_config.train_config(
           **mlp_config.recipe_values(data))
 show_code("perceptron_cubic", key="perceptron_cubic", optimizer=sine_config.train_config(),
           **sine_config.recipe_values())
+
+# --- 8. Backpropagation, step by step (ui/perceptron_backprop.py) -----------------------------------
+perceptron_backprop.render()

@@ -7,14 +7,14 @@ import streamlit as st
 import torch
 
 from core import data, resnet
-from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
+from core.engine import FAILED, OPTIMIZER_LABELS, OPTIMIZERS
 from core.models import count_params
-from ui import resnet_charts
+from ui import resnet_charts, resnet_transfer
 from ui.code import show_code
 from ui.content import labels, say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell, format_seconds
-from ui.training import announce, end_text, run_training
+from ui.training import announce, end_text, lever, run_training, time_check, warn_lr
 
 ensure_app_shell()  # a deep link to /resnet still gets app.py's navigation and sidebar
 
@@ -95,22 +95,21 @@ estimate = resnet.estimated_seconds(settings, _seconds_per_step(asdict(net_cfg),
 st.caption(t("resnet.estimate_caption", depth=depth, blocks=resnet.blocks_for_depth(depth), plain=n_plain,
              residual=n_residual, steps=settings.steps, device=device.type, estimate=format_seconds(estimate),
              extra=t("resnet.estimate_projection" if n_residual != n_plain else "resnet.estimate_identity")))
-if estimate > 120:
-    st.warning(t("resnet.estimate_warning", estimate=format_seconds(estimate)))
-
-store = RunStore("resnet_runs")
-announce(store)
-if st.button(t("resnet.train_button"), type="primary", key="resnet_train"):
+warn_lr(optimizer, lr)
+allowed = time_check(estimate, "resnet_train", [lever(t("resnet.epochs_label"), epochs, range(1, epochs), estimate),
+                                                lever(t("resnet.n_train_label"), n_train, [500, 1000, 2000, 3000, 5000, 10000, 20000],
+                                                      estimate, "{:,}".format)])
+announce(store := RunStore("resnet_runs"))
+if st.button(t("resnet.train_button"), type="primary", key="resnet_train", disabled=not allowed):
     store.clear()  # the page compares the twins of the latest run only
     plain, residual = resnet.build_pair(net_cfg, settings.seed)
-    run_training(
-        resnet.plain_vs_residual(plain, residual, settings, exp, device), key="resnet_run",
-        label=t("resnet.train_label"), store=store,
-        make_run=lambda history, end: Run(
-            id=store.next_id(), settings=settings, history=history, end=end,
-            results=resnet.comparison(history),
-            state_dict={"plain": cpu_state_dict(plain), "residual": cpu_state_dict(residual)}),
-        live_view=lambda history: st.altair_chart(resnet_charts.loss_curves(history), width="stretch"))
+    run_training(resnet.plain_vs_residual(plain, residual, settings, exp, device), key="resnet_run",
+                 label=t("resnet.train_label"), store=store,
+                 make_run=lambda history, end: Run(
+                     id=store.next_id(), settings=settings, history=history, end=end,
+                     results=resnet.comparison(history),
+                     state_dict={"plain": cpu_state_dict(plain), "residual": cpu_state_dict(residual)}),
+                 live_view=lambda history: st.altair_chart(resnet_charts.loss_curves(history), width="stretch"))
     st.rerun()  # the live panel gives way to the side-by-side results below
 
 run = store.latest
@@ -119,7 +118,7 @@ if run:
     if run.settings != settings:
         st.info(t("resnet.other_settings"))
     for name, end in res["ends"].items():
-        if end is not None and end["reason"] == "diverged":
+        if end is not None and end["reason"] in FAILED:
             st.warning(t("resnet.diverged", network=t(f"resnet.name_{name}"), message=end_text(end)))
 if run and not res["done"]:
     st.warning(t("resnet.stopped_before_both"))
@@ -195,6 +194,7 @@ st.caption(t("resnet.stage_caption", arch=arch, millions=total["parameters"] / 1
 
 # --- 5. Transfer learning -----------------------------------------------------------------------
 st.header(t("resnet.tl_header"))
+resnet_transfer.render(device)  # offline: the shipped CIFAR-5 backbone; then ImageNet online
 st.markdown(t("resnet.tl_intro"))
 if "resnet_online" not in st.session_state:
     st.session_state["resnet_online"] = resnet.pretrained_available()

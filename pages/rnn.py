@@ -13,7 +13,7 @@ from ui.code import show_code
 from ui.content import t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell
-from ui.training import announce, end_text, run_training
+from ui.training import announce, end_text, estimated, lever, run_training, time_check
 
 ensure_app_shell()
 st.title(t("rnn.title"))
@@ -59,10 +59,11 @@ steps_total = epochs * math.ceil(n_train / settings.batch_size)
 st.caption(t("rnn.sine_caption", n_train=n_train, n_test=len(data["x_test"]), steps=steps_total))
 if lr >= 0.1:
     st.warning(t("rnn.warn_lr"))
-if steps_total * seq_len * hidden > 5e8:
-    st.warning(t("rnn.warn_heavy"))
-
-if st.button(t("rnn.train_button"), type="primary", key="rnn_train"):
+sine_estimate = estimated(rnn.estimate_sine_seconds, settings)
+allowed = time_check(sine_estimate, "rnn_train", [
+    lever(t("rnn.label_epochs"), epochs, range(1, epochs), sine_estimate),
+    lever(t("rnn.label_samples"), samples, range(100, samples, 100), sine_estimate)], steps=steps_total)
+if st.button(t("rnn.train_button"), type="primary", key="rnn_train", disabled=not allowed):
     trained, events = rnn.train_cells(data, settings, current_device())
 
     def make_sine_run(history: list[dict], end: dict | None) -> Run:
@@ -149,6 +150,10 @@ t_values = tuple(sorted({max(2, round(t_max / k)) for k in (8, 4, 2, 1)}))
 memory = rnn.MemorySettings(t_values=t_values, samples=mem_samples, epochs=mem_epochs)
 st.caption(t("rnn.mem_caption", grid=", ".join(map(str, t_values)), lengths=len(t_values),
              jobs=3 * len(t_values)))
+mem_estimate = estimated(rnn.estimate_memory_seconds, memory)
+mem_allowed = time_check(mem_estimate, "rnn_mem_run", [
+    lever(t("rnn.label_mem_epochs"), mem_epochs, range(2, mem_epochs), mem_estimate),
+    lever(t("rnn.label_mem_samples"), mem_samples, [128, 256, 512, 1024], mem_estimate)])
 
 
 def memory_run(history: list[dict], end: dict | None) -> Run:
@@ -167,7 +172,7 @@ def memory_live(history: list[dict]) -> None:
         show(rnn_charts.memory_accuracy(points))
 
 
-if st.button(t("rnn.mem_button"), type="primary", key="rnn_mem_run"):
+if st.button(t("rnn.mem_button"), type="primary", key="rnn_mem_run", disabled=not mem_allowed):
     run_training(rnn.run_memory_experiment(memory, current_device()), key="rnn_mem", label=t("rnn.mem_label"),
                  store=memory_runs, make_run=memory_run, live_view=memory_live, keep_partial=finished,
                  redraw_seconds=LIVE_REDRAW, clear=True)

@@ -12,7 +12,7 @@ from ui.code import show_code
 from ui.content import labels, say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell
-from ui.training import announce, run_training
+from ui.training import announce, estimated, lever, run_training, time_check
 
 OTHER = "other"
 FIRST_DAY, NOTEBOOK_START, NOTEBOOK_SPLIT = dt.date(1990, 1, 1), dt.date(2020, 1, 1), dt.date(2023, 1, 1)
@@ -54,7 +54,7 @@ with left:
                               "stocks.stock_option", code=c, name=stocks_charts.stock_name(c))
                               if c in EMBEDDED_STOCKS else t("stocks.stock_other")))
     if symbol == OTHER:
-        symbol = st.text_input(t("stocks.symbol"), value="", key="stocks_other",
+        symbol = st.text_input(t("stocks.symbol"), value="", key="stocks_other", max_chars=20,
                                placeholder=t("stocks.symbol_placeholder"), help=t("stocks.symbol_help"))
     online = st.toggle(t("stocks.online"), value=True, key="stocks_online", help=t("stocks.online_help"))
 with middle:
@@ -163,7 +163,12 @@ def _curves(curves: dict, early: bool, live: bool = False) -> None:
         column.altair_chart(stocks_charts.loss_chart(name, curve["epochs"], curve["end"], early, live), width="stretch")
 
 
-trained_now = st.button(t("stocks.train"), type="primary", key="stocks_train")
+stock_estimate = estimated(lambda key, dev: stocks.estimate_seconds(stocks.plans(data.frame, prepared), dev),
+                           (data_id, settings))  # the data and settings decide the plan
+allowed = time_check(stock_estimate, "stocks_train", [lever(t("stocks.epochs"), epochs, range(5, epochs, 5), stock_estimate),
+                                                     lever(t("stocks.window"), window, range(5, window, 5), stock_estimate)],
+                     at_most=early)
+trained_now = st.button(t("stocks.train"), type="primary", key="stocks_train", disabled=not allowed)
 if trained_now:
     st.session_state.pop("stocks_pick", None)  # the picker below shows the new run, even a stopped one
     plan, models = stocks.plans(data.frame, prepared), {}

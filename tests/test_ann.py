@@ -123,12 +123,12 @@ def test_specks_of_dirt_are_ignored():
 
 # --- The default model ---
 
-def test_default_model_is_the_small_shipped_mlp():
-    assert digits.DEFAULT_WEIGHTS.exists() and digits.DEFAULT_WEIGHTS.stat().st_size < 1_000_000
-    model = default_digit_model()
+def test_the_shipped_mlp_is_small():
+    assert digits.MLP_WEIGHTS.exists() and digits.MLP_WEIGHTS.stat().st_size < 1_000_000
+    model = digits.mlp_digit_model()
     assert sum(p.numel() for p in model.parameters()) == 109_386
     assert not model.training
-    info = digits.default_digit_info()
+    info = digits.digit_model_info("mlp")
     assert info["mean"] == 0.5 and info["std"] == 0.5 and info["test_accuracy"] > 96.8
 
 
@@ -325,8 +325,8 @@ def test_run_history_keeps_two_runs():
     assert at.multiselect(key="ann_compare_runs").value == ["#1", "#2"]
     assert at.selectbox(key="ann_save_run").value == "#2"
     # "My latest run" reads digits with the run's weights.
-    assert at.radio(key="ann_draw_model").options == ["Default model", "My latest run"]
-    at.radio(key="ann_draw_model").set_value("latest").run()
+    assert at.multiselect(key="ann_draw_readers").options == ["CNN (default)", "Course MLP", "My latest run"]
+    at.multiselect(key="ann_draw_readers").set_value(["cnn", "latest"]).run()
     assert not at.exception, [e.message for e in at.exception]
     # Removing a run takes it out of the table and the overlay.
     at.multiselect(key="ann_remove_select").set_value(["#1"]).run()
@@ -371,7 +371,7 @@ def test_korean_page_trains_and_reads_in_korean():
     # The runs table (and its CSV) has Korean column titles and words for its ids.
     runs = next(d.value for d in at.dataframe if "테스트 정확도 (%)" in d.value.columns)
     assert runs.loc[0, "결과"] == "완료" and runs.loc[0, "활성화 함수"] == "ReLU"
-    assert at.radio(key="ann_draw_model").options == ["기본 모델", "내 최근 실행"]
+    assert at.multiselect(key="ann_draw_readers").options == ["CNN (기본)", "강의 MLP", "내 최근 실행"]
     assert "ReLU" in at.selectbox(key="ann_activation").options
     english = {text[:80]: _latin_words(text)[:6] for text in _texts(at.main)
                if not HANGUL.search(text) and _latin_words(text)}

@@ -52,7 +52,8 @@ def test_same_seed_reproduces_and_other_seed_differs():
 def test_early_stopping_stops_and_restores_best():
     x, y = _blobs()
     model = _small_model()
-    config = TrainConfig(epochs=200, batch_size=400, lr=1e-9, optimizer="sgd", patience=3, min_delta=1e-3)
+    # min_delta far above any real improvement: epoch 1 is best, the next 3 "do not improve"
+    config = TrainConfig(epochs=200, batch_size=32, lr=0.05, optimizer="sgd", patience=3, min_delta=10.0)
     epochs, end = run_to_end(train(model, (x, y), config, CPU, val_data=(x, y)))
     assert end["reason"] == "early_stop" and len(epochs) == 4  # best at 1, then 3 bad epochs
     assert end["best_epoch"] == 1 and "Early stopping" in end["message"]
@@ -213,3 +214,42 @@ def test_combined_side_by_side_gives_each_model_its_own_numbers_and_stops_on_clo
     next(stream)
     stream.close()  # Stop: both threads end
     assert threading.active_count() == before
+
+
+def test_a_run_that_stays_at_chance_is_not_called_a_success():
+    x, y = _blobs()
+    y = torch.randint(0, 2, (len(x),), generator=torch.Generator().manual_seed(0))  # nothing to learn
+    config = TrainConfig(epochs=2, batch_size=32, lr=1e-6, optimizer="sgd")
+    epochs, end = run_to_end(train(build_seeded(_small_model, 0), (x, y), config, CPU))
+    assert end["reason"] == "not_learned" and "chance" in end["message"]
+    assert "more epochs" in end["message"]  # the loss did not rise: the advice is to train longer
+
+
+def test_a_loss_that_blows_up_without_becoming_infinite_is_a_failure():
+    from core.engine import not_learned
+    y = torch.tensor([0, 1, 1, 0])
+    config = TrainConfig(optimizer="adam", lr=1.0)
+    said = not_learned(2.3, 1e4, 40.0, y, config)
+    assert said is not None and said.key == "engine.loss_exploded" and said.values["ratio"] > 4000
+    assert not_learned(2.3, 0.5, 95.0, y, config) is None  # learned: no verdict
+    at_chance = not_learned(0.69, 0.69, 50.0, y, config)
+    assert at_chance.key == "engine.at_chance" and at_chance.values["advice"].key == "engine.advice_lower"
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_every_optimizer_warns_before_a_risky_learning_rate(optimizer):
+    from core.engine import RISKY_LR, lr_risk
+    assert lr_risk(optimizer, RISKY_LR[optimizer]) is not None
+    assert lr_risk(optimizer, RISKY_LR[optimizer] / 10) is None
+    assert lr_risk(optimizer, 1.0) is not None  # the case: 1.0 fails with every optimizer
+
+
+def test_estimate_counts_every_step_and_evaluation():
+    from core.engine import Costs, measure_costs, parallel_seconds
+    config = TrainConfig(epochs=2, batch_size=50)
+    # 2 epochs × (20 steps × 0.01 s + one evaluation of 100 rows: 0.1 s + 100 × 0.001 s)
+    assert Costs(step=0.01, eval_fixed=0.1, eval_row=0.001).seconds(1000, config, 100) == pytest.approx(0.8)
+    x, y = _blobs(2000)
+    costs = measure_costs(_small_model(), (x, y), config, CPU, val_data=(x, y))
+    assert 0 < costs.step < 1 and costs.eval_fixed >= 0 and costs.eval_row >= 0
+    assert parallel_seconds([3.0, 1.0, 1.0], 2) == 3.0 and parallel_seconds([1.0, 1.0, 1.0], 1) == 3.0

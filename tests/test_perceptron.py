@@ -303,7 +303,7 @@ def test_page_renders_and_training_clicks_produce_charts():
     at = open_page("pages/perceptron.py")
     assert not at.exception, [e.message for e in at.exception]
     headers = [h.value for h in at.header]
-    assert len(headers) == 7 and headers[0].startswith("1 ·") and headers[-1].startswith("7 ·")
+    assert len(headers) == 8 and headers[0].startswith("1 ·") and headers[-1].startswith("8 ·")
     assert "Your perceptron" in _chart_titles(at)
     assert any("torch.autograd" in m.value for m in at.markdown)
     assert any(m.label == "Accuracy" and m.value == "100.0%" for m in at.metric)  # default line is AND

@@ -128,7 +128,8 @@ def test_comparison_run_tags_both_twins_and_keeps_a_stopped_run(mnist_small):
     exp = {k: v[:500] if k.startswith(("x_", "y_")) else v for k, v in mnist_small.items()}
     plain, residual = resnet.build_pair(settings.net_config())
     events = list(resnet.plain_vs_residual(plain, residual, settings, exp, CPU))
-    assert events[-1]["kind"] == "end" and events[-1]["reason"] == "completed"
+    # 2 epochs on 500 images: the plain twin may still be at chance, which the engine says ("not_learned")
+    assert events[-1]["kind"] == "end" and events[-1]["reason"] in ("completed", "not_learned")
     progress = [e["progress"] for e in events[:-1]]
     assert progress == sorted(progress) and progress[-1] == 1.0
     assert {e["model"] for e in events[:-1]} == {"plain", "residual"}
@@ -312,7 +313,7 @@ def test_transfer_pipeline_runs_from_cached_weights(fake_cached_weights):
     assert torch.equal(model.fc.weight, fc_before) and isinstance(model.fc, nn.Linear)
     _, end = run_to_end(train(resnet.new_head(), (feats, tl["y_train"]),
                               TrainConfig(epochs=1, batch_size=16, optimizer="adam", lr=1e-3), CPU))
-    assert end["reason"] == "completed"
+    assert end["reason"] in ("completed", "not_learned")  # one epoch on 40 fake features: often still at chance
 
 
 # --- the page ----------------------------------------------------------------------------------
@@ -354,7 +355,8 @@ def test_page_transfer_learning_from_cached_weights(fake_cached_weights, monkeyp
     at.button(key="resnet_tl_train").click().run()
     assert not at.exception, at.exception
     kept = at.session_state["resnet_tl_runs"]["runs"]
-    assert len(kept) == 1 and kept[0].end["reason"] == "completed"
+    # ran to the end; with fake weights and 1–2 epochs on 200 images the engine may rightly say "not learned"
+    assert len(kept) == 1 and kept[0].end["reason"] in ("completed", "not_learned")
     assert set(resnet.transfer_frame(kept[0].history)["model"]) == {"pretrained", "scratch"}
     assert set(kept[0].state_dict) == {"pretrained", "scratch"}
     labels = [m.label for m in at.metric]
@@ -386,7 +388,7 @@ def test_page_in_korean_trains_both_experiments(fake_cached_weights):
     assert "일반 신경망의" in ratio
     at.button(key="resnet_tl_train").click().run()
     assert not at.exception, at.exception
-    assert at.session_state["resnet_tl_runs"]["runs"][0].end["reason"] == "completed"
+    assert at.session_state["resnet_tl_runs"]["runs"][0].end["reason"] in ("completed", "not_learned")  # fake weights
     labels = [m.label for m in at.metric]
     assert "사전 학습 + 새 마지막 층" in labels and "처음부터 학습" in labels
     for text in [m.label for m in at.metric] + [c.value for c in at.caption] + [w.value for w in at.warning]:

@@ -102,7 +102,7 @@ def test_train_cells_reports_divergence(one_thread):
     assert all(r["diverged"] and math.isnan(r["test_mse"]) and "Diverged" in r["message"] for r in results)
     # the page shows the engine's words (content/<lang>/engine.md), not the English message
     assert all(r["words"].key == "engine.diverged" and english(r["words"]) == r["message"] for r in results)
-    assert events[-1]["reason"] == "diverged" and events[-1]["message"].startswith("RNN: Diverged")
+    assert events[-1]["reason"] == "diverged" and "RNN: Diverged" in events[-1]["message"]  # cells end in any order
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])

@@ -10,7 +10,7 @@ import streamlit as st
 from PIL import Image
 
 from core import cnn, shapes
-from core.engine import OPTIMIZER_LABELS
+from core.engine import FAILED, OPTIMIZER_LABELS
 from ui.content import labels, say, t
 from ui.runs import Run
 from ui.shell import format_seconds
@@ -113,7 +113,7 @@ def conv_tables(cell: dict, kernel: np.ndarray, out: np.ndarray, row: int, col: 
 
 def run_outcome(run: Run) -> tuple[str, str]:
     """(level, text): how the shown run ended (finished, diverged or stopped by Stop)."""
-    outcome = "stopped" if run.stopped else "diverged" if run.end["reason"] == "diverged" else "finished"
+    outcome = "stopped" if run.stopped else "diverged" if run.end["reason"] in FAILED else "finished"
     return ({"stopped": "info", "diverged": "error", "finished": "success"}[outcome],
             t(f"cnn.run_{outcome}", name=run.name, epochs=len(run.epochs), message=end_text(run.end)))
 

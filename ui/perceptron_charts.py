@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from core import perceptron
+from core.engine import FAILED
 from ui.content import say, t
 from ui.training import end_text
 
@@ -306,6 +307,8 @@ def mlp_status(end: dict | None) -> tuple[str, str] | None:
         return "warning", t("perceptron.mlp_stopped")
     if end["reason"] == "diverged":
         return "error", end_text(end) + " " + t("perceptron.mlp_diverged")
+    if end["reason"] in FAILED:  # finished, but at chance or with a blown-up loss: say so
+        return "warning", end_text(end)
     return None
 
 
@@ -314,7 +317,7 @@ def mlp_verdict(run, dataset: str) -> tuple[str, str] | None:
     accuracy = [e for e in run.history if e["kind"] == "grid"][-1]["accuracy"]
     if dataset == "XOR" and accuracy >= 95:
         return "success", t("perceptron.xor_solved", accuracy=accuracy, hidden=run.settings.hidden)
-    if accuracy < 95 and run.end is not None and run.end["reason"] != "diverged":
+    if accuracy < 95 and run.end is not None and run.end["reason"] not in FAILED:
         return "info", t("perceptron.not_all_right_one" if run.settings.hidden == 1 else "perceptron.not_all_right")
     return None
 
@@ -462,7 +465,7 @@ def sine_outcome(end: dict | None, has_run: bool) -> tuple[str, str]:
         return "info", t("perceptron.sine_press")
     if end is None:
         return "warning", t("perceptron.sine_stopped")
-    return ("error" if end["reason"] == "diverged" else "success"), say(end["words"])
+    return ("error" if end["reason"] in FAILED else "success"), say(end["words"])
 
 
 def sine_run_name(settings: perceptron.CubicFitConfig) -> str:

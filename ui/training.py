@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable
 import streamlit as st
 
 from core import slots
+from core.engine import lr_risk
 from ui.charts import training_chart
 from ui.content import say, t
 from ui.runs import Run, RunStore
@@ -24,6 +25,62 @@ def announce(store: RunStore) -> None:
     notice = store.pop_notice()
     if notice:
         st.toast(notice)
+
+
+def warn_lr(optimizer: str, lr: float, where=st) -> None:
+    """Before training: a warning when `lr` is risky for `optimizer` (core.engine.lr_risk)."""
+    if (risk := lr_risk(optimizer, lr)) is not None:
+        where.warning(say(risk))
+
+
+def lever(label: str, value, options, estimate: float, fmt: Callable = str) -> tuple | None:
+    """A setting the run's time grows with in proportion (epochs, training samples): the
+    largest of its `options` below `value` that brings `estimate` under the confirmation
+    limit (else its smallest), as (label, value, cheaper value, estimate with it), for
+    `time_check`. None when no option is smaller."""
+    smaller = [o for o in options if o < value]
+    if not smaller:
+        return None
+    limit = slots.confirm_seconds()
+    fitting = [o for o in smaller if estimate * o / value <= limit]
+    cheaper = max(fitting) if fitting else min(smaller)
+    return label, fmt(value), fmt(cheaper), estimate * cheaper / value
+
+
+def estimated(estimator: Callable, settings) -> float:
+    """`estimator(settings, device)` (a core estimate_seconds) on this session's device, kept
+    per settings: timing a few steps is done once, not on every rerun."""
+    return _estimate(estimator, f"{estimator.__module__}.{estimator.__qualname__}", settings, str(current_device()))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _estimate(_estimator: Callable, name: str, settings, device: str) -> float:
+    import torch  # `_estimator` is not hashed (the leading _): `name` stands for it in the key
+    return float(_estimator(settings, torch.device(device)))
+
+
+def time_check(estimate: float, key: str, levers: list[tuple | None] = (), steps: int | None = None,
+               at_most: bool = False, where=st) -> bool:
+    """The run's estimated time, shown by its button; above the confirmation limit
+    (core.slots.confirm_seconds) a warning names the setting that makes the run long and a
+    cheaper choice (the first of `levers` that gets under the limit, else the most saving),
+    and the learner must tick a box. `at_most`: early stopping may end the run sooner.
+    Returns whether the button may start the run."""
+    device = current_device().type.upper()
+    said = format_seconds(estimate)
+    where.caption(t("engine.estimate_at_most", estimate=said, device=device) if at_most
+                  else t("engine.estimate", estimate=said, device=device, steps=steps) if steps
+                  else t("engine.estimate_short", estimate=said, device=device))
+    limit = slots.confirm_seconds()
+    if estimate <= limit:
+        return True
+    choices = [c for c in levers if c is not None]
+    if choices:
+        fitting = [c for c in choices if c[3] <= limit]
+        label, value, cheaper, cheaper_estimate = fitting[0] if fitting else min(choices, key=lambda c: c[3])
+        where.warning(t("engine.long_run", estimate=said, limit=format_seconds(limit), setting=label, value=value,
+                        cheaper=f"{label} = {cheaper}", cheaper_estimate=format_seconds(cheaper_estimate)), icon="⏱")
+    return where.checkbox(t("engine.long_run_confirm", estimate=said), key=f"{key}_confirm")
 
 
 def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStore,

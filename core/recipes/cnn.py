@@ -6,6 +6,7 @@
 
 # %%
 import gzip
+import math
 import os
 import shutil
 import zipfile
@@ -27,6 +28,10 @@ EPOCHS = 2  # passes over the training images
 BATCH_SIZE = 64  # images per optimizer step (the notebook's 64)
 LR = 0.001  # learning rate
 SEED = 0  # same seed -> same initial filters, same subset, same batch order
+CROP_PADDING = 0  # augmentation: pad each side with this many black pixels, crop back at a random place (0 = off)
+FLIP = False  # augmentation: mirror left-right, each image with probability 1/2
+JITTER = 0.0  # augmentation: brightness, contrast, saturation each × a factor in 1 ± JITTER (0 = off)
+DEGREES = 0.0  # augmentation: rotate by an angle between -DEGREES and +DEGREES (0 = off)
 CALCULATOR_INPUT = (1, 28, 28)  # the shape calculator's input, C×H×W
 CALCULATOR_LAYERS = [{'type': 'conv', 'out_channels': 6, 'kernel_size': 5, 'stride': 1, 'padding': 0}, {'type': 'relu'}, {'type': 'maxpool', 'kernel_size': 2, 'stride': 2, 'padding': 0}, {'type': 'conv', 'out_channels': 16, 'kernel_size': 5, 'stride': 1, 'padding': 0}, {'type': 'relu'}, {'type': 'maxpool', 'kernel_size': 2, 'stride': 2, 'padding': 0}, {'type': 'flatten'}, {'type': 'linear', 'out_features': 10}]  # the shape calculator's layers (empty when its stack is invalid)
 DATA_DIR = "data"  # the playground's data/ folder is read offline; elsewhere torchvision downloads here
@@ -140,6 +145,51 @@ model = model.to(device)
 print(model)
 
 # %% [markdown]
+# ## Data augmentation
+# Each training batch is changed before the model sees it, every image with its own random
+# draw, by whole-batch tensor operations on the device (no loop over images). The loader's
+# images are already normalized, so the pixels go back to 0..1 first and are normalized again
+# at the end. Labels stay as they are, and test images are never augmented. With every
+# augmentation setting at 0 / False the batch passes unchanged.
+
+
+# %%
+def gray(x: torch.Tensor) -> torch.Tensor:
+    """Each pixel's gray level (colour images), as torchvision's rgb_to_grayscale."""
+    if x.shape[1] != 3:
+        return x
+    return (x * torch.tensor([0.2989, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+
+
+def augment(images: torch.Tensor) -> torch.Tensor:
+    """Random crop, flip, rotation and colour jitter of a normalized batch (N, C, H, W)."""
+    n, c, h, w = images.shape
+    x = images * 0.5 + 0.5  # undo Normalize: pixels in 0..1
+    if CROP_PADDING:
+        padded = nn.functional.pad(x, (CROP_PADDING,) * 4)  # a black border
+        top, left = torch.randint(0, 2 * CROP_PADDING + 1, (2, n, 1), device=x.device)
+        rows = (top + torch.arange(h, device=x.device)).view(n, 1, h, 1).expand(n, c, h, padded.shape[3])
+        cols = (left + torch.arange(w, device=x.device)).view(n, 1, 1, w).expand(n, c, h, w)
+        x = padded.gather(2, rows).gather(3, cols)  # each image's own h×w window
+    if FLIP:
+        mirrored = torch.rand(n, 1, 1, 1, device=x.device) < 0.5
+        x = torch.where(mirrored, x.flip(-1), x)
+    if DEGREES:
+        angle = (torch.rand(n, device=x.device) * 2 - 1) * math.radians(DEGREES)
+        cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
+        theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+        grid = nn.functional.affine_grid(theta, [n, c, h, w], align_corners=False)
+        x = nn.functional.grid_sample(x, grid, align_corners=False)  # corners from outside are black
+    if JITTER:
+        brightness, contrast, saturation = 1 + (torch.rand(3, n, 1, 1, 1, device=x.device) * 2 - 1) * JITTER
+        x = (x * brightness).clamp(0, 1)
+        mean = gray(x).mean(dim=(1, 2, 3), keepdim=True)
+        x = ((x - mean) * contrast + mean).clamp(0, 1)  # contrast: towards or away from the mean gray
+        x = ((x - gray(x)) * saturation + gray(x)).clamp(0, 1)  # saturation: towards or away from gray
+    return (x - 0.5) / 0.5  # Normalize again
+
+
+# %% [markdown]
 # ## Training
 # The notebook's loop: a batch forward, the loss, backward, one optimizer step; after each
 # epoch, the accuracy on test images the model never trained on.
@@ -164,7 +214,7 @@ def accuracy(loader) -> float:
 for epoch in range(EPOCHS):
     model.train()
     for images, labels in train_loader:
-        images, labels = images.to(device), labels.to(device)
+        images, labels = augment(images.to(device)), labels.to(device)
         optimizer.zero_grad()
         loss = criterion(model(images), labels)
         loss.backward()

@@ -1,0 +1,112 @@
+"""estimates: each training button's time estimate (what the page shows before the run) against
+the measured time of the same training, for a few settings per page.
+
+A line per case: page, case, estimated_seconds, measured_seconds, ratio (estimate / measured;
+the issue asks for 0.5..2). Core-level runs: the page's live chart is not drawn, so the
+click-to-result time in the browser is a little longer (see `python -m bench pages`).
+"""
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+
+from core import ann, perceptron, resnet, rnn, stocks
+from core.data import load_stock_csv
+from core.engine import run_to_end
+
+WORKLOAD = "estimates"
+
+
+def _timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def _ann(settings: ann.AnnSettings, device) -> tuple[float, Callable]:
+    def run():
+        model = ann.build_model(settings)
+        run_to_end(ann_train(model, settings, device))
+    return ann.estimate_seconds(settings, device), run
+
+
+def ann_train(model, settings, device):
+    from core.engine import train
+    return train(model, ann.training_subset(settings.n_train), settings.train_config(), device,
+                 val_data=ann.test_set(), transform=settings.transform())
+
+
+def _sine(settings: rnn.SineSettings, device) -> tuple[float, Callable]:
+    data = rnn.make_sine_data(settings)
+    return rnn.estimate_sine_seconds(settings, device), lambda: run_to_end(rnn.train_cells(data, settings, device)[1])
+
+
+def _memory(settings: rnn.MemorySettings, device) -> tuple[float, Callable]:
+    return rnn.estimate_memory_seconds(settings, device), lambda: list(rnn.run_memory_experiment(settings, device))
+
+
+def _stocks(settings: stocks.StockSettings, device) -> tuple[float, Callable]:
+    frame = load_stock_csv("005930")
+    prepared = stocks.prepare(frame, settings)
+    plan = stocks.plans(frame, prepared)
+    return stocks.estimate_seconds(plan, device), lambda: run_to_end(stocks.train_models(plan, device, {}))
+
+
+def _mlp(config: perceptron.MLPConfig, device) -> tuple[float, Callable]:
+    X, y = perceptron.make_dataset("XOR")
+    bounds = perceptron.plot_bounds(X)
+    return (perceptron.estimate_mlp_seconds(X, y, config, device, bounds),
+            lambda: list(perceptron.train_mlp(X, y, config, device, bounds)))
+
+
+def _cubic(config: perceptron.CubicFitConfig, device) -> tuple[float, Callable]:
+    return perceptron.estimate_cubic_seconds(config), lambda: list(perceptron.fit_cubic(config))
+
+
+def _resnet(settings: resnet.ExperimentSettings, device) -> tuple[float, Callable]:
+    exp = resnet.experiment_data(settings.dataset, settings.n_train)
+    cfg = settings.net_config()
+    estimate = resnet.estimated_seconds(settings, resnet.seconds_per_step(cfg, settings.batch_size, device))
+
+    def run():
+        plain, residual = resnet.build_pair(cfg, settings.seed)
+        run_to_end(resnet.plain_vs_residual(plain, residual, settings, exp, device))
+    return estimate, run
+
+
+def cases(quick: bool) -> list[tuple[str, str, Callable]]:
+    """(page, case, make(device) -> (estimate, run)). Quick: one small case per page."""
+    small = [
+        ("ann", "1,000 images, 1 epoch", lambda d: _ann(ann.AnnSettings(n_train=1000, epochs=1), d)),
+        ("rnn", "sine, 10 epochs", lambda d: _sine(rnn.SineSettings(epochs=10), d)),
+        ("perceptron", "cubic fit, 500 steps", lambda d: _cubic(perceptron.CubicFitConfig(steps=500), d)),
+    ]
+    if quick:
+        return small
+    return [
+        ("perceptron", "MLP defaults (XOR, 200 epochs)", lambda d: _mlp(perceptron.MLPConfig(), d)),
+        ("perceptron", "MLP 2,000 epochs, batch 16", lambda d: _mlp(perceptron.MLPConfig(epochs=2000, batch_size=16), d)),
+        ("perceptron", "cubic fit defaults (2,000 steps)", lambda d: _cubic(perceptron.CubicFitConfig(), d)),
+        ("ann", "defaults (60,000 images, 10 epochs)", lambda d: _ann(ann.AnnSettings(), d)),
+        ("ann", "10,000 images, 3 epochs, 1024-1024", lambda d: _ann(
+            ann.AnnSettings(n_train=10_000, epochs=3, hidden=(1024, 1024)), d)),
+        ("resnet", "defaults", lambda d: _resnet(resnet.ExperimentSettings(), d)),
+        ("rnn", "sine defaults (60 epochs)", lambda d: _sine(rnn.SineSettings(), d)),
+        ("rnn", "sine T 100, 2,000 sequences, 2 layers, 15 epochs", lambda d: _sine(
+            rnn.SineSettings(seq_len=100, samples=2000, num_layers=2, epochs=15), d)),
+        ("rnn", "memory defaults (T up to 40, 30 epochs)", lambda d: _memory(rnn.MemorySettings(), d)),
+        ("rnn", "memory T up to 80, 10 epochs", lambda d: _memory(
+            rnn.MemorySettings(t_values=(10, 20, 40, 80), epochs=10), d)),
+        ("stocks", "defaults, no early stopping", lambda d: _stocks(
+            dataclasses.replace(stocks.StockSettings(), patience=None), d)),
+        ("stocks", "window 120, hidden 63, 2 layers, 20 epochs", lambda d: _stocks(
+            dataclasses.replace(stocks.StockSettings(), window=120, hidden=63, layers=2, epochs=20, patience=None), d)),
+    ]
+
+
+def run(quick: bool, device) -> Iterator[dict]:
+    for page, case, make in cases(quick):
+        estimate, train = make(device)
+        measured = _timed(train)
+        yield {"workload": WORKLOAD, "page": page, "case": case, "device": str(device),
+               "estimated_seconds": round(estimate, 2), "measured_seconds": round(measured, 2),
+               "ratio": round(estimate / measured, 2) if measured > 0 else None}
