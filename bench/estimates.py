@@ -9,7 +9,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterator
 
-from core import ann, perceptron, resnet, rnn, stocks
+from core import ann, augment, cnn, perceptron, regression, resnet, rnn, stocks, transfer
 from core.data import load_stock_csv
 from core.engine import run_to_end
 
@@ -73,6 +73,30 @@ def _resnet(settings: resnet.ExperimentSettings, device) -> tuple[float, Callabl
     return estimate, run
 
 
+def _cnn(settings: cnn.CNNSettings, device) -> tuple[float, Callable]:
+    return (cnn.estimate_seconds(settings, device),
+            lambda: run_to_end(cnn.train_events(cnn.build_cnn(settings.dataset, settings.seed), settings, device)))
+
+
+def _augment(settings: cnn.CNNSettings, device) -> tuple[float, Callable]:
+    def run():
+        models = {arm: cnn.build_cnn(settings.dataset, settings.seed) for arm in cnn.ARMS}
+        run_to_end(cnn.compare_events(models, settings, device))
+    return cnn.compare_estimate(settings, device), run
+
+
+def _regression(settings: regression.RegressionSettings, device) -> tuple[float, Callable]:
+    data = regression.split(settings.split_seed, settings.val_share, settings.test_share)
+    return (regression.estimate_seconds(settings, device),
+            lambda: run_to_end(regression.train_events(regression.build_model(settings), data, settings, device)))
+
+
+def _transfer(settings: transfer.TransferSettings, device) -> tuple[float, Callable]:
+    def run():
+        run_to_end(transfer.compare(settings, transfer.build_models(settings), transfer.target_data(settings), device))
+    return transfer.estimate_seconds(settings, device), run
+
+
 def cases(quick: bool) -> list[tuple[str, str, Callable]]:
     """(page, case, make(device) -> (estimate, run)). Quick: one small case per page."""
     small = [
@@ -89,7 +113,14 @@ def cases(quick: bool) -> list[tuple[str, str, Callable]]:
         ("ann", "defaults (60,000 images, 10 epochs)", lambda d: _ann(ann.AnnSettings(), d)),
         ("ann", "10,000 images, 3 epochs, 1024-1024", lambda d: _ann(
             ann.AnnSettings(n_train=10_000, epochs=3, hidden=(1024, 1024)), d)),
+        ("cnn", "MNIST defaults (10,000 images, 2 epochs)", lambda d: _cnn(cnn.DEFAULTS["mnist"], d)),
+        ("cnn", "CIFAR-10 defaults (10,000 images, 3 epochs)", lambda d: _cnn(cnn.DEFAULTS["cifar"], d)),
+        ("cnn", "augmentation on/off, MNIST defaults", lambda d: _augment(
+            dataclasses.replace(cnn.DEFAULTS["mnist"], augment=augment.from_toggles("mnist", ["crop", "rotate"])), d)),
+        ("ann", "regression defaults, no early stopping", lambda d: _regression(
+            regression.RegressionSettings(patience=0), d)),
         ("resnet", "defaults", lambda d: _resnet(resnet.ExperimentSettings(), d)),
+        ("resnet", "transfer: 50 labels per class, 15 epochs", lambda d: _transfer(transfer.TransferSettings(), d)),
         ("rnn", "sine defaults (60 epochs)", lambda d: _sine(rnn.SineSettings(), d)),
         ("rnn", "sine T 100, 2,000 sequences, 2 layers, 15 epochs", lambda d: _sine(
             rnn.SineSettings(seq_len=100, samples=2000, num_layers=2, epochs=15), d)),

@@ -252,7 +252,7 @@ def estimate_seconds(settings: CNNSettings, device: torch.device) -> float:
 
 @functools.lru_cache(maxsize=32)
 def _costs(dataset: str, batch_size: int, optimizer: str, augmentation: Augment, device: str) -> Costs:
-    settings = CNNSettings(dataset=dataset, n_train=4 * batch_size, n_test=640, batch_size=batch_size,
+    settings = CNNSettings(dataset=dataset, n_train=8 * batch_size, n_test=640, batch_size=batch_size,
                            optimizer=optimizer, augment=augmentation)
     model = build_cnn(dataset, settings.seed)
     train_data = load_split(dataset, True, settings.n_train, settings.seed)

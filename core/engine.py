@@ -479,11 +479,12 @@ class Costs:
     step: float
     eval_fixed: float = 0.0
     eval_row: float = 0.0
+    epoch_fixed: float = 0.0  # per epoch besides its steps: the epoch's figures and events
 
     def seconds(self, n_train: int, config: TrainConfig, n_val: int = 0) -> float:
         """The whole training: every step of every epoch, and an evaluation after each epoch."""
         evaluation = self.eval_fixed + self.eval_row * n_val if n_val else 0.0
-        return config.epochs * (math.ceil(n_train / config.batch_size) * self.step + evaluation)
+        return config.epochs * (math.ceil(n_train / config.batch_size) * self.step + evaluation + self.epoch_fixed)
 
 
 def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig,
@@ -502,24 +503,41 @@ def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor
         x, y = train_data
         batch = min(config.batch_size, len(x))
         quick = replace(config, epochs=1, patience=None, log_every=10**9, shuffle=False)
-        run_to_end(train(probe, (x[:batch], y[:batch]), quick, device, transform=transform, loss_fn=loss_fn))  # warm-up
-        timed = min(len(x), batch * steps)
-        started = time.perf_counter()
-        run_to_end(train(probe, (x[:timed], y[:timed]), quick, device, transform=transform, loss_fn=loss_fn))
-        step = (time.perf_counter() - started) / math.ceil(timed / batch)
+
+        def timed_train(batches: int, repeats: int = 2) -> tuple[float, int]:
+            """The fastest of `repeats` timings: another process busy for a moment only slows some."""
+            rows, fastest = min(len(x), batch * batches), math.inf
+            for _ in range(repeats):
+                started = time.perf_counter()
+                run_to_end(train(probe, (x[:rows], y[:rows]), quick, device, transform=transform, loss_fn=loss_fn))
+                fastest = min(fastest, time.perf_counter() - started)
+            return fastest, math.ceil(rows / batch)
+        timed_train(1, repeats=1)  # warm-up
+        # Two lengths: a call to train has a fixed cost (set-up, the epoch's end) besides its
+        # cost per step; with small models it dominates a few steps. Slow steps need one length.
+        first, few = timed_train(2)
+        step, epoch_fixed = first / few, 0.0
+        if step < 0.1:
+            second, more = timed_train(2 + 2 * steps)
+            if more > few and second > first:
+                step = (second - first) / (more - few)
+                epoch_fixed = max(0.0, first - step * few)
         if val_data is None or not len(val_data[0]):
-            return Costs(step)
+            return Costs(step, epoch_fixed=epoch_fixed)
 
         def timed_eval(rows: int) -> float:
-            started = time.perf_counter()
-            evaluate(probe, val_data[0][:rows], val_data[1][:rows], device, config.task, transform=transform)
-            return time.perf_counter() - started
+            fastest = math.inf
+            for _ in range(2):
+                started = time.perf_counter()
+                evaluate(probe, val_data[0][:rows], val_data[1][:rows], device, config.task, transform=transform)
+                fastest = min(fastest, time.perf_counter() - started)
+            return fastest
         timed_eval(8)  # warm-up
         # Two sizes: a call has a fixed cost besides its cost per row (a small slice alone misleads).
         small, large = min(len(val_data[0]), 128), min(len(val_data[0]), 640)
         first, second = timed_eval(small), timed_eval(large)
         per_row = max(0.0, (second - first) / (large - small)) if large > small else second / large
-        return Costs(step, max(0.0, first - per_row * small), per_row)
+        return Costs(step, max(0.0, first - per_row * small), per_row, epoch_fixed)
     finally:
         torch.set_num_threads(before)
 

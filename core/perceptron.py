@@ -675,6 +675,7 @@ def _two_point(run, total: int, short: int = 5, longer: int = 25) -> float:
     start-up cost plus a cost per unit (a single timing would count start-up per unit)."""
     if total <= longer:
         return run(total)
+    run(1)  # warm-up: the first call pays for allocations and kernels' set-up
     first, second = run(short), run(longer)
     per_unit = max(0.0, (second - first) / (longer - short))
     return max(0.0, first - per_unit * short) + per_unit * total

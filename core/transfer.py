@@ -305,11 +305,11 @@ def work(settings: TransferSettings, device: torch.device, n_test: int = 1000) -
 def _costs(batch_size: int, device: str) -> engine.Costs:
     """The full network (backbone + head) on random 32×32 images: training steps and scoring."""
     generator = torch.Generator().manual_seed(0)
-    x = torch.rand(3 * batch_size, 3, 32, 32, generator=generator)
-    y = torch.randint(0, len(TARGET_CLASSES), (3 * batch_size,), generator=generator)
+    x = torch.rand(8 * batch_size, 3, 32, 32, generator=generator)
+    y = torch.randint(0, len(TARGET_CLASSES), (8 * batch_size,), generator=generator)
     model = TransferNet(Backbone(), new_head())
     config = TrainConfig(batch_size=batch_size, optimizer="adam")
-    return engine.measure_costs(model, (x, y), config, torch.device(device), val_data=(x.repeat(3, 1, 1, 1), y.repeat(3)))
+    return engine.measure_costs(model, (x, y), config, torch.device(device), val_data=(x, y))
 
 
 def estimate_seconds(settings: TransferSettings, device: torch.device) -> float:

@@ -180,7 +180,7 @@ else:
 
 # --- 5. Draw a digit ---
 st.header(t("ann.draw_header"))
-digit_reader.render([r for r in store.runs if ann.usable(r.state_dict)])  # CNN, MLP, my run side by side; shift
+digit_reader.render([r for r in store.runs if ann.usable(r.state_dict) and r.results["reason"] not in FAILED])  # CNN, MLP, my run side by side; shift
 
 # --- 6. Save ---
 st.header(t("ann.save_header"))

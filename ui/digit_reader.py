@@ -106,9 +106,9 @@ def _answer(col, reader: dict, probs: np.ndarray) -> None:
 def render(runs: list) -> None:
     """The whole "Draw a digit" section; `runs`: the page's runs that can read digits, oldest first."""
     options = list(READERS) if runs else list(READERS[:2])
-    if "ann_draw_readers" in st.session_state:  # my run was removed: it leaves the picked readers too
-        st.session_state["ann_draw_readers"] = [k for k in st.session_state["ann_draw_readers"] if k in options]
-    chosen = st.multiselect(t("digits.readers"), options, default=["cnn", "mlp"], key="ann_draw_readers",
+    picked = st.session_state.get("ann_draw_readers", ["cnn", "mlp"])  # the default: both shipped readers
+    st.session_state["ann_draw_readers"] = [k for k in picked if k in options]  # a removed run leaves the picks too
+    chosen = st.multiselect(t("digits.readers"), options, key="ann_draw_readers",
                             format_func=labels("digits.reader", READERS), help=t("digits.readers_help"))
     if not runs:
         st.caption(t("digits.train_to_compare"))
