@@ -14,7 +14,7 @@ from ui.code import show_code
 from ui.content import labels, say, show_messages, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell
-from ui.training import announce, estimated, lever, run_training, time_check
+from ui.training import announce, estimated, lever, run_training, time_check, warn_lr
 
 ensure_app_shell()
 st.title(t("cnn.title"))
@@ -146,6 +146,7 @@ settings = cnn.CNNSettings(
                               format_func=OPTIMIZER_LABELS.get, key=f"cnn_{dataset}_opt"),
     batch_size=sc[4].select_slider(t("cnn.batch_size"), cnn.BATCH_CHOICES, value=defaults.batch_size,
                                    key=f"cnn_{dataset}_batch"))
+warn_lr(settings.optimizer, settings.lr)
 
 just_trained = None  # the live panel already drew this run's curves
 cnn_estimate = estimated(cnn.estimate_seconds, settings)

@@ -93,3 +93,13 @@ def test_the_stock_page_cuts_a_pasted_essay_short():
     assert not at.exception and len(at.text_input(key="stocks_other").value) <= 20  # the box takes 20 at most
     at.text_input(key="stocks_other").input("%" * 20).run()
     assert at.error and all(len(e.value) < 400 for e in at.error)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "sgd_momentum", "adam", "adamw", "rmsprop"])
+def test_every_optimizer_on_the_cnn_page_warns_before_a_learning_rate_of_one(optimizer):
+    at = open_page("pages/cnn.py")
+    at.selectbox(key="cnn_mnist_opt").set_value(optimizer)
+    at.select_slider(key="cnn_mnist_lr").set_value(1.0)
+    at.run()
+    assert not at.exception
+    assert any("A learning rate of 1 is large" in w.value for w in at.warning)

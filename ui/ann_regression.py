@@ -16,7 +16,7 @@ from ui.code import show_code
 from ui.content import labels, say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import format_seconds
-from ui.training import end_text, estimated, lever, run_training, time_check
+from ui.training import end_text, estimated, lever, run_training, time_check, warn_lr
 
 COLUMNS = (*regression.FEATURES, regression.TARGET)
 _split = st.cache_resource(show_spinner=False, max_entries=16)(regression.split)
@@ -152,6 +152,7 @@ def _model_and_training(split: regression.Split, split_seed: int) -> regression.
                               help=t("regression.patience_help"))
     seed = int(col_seed.number_input(t("regression.seed"), 0, 99_999, d.seed, step=1, key="reg_seed",
                                      help=t("regression.seed_help")))
+    warn_lr(optimizer, lr)
     if hidden is None:
         return None
     return regression.RegressionSettings(
