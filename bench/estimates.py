@@ -65,7 +65,7 @@ def _cubic(config: perceptron.CubicFitConfig, device) -> tuple[float, Callable]:
 def _resnet(settings: resnet.ExperimentSettings, device) -> tuple[float, Callable]:
     exp = resnet.experiment_data(settings.dataset, settings.n_train)
     cfg = settings.net_config()
-    estimate = resnet.estimated_seconds(settings, resnet.seconds_per_step(cfg, settings.batch_size, device))
+    estimate = resnet.estimate_seconds(settings, device)
 
     def run():
         plain, residual = resnet.build_pair(cfg, settings.seed)

@@ -396,9 +396,8 @@ def combined(phases: list[tuple[str, float, Callable[[], Iterator[dict]]]],
         stream.close()
     last = list(ends.values())[-1] if ends else {"reason": "completed", "message": ""}
     failed = {name: e for name, e in ends.items() if e["reason"] in FAILED}
-    said = next(iter(failed.values()), last).get("words")  # the first failure, else the last end
-    reason = next(iter(failed.values()))["reason"] if failed else last["reason"]
-    yield {"kind": "end", "reason": reason, "words": said,
+    said = next(iter(failed.values()), last)  # the first failure, else the last end
+    yield {"kind": "end", "reason": said["reason"], "words": said.get("words"),
            "message": message if message is not None else
            " ".join(f"{(labels or {}).get(n, n)}: {e['message']}" for n, e in failed.items()) or last["message"],
            "elapsed": time.perf_counter() - started}

@@ -1,7 +1,6 @@
 """ResNet: residual blocks, plain vs residual twins, gradient/activation probes, real ResNets,
 transfer learning. Plain PyTorch; the page (pages/resnet.py) draws what these return."""
 import math
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
@@ -11,8 +10,7 @@ import torch
 from torch import nn
 
 from core import data
-from core.device import synchronize
-from core.engine import TrainConfig, build_seeded, combined, train
+from core.engine import TrainConfig, build_seeded, combined, measure_costs, train
 from core.models import ACTIVATIONS, count_params
 from core.words import english, words
 
@@ -258,26 +256,14 @@ def gradient_frame(history: list[dict], model: str | None = None) -> pd.DataFram
     return pd.DataFrame(rows, columns=["network", "step", "layer", "layer_index", "grad_norm"])
 
 
-def seconds_per_step(cfg: NetConfig, batch_size: int, device: torch.device) -> float:
-    """Time a few forward+backward passes of the plain net: the basis of the time estimate."""
-    model = DeepNet(cfg, residual=False).to(device)
-    x = torch.randn(batch_size, *cfg.in_shape, device=device)
-    y = torch.randint(0, cfg.num_classes, (batch_size,), device=device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        optimizer.zero_grad()
-        nn.functional.cross_entropy(model(x), y).backward()
-        optimizer.step()
-        synchronize(device)  # honest timing on a GPU
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def estimated_seconds(settings: ExperimentSettings, step_seconds: float) -> float:
-    """Both networks, every step, plus about 30 % for the evaluations after each epoch."""
-    return 2 * settings.steps * step_seconds * 1.3
+def estimate_seconds(settings: ExperimentSettings, device: torch.device) -> float:
+    """Both twins trained one after the other: each one's few real steps and evaluations timed
+    (core.engine.measure_costs) on a slice of the data, scaled to every step and epoch."""
+    exp = experiment_data(settings.dataset, n_train=min(settings.n_train, 8 * settings.batch_size), n_test=settings.n_test)
+    config = settings.train_config()
+    return sum(measure_costs(model, (exp["x_train"], exp["y_train"]), config, device,
+                             val_data=(exp["x_test"], exp["y_test"])).seconds(settings.n_train, config, len(exp["x_test"]))
+               for model in build_pair(settings.net_config()))
 
 
 # --- Several trainings as one run ----------------------------------------------------------

@@ -124,12 +124,19 @@ class TrainingSlots:
             self._cond.notify_all()
 
 
+def _setting(env_var: str, section: str, name: str) -> str:
+    """A playground setting as text: the environment variable, else the settings file's
+    `[section] name`, else "" (the caller's default)."""
+    value = os.environ.get(env_var)
+    if not value and SETTINGS_FILE.exists():
+        value = str(tomllib.loads(SETTINGS_FILE.read_text()).get(section, {}).get(name, ""))
+    return value or ""
+
+
 def configured_capacity(device_type: str, cpu_cores: int | None = None) -> int:
     """The number of slots: PLAYGROUND_TRAINING_SLOTS, else .streamlit/playground.toml's
     `training_slots`, else CPU cores − 1 (at least 1) on a CPU and GPU_SLOTS on a GPU."""
-    value = os.environ.get(ENV_VAR)
-    if not value and SETTINGS_FILE.exists():
-        value = str(tomllib.loads(SETTINGS_FILE.read_text()).get("classroom", {}).get("training_slots", ""))
+    value = _setting(ENV_VAR, "classroom", "training_slots")
     if value and value.strip() not in ("", "0"):
         return max(1, int(value))
     if device_type != "cpu":
@@ -146,9 +153,7 @@ def confirm_seconds() -> float:
     """The estimate above which a training asks for confirmation: PLAYGROUND_CONFIRM_SECONDS,
     else .streamlit/playground.toml's `[training] confirm_above_seconds`, else CONFIRM_SECONDS
     (a single-user machine may raise it; a class server may lower it)."""
-    value = os.environ.get(CONFIRM_ENV_VAR)
-    if not value and SETTINGS_FILE.exists():
-        value = str(tomllib.loads(SETTINGS_FILE.read_text()).get("training", {}).get("confirm_above_seconds", ""))
+    value = _setting(CONFIRM_ENV_VAR, "training", "confirm_above_seconds")
     try:
         return max(0.0, float(value)) if value else CONFIRM_SECONDS
     except ValueError:

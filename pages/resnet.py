@@ -4,7 +4,6 @@ import math
 from dataclasses import asdict
 
 import streamlit as st
-import torch
 
 from core import data, resnet
 from core.engine import FAILED, OPTIMIZER_LABELS, OPTIMIZERS
@@ -14,7 +13,7 @@ from ui.code import show_code
 from ui.content import labels, say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, ensure_app_shell, format_seconds
-from ui.training import announce, end_text, lever, run_training, time_check, warn_lr
+from ui.training import announce, end_text, estimated, lever, run_training, time_check, warn_lr
 
 ensure_app_shell()  # a deep link to /resnet still gets app.py's navigation and sidebar
 
@@ -53,11 +52,6 @@ def _experiment_data(dataset: str, n_train: int) -> dict:
     return resnet.experiment_data(dataset, n_train=n_train)  # n_test, seed: as ExperimentSettings
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _seconds_per_step(net: dict, batch_size: int, device_name: str) -> float:
-    return resnet.seconds_per_step(resnet.NetConfig(**net), batch_size, torch.device(device_name))
-
-
 c1, c2, c3, c4 = st.columns(4)
 depth = c1.slider(t("resnet.depth_label"), 8, 50, 20, step=2, key="resnet_depth", help=t("resnet.depth_help"))
 kind = c1.radio(t("resnet.kind_label"), resnet.NET_KINDS, key="resnet_kind", horizontal=True,
@@ -91,7 +85,7 @@ device = current_device()
 exp = _experiment_data(dataset, n_train)
 net_cfg = settings.net_config()
 n_plain, n_residual = map(count_params, resnet.build_pair(net_cfg))
-estimate = resnet.estimated_seconds(settings, _seconds_per_step(asdict(net_cfg), batch_size, str(device)))
+estimate = estimated(resnet.estimate_seconds, settings)
 st.caption(t("resnet.estimate_caption", depth=depth, blocks=resnet.blocks_for_depth(depth), plain=n_plain,
              residual=n_residual, steps=settings.steps, device=device.type, estimate=format_seconds(estimate),
              extra=t("resnet.estimate_projection" if n_residual != n_plain else "resnet.estimate_identity")))
