@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.device import device_info, share_cpu_with_browser
 from ui.content import language_switch, t
+from ui.lessons import run_page
 from ui.shell import cpu_threads_label, current_device
 
 language_switch()  # first: every word below is in the chosen language
@@ -12,6 +13,7 @@ st.set_page_config(page_title=t("app.page_title"), page_icon="🧠", layout="wid
 
 PAGES = [  # (page file, icon, URL path); the title is the content section nav_<name>
     ("home", "🏠", None),
+    ("lessons", "🎓", "lessons"),
     ("perceptron", "⚡", "perceptron"),
     ("ann", "✍️", "ann"),
     ("cnn", "🧩", "cnn"),
@@ -38,4 +40,4 @@ with st.sidebar:
     if os.environ.get("PLAYGROUND_REPLICA"):  # set by `run.py classroom`: which server you are on
         st.caption(t("app.replica", name=os.environ["PLAYGROUND_REPLICA"]))
 
-page.run()
+run_page(page)  # the URL's setup in, the page, then the URL, lesson and 🔗 Share box out

@@ -475,3 +475,47 @@ PRESETS = {
 def preset(name: str) -> tuple[tuple, list[dict]]:
     p = PRESETS[name]
     return p["input"], [dict(layer) for layer in p["layers"]]
+
+
+# --- A stack as one line of text (the CNN page's shareable link) -----------------------------------
+
+MAX_SHARED_LAYERS = 64  # a link's stack keeps at most this many layers: bounded work for any URL
+MAX_SHARED_SIZE = (512, 1024, 1024)  # the input's largest C, H, W (the page's input boxes)
+_TEXT_FIELDS = {"conv": ("out_channels", "kernel_size", "stride", "padding"),
+                "maxpool": ("kernel_size", "stride", "padding"), "avgpool": ("kernel_size", "stride", "padding"),
+                "linear": ("out_features",), "relu": (), "flatten": ()}
+
+
+def stack_text(input_shape, layers) -> str:
+    """An input and its layers as URL-safe text: 1x28x28.conv-6-5-1-0.relu.maxpool-2-2-0.flatten.linear-10
+    (a blank field stays blank: conv-6--1-0)."""
+    parts = ["x".join(str(int(v)) for v in input_shape)]
+    for spec in layers:
+        kind = str(spec.get("type", "")).strip().lower()
+        values = [spec.get(name) for name in _TEXT_FIELDS.get(kind, ())]
+        parts.append("-".join([kind, *("" if _blank(v) else str(int(v)) for v in values)]))
+    return ".".join(parts)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def parse_stack_text(text: str) -> tuple[tuple[int, int, int], list[dict], int]:
+    """stack_text's inverse: (input shape, layer dicts, layers dropped past MAX_SHARED_LAYERS).
+    Raises ValueError for text that is not such a stack (nothing in it is evaluated)."""
+    head, *items = text.strip().split(".")
+    shape = tuple(int(v) for v in head.split("x"))
+    if len(shape) != 3 or not all(1 <= v <= top for v, top in zip(shape, MAX_SHARED_SIZE)):
+        raise ValueError(f"bad input shape {head!r}")
+    layers = []
+    for item in items[:MAX_SHARED_LAYERS]:
+        kind, *values = item.split("-")
+        fields = _TEXT_FIELDS.get(kind)
+        if fields is None or len(values) > len(fields):
+            raise ValueError(f"bad layer {item[:20]!r}")
+        numbers = [None if v == "" else int(v) for v in values]
+        if any(n is not None and not 0 <= n <= 100_000 for n in numbers):
+            raise ValueError(f"bad number in {item[:20]!r}")
+        layers.append({"type": kind, **dict(zip(fields, numbers))})
+    return shape, layers, max(0, len(items) - MAX_SHARED_LAYERS)

@@ -13,6 +13,7 @@ from ui.charts import training_chart
 from ui.code import show_code
 from ui.content import labels, say, t
 from ui.runs import Run, RunStore, cpu_state_dict
+from ui.share import setting
 from ui.shell import current_device, ensure_app_shell, format_seconds
 from ui.training import announce, end_text, estimated, lever, run_training, time_check, warn_lr
 
@@ -49,12 +50,12 @@ st.header(t("ann.data_header"))
 grid_images, grid_labels = _sample_grid(per_class=2)
 st.image([ann_charts.pixels(img, 2) for img in grid_images], caption=[t("ann.grid_label", digit=d) for d in grid_labels])
 st.caption(t("ann.grid_caption"))
-n_train = st.slider(t("ann.n_train"), ann.N_TRAIN_MIN, ann.N_TRAIN_MAX, 60_000, step=1_000, key="ann_n_train",
+n_train = setting(st.slider, t("ann.n_train"), ann.N_TRAIN_MIN, ann.N_TRAIN_MAX, 60_000, step=1_000, key="ann_n_train",
                     help=t("ann.n_train_help"))
 counts = torch.bincount(ann.training_subset(n_train)[1], minlength=10)
 st.caption(t("ann.n_train_caption", n_train=n_train, low=int(counts.min()), high=int(counts.max())))
 col_formula, col_table = st.columns([3, 2])
-normalization = col_formula.selectbox(t("ann.normalization"), list(ann.NORMALIZATIONS), key="ann_normalization",
+normalization = setting(col_formula.selectbox, t("ann.normalization"), list(ann.NORMALIZATIONS), key="ann_normalization",
                                       format_func=labels("ann.normalization", ann.NORMALIZATIONS),
                                       help=t("ann.normalization_help"))
 mean, std = ann.NORMALIZATIONS[normalization]
@@ -67,10 +68,10 @@ col_table.caption(t("ann.gray_levels_caption"))
 # --- 2. Model ---
 st.header(t("ann.model_header"))
 col_hidden, col_act, col_drop = st.columns(3)
-hidden_text = col_hidden.text_input(t("ann.hidden"), "128, 64", key="ann_hidden", help=t("ann.hidden_help"))
-activation = col_act.selectbox(t("ann.activation"), list(ACTIVATIONS), key="ann_activation",
+hidden_text = setting(col_hidden.text_input, t("ann.hidden"), "128, 64", key="ann_hidden", help=t("ann.hidden_help"))
+activation = setting(col_act.selectbox, t("ann.activation"), list(ACTIVATIONS), key="ann_activation",
                                format_func=ann_charts.activation_name)
-dropout = col_drop.slider(t("ann.dropout"), 0.0, 0.8, 0.0, step=0.05, key="ann_dropout", help=t("ann.dropout_help"))
+dropout = setting(col_drop.slider, t("ann.dropout"), 0.0, 0.8, 0.0, step=0.05, key="ann_dropout", help=t("ann.dropout_help"))
 try:
     hidden = ann.parse_hidden(hidden_text)
 except LearnerError as exc:
@@ -88,13 +89,13 @@ else:
 # --- 3. Training ---
 st.header(t("ann.training_header"))
 col_opt, col_lr, col_bs = st.columns(3)
-optimizer = col_opt.selectbox(t("ann.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index("sgd_momentum"),
+optimizer = setting(col_opt.selectbox, t("ann.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index("sgd_momentum"),
                               format_func=OPTIMIZER_LABELS.get, key="ann_optimizer")
-lr = col_lr.select_slider(t("ann.lr"), ann.LEARNING_RATES, value=0.01, key="ann_lr", format_func=lambda v: f"{v:g}")
-batch_size = col_bs.select_slider(t("ann.batch_size"), ann.BATCH_SIZES, value=64, key="ann_batch_size")
+lr = setting(col_lr.select_slider, t("ann.lr"), ann.LEARNING_RATES, value=0.01, key="ann_lr", format_func=lambda v: f"{v:g}")
+batch_size = setting(col_bs.select_slider, t("ann.batch_size"), ann.BATCH_SIZES, value=64, key="ann_batch_size")
 col_ep, col_seed, _ = st.columns(3)
-epochs = col_ep.slider(t("ann.epochs"), 1, 30, 10, key="ann_epochs")
-seed = int(col_seed.number_input(t("ann.seed"), 0, 99_999, 0, step=1, key="ann_seed", help=t("ann.seed_help")))
+epochs = setting(col_ep.slider, t("ann.epochs"), 1, 30, 10, key="ann_epochs")
+seed = int(setting(col_seed.number_input, t("ann.seed"), 0, 99_999, 0, step=1, key="ann_seed", help=t("ann.seed_help")))
 warn_lr(optimizer, lr)
 settings = None if hidden is None else ann.AnnSettings(
     hidden=hidden, activation=activation, dropout=dropout, n_train=n_train, optimizer=optimizer, lr=lr,

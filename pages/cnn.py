@@ -8,11 +8,12 @@ from core import cnn, shapes
 from core.data import DataError
 from core.digits import canvas_to_mnist
 from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
-from ui import cnn_augment, cnn_charts, cnn_padding, digit_reader
+from ui import cnn_augment, cnn_charts, cnn_padding, digit_reader, share
 from ui.charts import training_chart
 from ui.code import show_code
 from ui.content import labels, say, show_messages, t
 from ui.runs import Run, RunStore, cpu_state_dict
+from ui.share import setting
 from ui.shell import current_device, ensure_app_shell
 from ui.training import announce, estimated, lever, run_training, time_check, warn_lr
 
@@ -24,27 +25,30 @@ st.caption(t("cnn.intro"))
 st.header(t("cnn.calc_header"))
 
 
-def _load_preset():
-    """Copy the chosen preset into the input boxes and start a fresh layer editor."""
-    (c, h, w), _ = shapes.preset(st.session_state["cnn_preset"])
-    st.session_state.update(cnn_in_c=c, cnn_in_h=h, cnn_in_w=w)
+def _load(preset_id: str, net: tuple | None = None) -> None:
+    """Put a preset (or a link's own input and layers) into the input boxes and a fresh editor."""
+    (c, h, w), layers = net or shapes.preset(preset_id)
+    st.session_state.update(cnn_in_c=c, cnn_in_h=h, cnn_in_w=w, cnn_loaded=preset_id, cnn_layers=layers)
     st.session_state["cnn_editor_version"] = st.session_state.get("cnn_editor_version", 0) + 1
 
 
-if "cnn_in_c" not in st.session_state:
-    st.session_state["cnn_preset"] = next(iter(shapes.PRESETS))
-    _load_preset()
-preset_id = st.selectbox(t("cnn.preset"), list(shapes.PRESETS), key="cnn_preset", on_change=_load_preset,
-                         format_func=labels("cnn.preset", shapes.PRESETS))
+net_text = share.pending("cnn_net")  # a shared link's own stack, applied once
+preset_id = setting(st.selectbox, t("cnn.preset"), list(shapes.PRESETS), key="cnn_preset",
+                    format_func=labels("cnn.preset", shapes.PRESETS))
+if net_text is not None:
+    _load(preset_id, cnn_charts.shared_net(net_text))
+elif share.new_link() or st.session_state.get("cnn_loaded") != preset_id:
+    _load(preset_id)
 st.info(t(f"cnn.preset_{preset_id}_note"), icon="📝")
 input_shape = tuple(int(col.number_input(t(f"cnn.in_{d}"), 1, 512 if d == "c" else 1024, step=1,
                                          key=f"cnn_in_{d}")) for col, d in zip(st.columns(3), "chw"))
 
 st.caption(t("cnn.editor_caption"))
-edited = st.data_editor(cnn.stack_table(shapes.preset(preset_id)[1]), num_rows="dynamic", hide_index=True,
-                        key=f"cnn_stack_{st.session_state.get('cnn_editor_version', 0)}", width="stretch",
+edited = st.data_editor(cnn.stack_table(st.session_state["cnn_layers"]), num_rows="dynamic", hide_index=True,
+                        key=f"cnn_stack_{st.session_state['cnn_editor_version']}", width="stretch",
                         column_config=cnn_charts.stack_columns())
 report = cnn.calculate(input_shape, edited.to_dict("records"))
+share.keep("cnn_net", cnn_charts.net_text(preset_id, input_shape, report.layers))  # None: the preset as it is
 
 if (problem := cnn_charts.stack_problem(report)) is not None:
     st.error(problem, icon="🚫")
@@ -69,9 +73,9 @@ with pool_tab:
     pool_input = st.data_editor(pd.DataFrame(cnn.POOL_EXAMPLE, columns=[f"c{j}" for j in range(4)]),
                                 key="cnn_pool_grid", hide_index=True, column_config=cnn_charts.pool_grid_columns(4))
     pc = st.columns(3)
-    pool_k = pc[0].number_input(t("cnn.pool_window"), 1, 4, 2, key="cnn_pool_k")
-    pool_s = pc[1].number_input(t("cnn.stride"), 1, 4, 2, key="cnn_pool_s")
-    pool_p = pc[2].number_input(t("cnn.padding"), 0, 2, 0, key="cnn_pool_p")
+    pool_k = setting(pc[0].number_input, t("cnn.pool_window"), 1, 4, 2, key="cnn_pool_k")
+    pool_s = setting(pc[1].number_input, t("cnn.stride"), 1, 4, 2, key="cnn_pool_s")
+    pool_p = setting(pc[2].number_input, t("cnn.padding"), 0, 2, 0, key="cnn_pool_p")
     try:
         values = pool_input.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
         pool = cnn.pool_both(values, pool_k, pool_s, pool_p)
@@ -79,7 +83,7 @@ with pool_tab:
         st.error(say(exc.words))
     else:
         cells = [f"({c['row']}, {c['col']})" for c in pool["max_cells"]]
-        cell = cells.index(st.selectbox(t("cnn.pool_cell"), cells, key="cnn_pool_cell"))
+        cell = cells.index(setting(st.selectbox, t("cnn.pool_cell"), cells, key="cnn_pool_cell"))
         for col, (header, table) in zip(st.columns(3), cnn_charts.pool_tables(values, pool, cell, pool_p)):
             col.markdown(header)
             col.dataframe(table)
@@ -93,10 +97,10 @@ with pad_tab:
 with conv_tab:
     st.markdown(t("cnn.conv_intro"))
     cc = st.columns(3)
-    kernel_name = cc[0].selectbox(t("cnn.conv_kernel"), list(cnn.KERNELS), key="cnn_conv_kernel",
+    kernel_name = setting(cc[0].selectbox, t("cnn.conv_kernel"), list(cnn.KERNELS), key="cnn_conv_kernel",
                                   format_func=labels("cnn.kernel", cnn.KERNELS))
-    conv_s = cc[1].number_input(t("cnn.stride"), 1, 3, 1, key="cnn_conv_stride")
-    conv_p = cc[2].number_input(t("cnn.conv_padding"), 0, 2, 0, key="cnn_conv_padding")
+    conv_s = setting(cc[1].number_input, t("cnn.stride"), 1, 3, 1, key="cnn_conv_stride")
+    conv_p = setting(cc[2].number_input, t("cnn.conv_padding"), 0, 2, 0, key="cnn_conv_padding")
     image5, kernel = cnn.CONV_EXAMPLE, np.array(cnn.KERNELS[kernel_name])
     try:
         conv = cnn.conv_both(image5, kernel, conv_s, conv_p)
@@ -105,8 +109,8 @@ with conv_tab:
     else:
         oh, ow = conv["out"].shape
         rc = st.columns(2)
-        out_r = rc[0].slider(t("cnn.conv_row"), 0, oh - 1, 0, key="cnn_conv_row") if oh > 1 else 0
-        out_c = rc[1].slider(t("cnn.conv_col"), 0, ow - 1, 0, key="cnn_conv_col") if ow > 1 else 0
+        out_r = setting(rc[0].slider, t("cnn.conv_row"), 0, oh - 1, 0, key="cnn_conv_row") if oh > 1 else 0
+        out_c = setting(rc[1].slider, t("cnn.conv_col"), 0, ow - 1, 0, key="cnn_conv_col") if ow > 1 else 0
         cell = cnn.conv_cell(image5, kernel, conv_s, conv_p, out_r, out_c)
         tables = cnn_charts.conv_tables(cell, kernel, conv["out"], out_r, out_c, conv_p)
         for col, (header, table) in zip(st.columns([3, 2, 2]), tables):
@@ -120,7 +124,7 @@ with conv_tab:
 # --- 3. Filters and feature maps ----------------------------------------------------------------
 st.header(t("cnn.maps_header"))
 announce(store := RunStore("cnn_runs"))  # a run Stop cut short says so here
-dataset = st.radio(t("cnn.dataset"), list(cnn.DATASETS), key="cnn_dataset", horizontal=True,
+dataset = setting(st.radio, t("cnn.dataset"), list(cnn.DATASETS), key="cnn_dataset", horizontal=True,
                    format_func=labels("cnn.dataset", cnn.DATASETS))
 defaults = cnn.DEFAULTS[dataset]
 if dataset == "cifar":
@@ -138,13 +142,13 @@ if dataset == "cifar" and st.checkbox(t("cnn.full_cifar"), key="cnn_full_cifar")
 sc = st.columns(5)
 settings = cnn.CNNSettings(
     dataset=dataset, full_cifar=full_cifar,
-    n_train=sc[0].select_slider(t("cnn.n_train"), cnn.image_counts(dataset, full_cifar), value=defaults.n_train,
+    n_train=setting(sc[0].select_slider, t("cnn.n_train"), cnn.image_counts(dataset, full_cifar), value=defaults.n_train,
                                 key=f"cnn_{dataset}_n_train"),
-    epochs=sc[1].slider(t("cnn.epochs"), 1, 10, defaults.epochs, key=f"cnn_{dataset}_epochs"),
-    lr=sc[2].select_slider(t("cnn.lr"), cnn.LR_CHOICES, value=defaults.lr, key=f"cnn_{dataset}_lr"),
-    optimizer=sc[3].selectbox(t("cnn.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index(defaults.optimizer),
+    epochs=setting(sc[1].slider, t("cnn.epochs"), 1, 10, defaults.epochs, key=f"cnn_{dataset}_epochs"),
+    lr=setting(sc[2].select_slider, t("cnn.lr"), cnn.LR_CHOICES, value=defaults.lr, key=f"cnn_{dataset}_lr"),
+    optimizer=setting(sc[3].selectbox, t("cnn.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index(defaults.optimizer),
                               format_func=OPTIMIZER_LABELS.get, key=f"cnn_{dataset}_opt"),
-    batch_size=sc[4].select_slider(t("cnn.batch_size"), cnn.BATCH_CHOICES, value=defaults.batch_size,
+    batch_size=setting(sc[4].select_slider, t("cnn.batch_size"), cnn.BATCH_CHOICES, value=defaults.batch_size,
                                    key=f"cnn_{dataset}_batch"))
 warn_lr(settings.optimizer, settings.lr)
 
@@ -174,7 +178,7 @@ if run is not None:
         st.caption(t("cnn.chart_caption"))
 
 sources = ["test", "upload"] + (["draw"] if dataset == "mnist" else [])
-source = st.radio(t("cnn.image"), sources, key=f"cnn_{dataset}_source", horizontal=True,
+source = setting(st.radio, t("cnn.image"), sources, key=f"cnn_{dataset}_source", horizontal=True,
                   format_func=labels("cnn.source", sources))
 test_x, test_y = cnn.load_split(dataset, False, 2000, seed=cnn.TEST_SEED)
 classes = cnn_charts.class_names(dataset)
@@ -190,7 +194,7 @@ elif source == "draw":
         st.warning(t("cnn.draw_hint"))
 digit_reader.default_reading(image, dataset, source)  # the ANN page's default reader, on the learner's digit
 if image is None:
-    index = int(st.number_input(t("cnn.test_index", last=len(test_x) - 1), 0, len(test_x) - 1, 0,
+    index = int(setting(st.number_input, t("cnn.test_index", last=len(test_x) - 1), 0, len(test_x) - 1, 0,
                                 key=f"cnn_{dataset}_index"))
     image, image_label = test_x[index], t("cnn.test_image_label", label=classes[int(test_y[index])])
 
@@ -205,7 +209,7 @@ ic[1].altair_chart(cnn_charts.probability_chart(classes, probs_before, probs_aft
 ic[1].caption(t("cnn.probs_trained" if after_model is not None else "cnn.probs_untrained"))
 if after_model is None:
     st.info(t("cnn.not_trained"), icon="👆")
-shared = st.toggle(t("cnn.shared_scale"), value=True, key="cnn_shared_scale", help=t("cnn.shared_scale_help"))
+shared = setting(st.toggle, t("cnn.shared_scale"), value=True, key="cnn_shared_scale", help=t("cnn.shared_scale_help"))
 
 
 def _pair(pictures: list) -> None:

@@ -3,12 +3,13 @@ import streamlit as st
 
 from core import glossary
 from ui.content import language, t
+from ui.share import setting
 from ui.shell import ensure_app_shell
 
 ensure_app_shell()
 st.title(t("glossary.title"))
 st.markdown(t("glossary.intro"))
-query = st.text_input(t("glossary.search"), key="glossary_query", max_chars=60, help=t("glossary.search_help"))
+query = setting(st.text_input, t("glossary.search"), key="glossary_query", max_chars=60, help=t("glossary.search_help"))
 found = glossary.search(query)
 first, second = ("ko", "en") if language() == "ko" else ("en", "ko")
 if not found:

@@ -9,6 +9,7 @@ from ui.charts import show
 from ui.code import show_code
 from ui.content import labels, say, show_messages, t
 from ui.runs import Run, RunStore
+from ui.share import setting
 from ui.shell import current_device, ensure_app_shell
 from ui.training import announce, estimated, lever, run_training, time_check
 
@@ -42,10 +43,10 @@ st.markdown(t("perceptron.intro", formula=perceptron.FORMULAS["neuron"]))
 st.header(t("perceptron.act_header"))
 st.markdown(t("perceptron.act_intro"))
 c1, c2, c3 = st.columns(3)
-x_range = c1.slider(t("perceptron.act_range"), -10.0, 10.0, (-5.0, 5.0), 0.5, key="perceptron_act_range")
-leaky_slope = c2.slider(t("perceptron.leaky_slope"), 0.0, 1.0, 0.1, 0.01, key="perceptron_leaky_slope",
+x_range = setting(c1.slider, t("perceptron.act_range"), -10.0, 10.0, (-5.0, 5.0), 0.5, key="perceptron_act_range")
+leaky_slope = setting(c2.slider, t("perceptron.leaky_slope"), 0.0, 1.0, 0.1, 0.01, key="perceptron_leaky_slope",
                         help=t("perceptron.leaky_slope_help"))
-elu_alpha = c3.slider(t("perceptron.elu_alpha"), 0.1, 3.0, 1.0, 0.1, key="perceptron_elu_alpha")
+elu_alpha = setting(c3.slider, t("perceptron.elu_alpha"), 0.1, 3.0, 1.0, 0.1, key="perceptron_elu_alpha")
 x_range, message = perceptron_charts.usable_range(x_range)
 show_messages(message)
 curves = perceptron.activation_curves(x_range[0], x_range[1], slope=leaky_slope, alpha=elu_alpha)
@@ -56,8 +57,8 @@ st.caption(t("perceptron.act_caption"))
 
 st.markdown(t("perceptron.softmax_intro", formula=perceptron.FORMULAS["softmax"]))  # subheading and formula
 c1, c2 = st.columns([2, 1])
-logit_text = c1.text_input(t("perceptron.logits"), "2.0, 1.0, 0.1, -1.0", key="perceptron_logits")
-temperature = c2.slider(t("perceptron.temperature"), 0.05, 10.0, 1.0, 0.05, key="perceptron_temperature")
+logit_text = setting(c1.text_input, t("perceptron.logits"), "2.0, 1.0, 0.1, -1.0", key="perceptron_logits")
+temperature = setting(c2.slider, t("perceptron.temperature"), 0.05, 10.0, 1.0, 0.05, key="perceptron_temperature")
 try:
     logits = perceptron.parse_logits(logit_text)
     side_by_side(*perceptron_charts.softmax(logits, temperature))
@@ -68,8 +69,8 @@ except LearnerError as error:
 st.header(t("perceptron.vanish_header"))
 st.markdown(t("perceptron.vanish_intro"))
 c1, c2 = st.columns(2)
-depth = c1.slider(t("perceptron.depth"), 1, 50, 10, key="perceptron_depth")
-z_value = c2.slider(t("perceptron.vanish_z"), -3.0, 3.0, 1.0, 0.1, key="perceptron_vanish_z")
+depth = setting(c1.slider, t("perceptron.depth"), 1, 50, 10, key="perceptron_depth")
+z_value = setting(c2.slider, t("perceptron.vanish_z"), -3.0, 3.0, 1.0, 0.1, key="perceptron_vanish_z")
 vanish = perceptron.gradient_through_layers(depth, z_value, slope=leaky_slope)
 show(perceptron_charts.vanishing(vanish, depth))
 for column, (label, value) in zip(st.columns(3), perceptron_charts.vanishing_metrics(vanish, depth, z_value)):
@@ -80,11 +81,11 @@ st.caption(perceptron_charts.vanishing_caption(vanish, depth))
 st.header(t("perceptron.rule_header"))
 st.markdown(t("perceptron.rule_intro"))
 c1, c2, c3, c4 = st.columns([1.2, 1, 1, 0.8], vertical_alignment="bottom")
-dataset = c1.selectbox(t("perceptron.dataset"), perceptron.DATASETS, index=perceptron.DATASETS.index("AND"),
+dataset = setting(c1.selectbox, t("perceptron.dataset"), perceptron.DATASETS, index=perceptron.DATASETS.index("AND"),
                        key="perceptron_dataset", help=t("perceptron.dataset_help"),
                        format_func=labels("perceptron.dataset", perceptron.DATASETS))
-noise = c2.slider(t("perceptron.noise"), 0.0, 1.0, 0.1, 0.05, key="perceptron_noise")
-n_points = c3.slider(t("perceptron.points"), 20, 1000, 200, 20, key="perceptron_points")
+noise = setting(c2.slider, t("perceptron.noise"), 0.0, 1.0, 0.1, 0.05, key="perceptron_noise")
+n_points = setting(c3.slider, t("perceptron.points"), 20, 1000, 200, 20, key="perceptron_points")
 if c4.button(t("perceptron.regenerate"), key="perceptron_regenerate", help=t("perceptron.regenerate_help")):
     st.session_state["perceptron_data_seed"] = st.session_state.get("perceptron_data_seed", 0) + 1
 data = perceptron.ToyData(dataset, n_points, noise, st.session_state.get("perceptron_data_seed", 0))
@@ -94,12 +95,12 @@ show_messages(perceptron_charts.data_warning(data))
 
 st.subheader(t("perceptron.manual_header"))
 c1, c2 = st.columns([1, 2])
-activation = c1.radio(t("perceptron.activation"), ["step", "sigmoid"], horizontal=True, key="perceptron_activation",
+activation = setting(c1.radio, t("perceptron.activation"), ["step", "sigmoid"], horizontal=True, key="perceptron_activation",
                       format_func=labels("perceptron.activation", ["step", "sigmoid"]),
                       help=t("perceptron.activation_help"))
-w1 = c1.slider("w₁", -5.0, 5.0, 1.0, 0.1, key="perceptron_w1")
-w2 = c1.slider("w₂", -5.0, 5.0, 1.0, 0.1, key="perceptron_w2")
-b = c1.slider("b", -5.0, 5.0, -1.5, 0.1, key="perceptron_b")
+w1 = setting(c1.slider, "w₁", -5.0, 5.0, 1.0, 0.1, key="perceptron_w1")
+w2 = setting(c1.slider, "w₂", -5.0, 5.0, 1.0, 0.1, key="perceptron_w2")
+b = setting(c1.slider, "b", -5.0, 5.0, -1.5, 0.1, key="perceptron_b")
 c1.metric(t("perceptron.accuracy"), f"{perceptron.perceptron_accuracy(X, y, w1, w2, b):.1f}%")
 show_messages(perceptron_charts.no_line_warning(w1, w2), where=c1)
 c1.latex(rf"y = f({w1:g}\,x_1 {w2:+g}\,x_2 {b:+g})")
@@ -112,9 +113,9 @@ if not perceptron.LINEARLY_SEPARABLE[dataset]:
 
 st.markdown(t("perceptron.rule_train_intro", formula=perceptron.FORMULAS["rule"]))  # subheading, rule, caption
 c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
-rule_lr = c1.slider(t("perceptron.rule_lr"), 0.001, 2.0, 0.1, 0.001, format="%.3f", key="perceptron_rule_lr")
-rule_epochs = c2.slider(t("perceptron.rule_epochs"), 1, 200, 20, key="perceptron_rule_epochs")
-rule_start = c3.radio(t("perceptron.rule_start"), ["zero", "sliders"], key="perceptron_rule_start",
+rule_lr = setting(c1.slider, t("perceptron.rule_lr"), 0.001, 2.0, 0.1, 0.001, format="%.3f", key="perceptron_rule_lr")
+rule_epochs = setting(c2.slider, t("perceptron.rule_epochs"), 1, 200, 20, key="perceptron_rule_epochs")
+rule_start = setting(c3.radio, t("perceptron.rule_start"), ["zero", "sliders"], key="perceptron_rule_start",
                       format_func=labels("perceptron.rule_start", ["zero", "sliders"]),
                       help=t("perceptron.rule_start_help"))
 train_rule = c4.button(t("perceptron.rule_train"), key="perceptron_rule_train", type="primary",
@@ -141,14 +142,14 @@ st.header(t("perceptron.mlp_header"))
 st.markdown(t("perceptron.mlp_intro", dataset=t(f"perceptron.dataset_{dataset}")))
 c1, c2, c3 = st.columns(3)
 mlp_config = perceptron.MLPConfig(
-    hidden=c1.slider(t("perceptron.hidden"), 1, 32, 4, key="perceptron_mlp_hidden"),
-    activation=c1.selectbox(t("perceptron.mlp_activation"), list(models.ACTIVATIONS), key="perceptron_mlp_activation",
+    hidden=setting(c1.slider, t("perceptron.hidden"), 1, 32, 4, key="perceptron_mlp_hidden"),
+    activation=setting(c1.selectbox, t("perceptron.mlp_activation"), list(models.ACTIVATIONS), key="perceptron_mlp_activation",
                             index=list(models.ACTIVATIONS).index("tanh"), format_func=perceptron.ACTIVATION_LABELS.get),
-    optimizer=c2.selectbox(t("perceptron.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index("adam"),
+    optimizer=setting(c2.selectbox, t("perceptron.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index("adam"),
                            format_func=OPTIMIZER_LABELS.get, key="perceptron_mlp_optimizer"),
-    lr=c2.select_slider(t("perceptron.lr"), perceptron.MLP_LEARNING_RATES, value=0.03, key="perceptron_mlp_lr"),
-    epochs=c3.slider(t("perceptron.epochs"), 10, 2000, 200, 10, key="perceptron_mlp_epochs"),
-    batch_size=c3.selectbox(t("perceptron.batch_size"), [0, 64, 16], key="perceptron_mlp_batch",
+    lr=setting(c2.select_slider, t("perceptron.lr"), perceptron.MLP_LEARNING_RATES, value=0.03, key="perceptron_mlp_lr"),
+    epochs=setting(c3.slider, t("perceptron.epochs"), 10, 2000, 200, 10, key="perceptron_mlp_epochs"),
+    batch_size=setting(c3.selectbox, t("perceptron.batch_size"), [0, 64, 16], key="perceptron_mlp_batch",
                             format_func={0: t("perceptron.full_batch"), 64: "64", 16: "16"}.get))
 show_messages(perceptron_charts.lr_warning(mlp_config.lr))
 announce(mlp_store := RunStore("perceptron_mlp_runs", limit=5))
@@ -181,7 +182,7 @@ tab_reg.latex(perceptron.FORMULAS["mse_mae"])
 c1, c2 = tab_reg.columns([1, 2])
 table = c1.data_editor(**perceptron_charts.regression_table(), num_rows="dynamic", key="perceptron_reg_table",
                        width="stretch")
-reg = perceptron_charts.regression_view(table, c1.slider(t("perceptron.outlier"), -10.0, 10.0, 0.0, 0.5,
+reg = perceptron_charts.regression_view(table, setting(c1.slider, t("perceptron.outlier"), -10.0, 10.0, 0.0, 0.5,
                                                           key="perceptron_reg_outlier"))
 show_messages(*reg["messages"], where=tab_reg)
 for column, (label, value) in zip(c1.columns(2), reg["metrics"]):
@@ -191,15 +192,15 @@ show(reg["chart"], t("perceptron.regression_caption") if reg["chart"] else None,
 tab_bce.latex(perceptron.FORMULAS["bce"])
 c1, c2 = tab_bce.columns([1, 2])
 bce = perceptron_charts.bce_view(
-    c1.slider(t("perceptron.bce_p"), 0.0, 1.0, 0.8, 0.001, format="%.3f", key="perceptron_bce_p"),
-    c1.radio(t("perceptron.bce_label"), [1, 0], horizontal=True, key="perceptron_bce_label"))
+    setting(c1.slider, t("perceptron.bce_p"), 0.0, 1.0, 0.8, 0.001, format="%.3f", key="perceptron_bce_p"),
+    setting(c1.radio, t("perceptron.bce_label"), [1, 0], horizontal=True, key="perceptron_bce_label"))
 c1.metric(**bce["metric"])
 show_messages(bce["warning"], where=c1)
 show(bce["chart"], t("perceptron.bce_caption"), c2)
 
 tab_ce.markdown(perceptron_charts.ce_intro())
 c1, c2 = tab_ce.columns([1, 2])
-ce = perceptron_charts.ce_view(c1.slider(t("perceptron.ce_p"), 0.0, 1.0, 0.90, 0.005, format="%.3f",
+ce = perceptron_charts.ce_view(setting(c1.slider, t("perceptron.ce_p"), 0.0, 1.0, 0.90, 0.005, format="%.3f",
                                          key="perceptron_ce_p"))
 c1.metric(**ce["metric"], delta_color="inverse")
 show_messages(ce["warning"], where=c1)
@@ -212,15 +213,15 @@ st.header(t("perceptron.sine_header"))
 st.markdown(t("perceptron.sine_intro"))
 problem = perceptron.cubic_problem(1000, seed=0)
 c1, c2, c3 = st.columns(3)
-method = c1.radio(t("perceptron.update_rule"), perceptron.CUBIC_METHODS, key="perceptron_sine_method",
+method = setting(c1.radio, t("perceptron.update_rule"), perceptron.CUBIC_METHODS, key="perceptron_sine_method",
                   format_func=labels("perceptron.method", perceptron.CUBIC_METHODS))
 sine_config = perceptron.CubicFitConfig(
-    method=method, lr=c2.select_slider(t("perceptron.lr"), perceptron.CUBIC_LEARNING_RATES,
+    method=method, lr=setting(c2.select_slider, t("perceptron.lr"), perceptron.CUBIC_LEARNING_RATES,
                                        format_func=perceptron_charts.scientific,
                                        value=perceptron.CUBIC_DEFAULT_LR[method], key=f"perceptron_sine_lr_{method}",
                                        help=t("perceptron.sine_lr_help")),
-    steps=c3.slider(t("perceptron.steps"), 100, 10000, 2000, 100, key="perceptron_sine_steps"),
-    seed=int(c3.number_input(t("perceptron.sine_seed"), 0, 9999, 0, key="perceptron_sine_seed")))
+    steps=setting(c3.slider, t("perceptron.steps"), 100, 10000, 2000, 100, key="perceptron_sine_steps"),
+    seed=int(setting(c3.number_input, t("perceptron.sine_seed"), 0, 9999, 0, key="perceptron_sine_seed")))
 st.caption(t("perceptron.sine_lr_caption", stable_lr=problem["stable_lr"]))
 show_messages(perceptron_charts.lr_warning(sine_config.lr, method))
 announce(sine_store := RunStore("perceptron_sine_runs", limit=6))

@@ -11,7 +11,8 @@ from ui import stocks_charts
 from ui.code import show_code
 from ui.content import labels, say, t
 from ui.runs import Run, RunStore, cpu_state_dict
-from ui.shell import current_device, ensure_app_shell
+from ui.share import setting
+from ui.shell import current_device, ensure_app_shell, stop_page
 from ui.training import announce, estimated, lever, run_training, time_check
 
 OTHER = "other"
@@ -49,33 +50,35 @@ st.session_state.setdefault("stocks_end", dt.date.today())
 st.session_state.setdefault("stocks_split", NOTEBOOK_SPLIT)
 left, middle, right = st.columns([1.3, 1, 1])
 with left:
-    symbol = st.selectbox(t("stocks.stock"), [*EMBEDDED_STOCKS, OTHER], key="stocks_symbol", help=t("stocks.stock_help"),
+    symbol = setting(st.selectbox, t("stocks.stock"), [*EMBEDDED_STOCKS, OTHER], key="stocks_symbol", help=t("stocks.stock_help"),
                           format_func=labels("stocks.stock", [*EMBEDDED_STOCKS, OTHER], lambda c: t(
                               "stocks.stock_option", code=c, name=stocks_charts.stock_name(c))
                               if c in EMBEDDED_STOCKS else t("stocks.stock_other")))
     if symbol == OTHER:
-        symbol = st.text_input(t("stocks.symbol"), value="", key="stocks_other", max_chars=20,
+        symbol = setting(st.text_input, t("stocks.symbol"), value="", key="stocks_other", max_chars=20,
                                placeholder=t("stocks.symbol_placeholder"), help=t("stocks.symbol_help"))
-    online = st.toggle(t("stocks.online"), value=True, key="stocks_online", help=t("stocks.online_help"))
+    online = setting(st.toggle, t("stocks.online"), value=True, key="stocks_online", help=t("stocks.online_help"))
 with middle:
-    start = st.date_input(t("stocks.start"), min_value=FIRST_DAY, max_value=dt.date.today(), key="stocks_start")
-    end = st.date_input(t("stocks.end"), min_value=FIRST_DAY, max_value=dt.date.today(), key="stocks_end")
+    start = setting(st.date_input, t("stocks.start"), min_value=FIRST_DAY, max_value=dt.date.today(), key="stocks_start",
+                  url_default=NOTEBOOK_START)
+    end = setting(st.date_input, t("stocks.end"), min_value=FIRST_DAY, max_value=dt.date.today(), key="stocks_end",
+                  url_default=dt.date.today())
 with right:
-    split_date = st.date_input(t("stocks.split"), min_value=FIRST_DAY, max_value=dt.date.today(),
-                               key="stocks_split", help=t("stocks.split_help"))
-    chart_kind = st.radio(t("stocks.chart_kind"), ["line", "candlestick"], horizontal=True, key="stocks_chart_kind",
+    split_date = setting(st.date_input, t("stocks.split"), min_value=FIRST_DAY, max_value=dt.date.today(),
+                               key="stocks_split", help=t("stocks.split_help"), url_default=NOTEBOOK_SPLIT)
+    chart_kind = setting(st.radio, t("stocks.chart_kind"), ["line", "candlestick"], horizontal=True, key="stocks_chart_kind",
                           format_func=labels("stocks.chart", ["line", "candlestick"]))
 
 if not str(symbol).strip():
     st.info(t("stocks.type_symbol", embedded=say(embedded_words())))
-    st.stop()
+    stop_page()
 if start >= end:
     st.error(t("stocks.dates_order", start=start, end=end))
-    st.stop()
+    stop_page()
 data, problem = _load(str(symbol), start.isoformat(), end.isoformat(), online)
 if data is None:
     st.error(say(problem))
-    st.stop()
+    stop_page()
 if data.source == "embedded":
     st.info(stocks_charts.source_note(data), icon="💾")
 else:
@@ -87,14 +90,14 @@ st.caption(t("stocks.price_caption"))
 st.header(t("stocks.h_setup"))
 left, right = st.columns(2)
 with left:
-    features = st.multiselect(t("stocks.features"), list(stocks.FEATURE_CHOICES), key="stocks_features",
+    features = setting(st.multiselect, t("stocks.features"), list(stocks.FEATURE_CHOICES), key="stocks_features",
                               format_func=labels("stocks.feature", stocks.FEATURE_CHOICES, stocks_charts.feature),
                               default=["Open", "High", "Low", "Volume"], help=t("stocks.features_help"))
-    target = st.radio(t("stocks.target"), list(stocks.TARGETS), format_func=labels("stocks.target", stocks.TARGETS),
+    target = setting(st.radio, t("stocks.target"), list(stocks.TARGETS), format_func=labels("stocks.target", stocks.TARGETS),
                       horizontal=True, key="stocks_target", help=t("stocks.target_help"))
 with right:
-    window = st.slider(t("stocks.window"), 5, 120, 30, key="stocks_window", help=t("stocks.window_help"))
-    val_pct = st.slider(t("stocks.val"), 5, 40, 15, key="stocks_val", help=t("stocks.val_help"))
+    window = setting(st.slider, t("stocks.window"), 5, 120, 30, key="stocks_window", help=t("stocks.window_help"))
+    val_pct = setting(st.slider, t("stocks.val"), 5, 40, 15, key="stocks_val", help=t("stocks.val_help"))
     st.caption(t("stocks.horizon"))
 
 settings = stocks.StockSettings(symbol=data.symbol, start=start.isoformat(), end=end.isoformat(),
@@ -108,7 +111,7 @@ except DataError as exc:
     if split_date > last - dt.timedelta(days=30):
         st.button(t("stocks.fix_dates", date=last - dt.timedelta(days=365)), key="stocks_fix_dates",
                   on_click=_suggest_dates, args=(last,))
-    st.stop()
+    stop_page()
 for note in prepared.notes:
     st.warning(say(note))
 
@@ -126,25 +129,25 @@ with st.container(border=True):
     st.markdown(stocks_charts.leak_text(leak, settings, data.currency))
     if leak["test_outside_training"]:
         st.caption(t("stocks.leak_outside"))
-    with_leaky = st.checkbox(t("stocks.leaky_demo"), value=False, key="stocks_leaky_demo")
+    with_leaky = setting(st.checkbox, t("stocks.leaky_demo"), value=False, key="stocks_leaky_demo")
 
 # --- 3 · Models --------------------------------------------------------------------------------
 st.header(t("stocks.h_models"))
 st.markdown(t("stocks.models_intro"))
 c1, c2, c3, c4 = st.columns(4)
 with c1:
-    hidden = st.slider(t("stocks.hidden"), 2, 64, 10, key="stocks_hidden")
-    layers = st.slider(t("stocks.layers"), 1, 3, 1, key="stocks_layers")
+    hidden = setting(st.slider, t("stocks.hidden"), 2, 64, 10, key="stocks_hidden")
+    layers = setting(st.slider, t("stocks.layers"), 1, 3, 1, key="stocks_layers")
 with c2:
-    dropout = st.slider(t("stocks.dropout"), 0.0, 0.5, 0.0, 0.05, key="stocks_dropout", help=t("stocks.dropout_help"))
-    lr = st.select_slider(t("stocks.lr"), [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3], value=0.01, key="stocks_lr")
+    dropout = setting(st.slider, t("stocks.dropout"), 0.0, 0.5, 0.0, 0.05, key="stocks_dropout", help=t("stocks.dropout_help"))
+    lr = setting(st.select_slider, t("stocks.lr"), [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3], value=0.01, key="stocks_lr")
 with c3:
-    batch_size = st.select_slider(t("stocks.batch"), [8, 16, 32, 64, 128, 256], value=32, key="stocks_batch")
-    epochs = st.slider(t("stocks.epochs"), 1, 300, 100, key="stocks_epochs")
+    batch_size = setting(st.select_slider, t("stocks.batch"), [8, 16, 32, 64, 128, 256], value=32, key="stocks_batch")
+    epochs = setting(st.slider, t("stocks.epochs"), 1, 300, 100, key="stocks_epochs")
 with c4:
-    early = st.toggle(t("stocks.early"), value=True, key="stocks_early", help=t("stocks.early_help"))
-    patience = st.slider(t("stocks.patience"), 1, 20, 5, key="stocks_patience", disabled=not early)
-    seed = st.number_input(t("stocks.seed"), 0, 10_000, 0, key="stocks_seed")
+    early = setting(st.toggle, t("stocks.early"), value=True, key="stocks_early", help=t("stocks.early_help"))
+    patience = setting(st.slider, t("stocks.patience"), 1, 20, 5, key="stocks_patience", disabled=not early)
+    seed = setting(st.number_input, t("stocks.seed"), 0, 10_000, 0, key="stocks_seed")
 
 settings = dataclasses.replace(settings, hidden=hidden, layers=layers, dropout=dropout, lr=lr, batch_size=batch_size,
                                epochs=epochs, patience=patience if early else None, seed=int(seed),

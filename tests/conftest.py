@@ -49,6 +49,46 @@ def open_page(page: str, timeout: float = 120, query: dict | None = None):
     return at
 
 
+def open_link(page: str, query: dict | None = None, timeout: float = 180):
+    """Run app.py under AppTest as a browser opening a link: `page` (e.g. "pages/cnn.py") with
+    the query parameters `query` from the first run, as a fresh session."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    for name, value in (query or {}).items():
+        at.query_params[name] = value
+    at.switch_page(page)
+    at.run()
+    return at
+
+
+WIDGET_KINDS = ("slider", "select_slider", "selectbox", "radio", "checkbox", "toggle", "number_input",
+                "text_input", "multiselect", "date_input")
+
+
+def widget(at, key: str):
+    """The AppTest widget with this key, whatever its kind."""
+    for kind in WIDGET_KINDS:
+        try:
+            return getattr(at, kind)(key=key)
+        except KeyError:
+            continue
+    raise KeyError(f"no widget with key {key!r}")
+
+
+def share_link(at) -> str:
+    """The link the 🔗 Share box shows (the code block in the sidebar's popover)."""
+    links = [c.value for c in at.sidebar.code if "?" in c.value]
+    assert len(links) == 1, links
+    return links[0]
+
+
+def link_query(link: str) -> dict:
+    from urllib.parse import parse_qsl, urlsplit
+
+    return dict(parse_qsl(urlsplit(link).query, keep_blank_values=True))
+
+
 def run_recipe(name: str, optimizer=None, **values) -> dict:
     """Run core/recipes/<name>.py offline with `values` (small settings) on the embedded data.
 

@@ -15,6 +15,7 @@ from core.words import LearnerError
 from ui.code import show_code
 from ui.content import labels, say, t
 from ui.runs import Run, RunStore, cpu_state_dict
+from ui.share import setting
 from ui.shell import format_seconds
 from ui.training import end_text, estimated, lever, run_training, time_check, warn_lr
 
@@ -94,7 +95,7 @@ def _preparation() -> tuple[regression.Split, int]:
     st.subheader(t("regression.prep_header"))
     defaults = regression.RegressionSettings()
     col_seed, col_counts = st.columns([1, 2])
-    split_seed = int(col_seed.number_input(t("regression.split_seed"), 0, 99_999, defaults.split_seed, step=1,
+    split_seed = int(setting(col_seed.number_input, t("regression.split_seed"), 0, 99_999, defaults.split_seed, step=1,
                                            key="reg_split_seed", help=t("regression.split_seed_help")))
     split = _split(split_seed, defaults.val_share, defaults.test_share)
     n_train, n_val, n_test = (len(split.rows[k]) for k in ("train", "val", "test"))
@@ -123,11 +124,11 @@ def _model_and_training(split: regression.Split, split_seed: int) -> regression.
     st.subheader(t("regression.model_header"))
     d = regression.RegressionSettings()
     col_hidden, col_act, col_drop = st.columns(3)
-    hidden_text = col_hidden.text_input(t("regression.hidden"), ", ".join(map(str, d.hidden)), key="reg_hidden",
+    hidden_text = setting(col_hidden.text_input, t("regression.hidden"), ", ".join(map(str, d.hidden)), key="reg_hidden",
                                         help=t("regression.hidden_help"))
-    activation = col_act.selectbox(t("regression.activation"), list(ACTIVATIONS), key="reg_activation",
+    activation = setting(col_act.selectbox, t("regression.activation"), list(ACTIVATIONS), key="reg_activation",
                                    format_func=lambda key: ACTIVATIONS[key].__name__)
-    dropout = col_drop.slider(t("regression.dropout"), 0.0, 0.8, d.dropout, step=0.05, key="reg_dropout",
+    dropout = setting(col_drop.slider, t("regression.dropout"), 0.0, 0.8, d.dropout, step=0.05, key="reg_dropout",
                               help=t("regression.dropout_help"))
     try:
         hidden = parse_hidden(hidden_text)
@@ -140,17 +141,17 @@ def _model_and_training(split: regression.Split, split_seed: int) -> regression.
                      params=regression.parameters(shape), train=len(split.rows["train"])))
     st.subheader(t("regression.training_header"))
     col_opt, col_lr, col_bs = st.columns(3)
-    optimizer = col_opt.selectbox(t("regression.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index(d.optimizer),
+    optimizer = setting(col_opt.selectbox, t("regression.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index(d.optimizer),
                                   format_func=OPTIMIZER_LABELS.get, key="reg_optimizer")
-    lr = col_lr.select_slider(t("regression.lr"), regression.LEARNING_RATES, value=d.lr, key="reg_lr",
+    lr = setting(col_lr.select_slider, t("regression.lr"), regression.LEARNING_RATES, value=d.lr, key="reg_lr",
                               format_func=lambda v: f"{v:g}")
-    batch_size = col_bs.select_slider(t("regression.batch_size"), regression.BATCH_SIZES, value=d.batch_size,
+    batch_size = setting(col_bs.select_slider, t("regression.batch_size"), regression.BATCH_SIZES, value=d.batch_size,
                                       key="reg_batch_size")
     col_ep, col_pat, col_seed = st.columns(3)
-    epochs = col_ep.slider(t("regression.epochs"), 1, regression.EPOCHS_MAX, d.epochs, key="reg_epochs")
-    patience = col_pat.slider(t("regression.patience"), 0, regression.PATIENCE_MAX, d.patience, key="reg_patience",
+    epochs = setting(col_ep.slider, t("regression.epochs"), 1, regression.EPOCHS_MAX, d.epochs, key="reg_epochs")
+    patience = setting(col_pat.slider, t("regression.patience"), 0, regression.PATIENCE_MAX, d.patience, key="reg_patience",
                               help=t("regression.patience_help"))
-    seed = int(col_seed.number_input(t("regression.seed"), 0, 99_999, d.seed, step=1, key="reg_seed",
+    seed = int(setting(col_seed.number_input, t("regression.seed"), 0, 99_999, d.seed, step=1, key="reg_seed",
                                      help=t("regression.seed_help")))
     warn_lr(optimizer, lr)
     if hidden is None:

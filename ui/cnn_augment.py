@@ -12,6 +12,7 @@ from PIL import Image
 from core import augment, cnn
 from ui.content import say, t
 from ui.runs import Run, RunStore
+from ui.share import setting
 from ui.shell import current_device, format_seconds
 from ui.training import announce, estimated, lever, run_training, time_check
 
@@ -28,7 +29,7 @@ def render(settings: cnn.CNNSettings) -> cnn.CNNSettings:
     st.markdown(t(f"augment.intro_{dataset}"))
     options = list(augment.OPTIONS[dataset])
     chosen = [name for name, col in zip(options, st.columns(len(options)))
-              if col.toggle(t(f"augment.toggle_{name}"), value=name in augment.DEFAULT_ON[dataset],
+              if setting(col.toggle, t(f"augment.toggle_{name}"), value=name in augment.DEFAULT_ON[dataset],
                             key=f"cnn_aug_{dataset}_{name}", help=t(f"augment.toggle_{name}_help"))]
     settings = replace(settings, augment=augment.from_toggles(dataset, chosen))
     _grid(settings)

@@ -206,3 +206,25 @@ def map_pairs(maps_before: dict, maps_after: dict | None, dataset: str, shared: 
         pairs.append((header, before_after(stage, maps_before[stage],
                                            None if maps_after is None else maps_after[stage], shared)))
     return pairs
+
+
+# --- The calculator's stack in a shared link (parameter cnn_net) ----------------------------------
+
+def shared_net(text: str) -> tuple | None:
+    """A link's cnn_net as (input shape, layers), the layers past shapes.MAX_SHARED_LAYERS
+    dropped with a notice; None (and a notice) for text that is not a stack."""
+    from ui import share
+    try:
+        shape, layers, dropped = shapes.parse_stack_text(str(text)[:share.MAX_TEXT * 4])
+    except ValueError:
+        share.note("cnn_net", text, "share.problem_invalid")
+        return None
+    if dropped:
+        share.note("cnn_net", text, "share.problem_layers", shapes.MAX_SHARED_LAYERS)
+    return shape, layers
+
+
+def net_text(preset_id: str, input_shape: tuple, layers: list[dict]) -> str | None:
+    """The stack as cnn_net text, or None when it is the preset's own (then the link stays short)."""
+    text = shapes.stack_text(input_shape, layers[:shapes.MAX_SHARED_LAYERS])
+    return None if text == shapes.stack_text(*shapes.preset(preset_id)) else text

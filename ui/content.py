@@ -44,7 +44,9 @@ def language_switch() -> str:
     with st.sidebar:
         st.segmented_control("🌐", list(LANGUAGES), format_func=LANGUAGES.get, key="lang", required=True,
                              label_visibility="collapsed")
-    state["_lang_in_url"] = st.query_params["lang"] = language()
+    if st.query_params.get("lang") != language():  # written only when it changes: each write is a message
+        st.query_params["lang"] = language()
+    state["_lang_in_url"] = language()
     return language()
 
 

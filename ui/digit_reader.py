@@ -12,6 +12,7 @@ from core import ann, cnn, digits
 from core.data import DataError, normalize
 from ui import ann_charts
 from ui.content import labels, t
+from ui.share import setting
 
 CANVAS = 280           # canvas side in pixels: 10x MNIST's 28
 LOW_CONFIDENCE = 0.60  # below this top probability a reader is called unsure
@@ -41,7 +42,7 @@ def _reader(kind: str, runs: list) -> dict:
 
 def _drawing() -> tuple[digits.DigitSteps | None, str | None]:
     """The canvas or an uploaded photo, preprocessed; (None, what to say) when there is no digit."""
-    kind = st.radio(t("digits.input"), ["canvas", "photo"], horizontal=True, key="ann_draw_input",
+    kind = setting(st.radio, t("digits.input"), ["canvas", "photo"], horizontal=True, key="ann_draw_input",
                     format_func=labels("digits.input", ["canvas", "photo"]))
     if kind == "canvas":
         st.caption(t("digits.canvas_caption"))
@@ -126,8 +127,8 @@ def render(runs: list) -> None:
         st.markdown(f"**{t('digits.shift_header')}**")
         col_shift, col_seen = st.columns([3, 1])
         col_shift.caption(t("digits.shift_intro"))
-        dx = col_shift.slider(t("digits.shift_x"), -MAX_SHIFT, MAX_SHIFT, 0, key="ann_shift_x")
-        dy = col_shift.slider(t("digits.shift_y"), -MAX_SHIFT, MAX_SHIFT, 0, key="ann_shift_y")
+        dx = setting(col_shift.slider, t("digits.shift_x"), -MAX_SHIFT, MAX_SHIFT, 0, key="ann_shift_x")
+        dy = setting(col_shift.slider, t("digits.shift_y"), -MAX_SHIFT, MAX_SHIFT, 0, key="ann_shift_y")
         shifted = digits.shift_pixels(steps.centered, dx, dy)
         col_seen.image(ann_charts.tile(shifted, 140), caption=t("digits.shifted_caption", dx=dx, dy=dy), width=140)
         if not readers:

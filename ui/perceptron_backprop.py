@@ -9,6 +9,7 @@ from core import backprop
 from core.words import LearnerError
 from ui.code import show_code
 from ui.content import labels, say, show_messages, t
+from ui.share import setting
 
 KEY = "perceptron_bp"
 LEARNING_RATES = [0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0]
@@ -75,29 +76,29 @@ def _editor(where, weights: list[list[float]], biases: list[float], inputs: list
 def _target(where, loss: str, outputs: int) -> tuple[float, ...]:
     if loss == "ce":
         classes = list(range(outputs))
-        true = where.selectbox(t("backprop.true_class"), classes, key=f"{KEY}_class_{outputs}",
+        true = setting(where.selectbox, t("backprop.true_class"), classes, key=f"{KEY}_class_{outputs}",
                                format_func={k: t("backprop.class_name", index=k + 1) for k in classes}.get)
         return tuple(float(k == true) for k in classes)
     low, high = (0.0, 1.0) if loss == "bce" else (-5.0, 5.0)  # BCE's target is a probability
-    return tuple(where.number_input(t("backprop.target", index=f"{k + 1}".translate(SUB)), low, high,
+    return tuple(setting(where.number_input, t("backprop.target", index=f"{k + 1}".translate(SUB)), low, high,
                                     1.0 if k == 0 else 0.0, 0.1, key=f"{KEY}_y{k}_{loss}",
                                     help=t(f"backprop.target_help_{loss}")) for k in range(outputs))
 
 
 def _settings() -> tuple[backprop.WalkSettings, backprop.TinyNet]:
     c1, c2, c3, c4 = st.columns(4)
-    hidden = c1.radio(t("backprop.hidden"), [2, 3], horizontal=True, key=f"{KEY}_hidden")
-    outputs = c1.radio(t("backprop.outputs"), [1, 2], horizontal=True, key=f"{KEY}_outputs")
-    activation = c2.selectbox(t("backprop.activation"), backprop.WALK_ACTIVATIONS, key=f"{KEY}_activation",
+    hidden = setting(c1.radio, t("backprop.hidden"), [2, 3], horizontal=True, key=f"{KEY}_hidden")
+    outputs = setting(c1.radio, t("backprop.outputs"), [1, 2], horizontal=True, key=f"{KEY}_outputs")
+    activation = setting(c2.selectbox, t("backprop.activation"), backprop.WALK_ACTIVATIONS, key=f"{KEY}_activation",
                               format_func=labels("backprop.act", backprop.WALK_ACTIVATIONS))
-    loss = c2.selectbox(t("backprop.loss_label"), backprop.WALK_LOSSES, key=f"{KEY}_loss",
+    loss = setting(c2.selectbox, t("backprop.loss_label"), backprop.WALK_LOSSES, key=f"{KEY}_loss",
                         format_func=labels("backprop.loss", backprop.WALK_LOSSES), help=t("backprop.loss_help"))
-    x = (c3.number_input("x₁", -5.0, 5.0, 1.0, 0.1, key=f"{KEY}_x1"),
-         c3.number_input("x₂", -5.0, 5.0, 0.5, 0.1, key=f"{KEY}_x2"))
+    x = (setting(c3.number_input, "x₁", -5.0, 5.0, 1.0, 0.1, key=f"{KEY}_x1"),
+         setting(c3.number_input, "x₂", -5.0, 5.0, 0.5, 0.1, key=f"{KEY}_x2"))
     target = _target(c4, loss, outputs)
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-    lr = c1.select_slider(t("backprop.lr"), LEARNING_RATES, value=0.5, key=f"{KEY}_lr", help=t("backprop.lr_help"))
-    seed = int(c2.number_input(t("backprop.seed"), 0, 9999, 0, key=f"{KEY}_seed", help=t("backprop.seed_help")))
+    lr = setting(c1.select_slider, t("backprop.lr"), LEARNING_RATES, value=0.5, key=f"{KEY}_lr", help=t("backprop.lr_help"))
+    seed = int(setting(c2.number_input, t("backprop.seed"), 0, 9999, 0, key=f"{KEY}_seed", help=t("backprop.seed_help")))
     c3.button(t("backprop.new_weights"), key=f"{KEY}_reseed", on_click=_next_seed)
     settings = backprop.WalkSettings(hidden, outputs, activation, loss, x, target, lr, seed)
     start = backprop.random_net(hidden, outputs, seed)

@@ -12,6 +12,7 @@ from core.engine import FAILED
 from ui.code import show_code
 from ui.content import t
 from ui.runs import Run, RunStore
+from ui.share import setting
 from ui.shell import format_seconds
 from ui.training import announce, end_text, estimated, lever, run_training, time_check
 
@@ -108,10 +109,10 @@ def render(device: torch.device) -> None:
                  kb=transfer.BACKBONE_PATH.stat().st_size / 1024))
 
     c1, c2, c3 = st.columns(3)
-    per_class = c1.select_slider(t("transfer.per_class_label"), transfer.PER_CLASS_CHOICES, 50,
+    per_class = setting(c1.select_slider, t("transfer.per_class_label"), transfer.PER_CLASS_CHOICES, 50,
                                  key="transfer_per_class", help=t("transfer.per_class_help"))
-    epochs = c2.slider(t("transfer.epochs_label"), 2, 30, 15, key="transfer_epochs")
-    backbone_lr = c3.select_slider(t("transfer.backbone_lr_label"), BACKBONE_LRS, 1e-4, key="transfer_backbone_lr",
+    epochs = setting(c2.slider, t("transfer.epochs_label"), 2, 30, 15, key="transfer_epochs")
+    backbone_lr = setting(c3.select_slider, t("transfer.backbone_lr_label"), BACKBONE_LRS, 1e-4, key="transfer_backbone_lr",
                                    format_func="{:g}".format, help=t("transfer.backbone_lr_help"))
     settings = transfer.TransferSettings(per_class=per_class, epochs=epochs, backbone_lr=backbone_lr)
 

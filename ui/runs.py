@@ -18,6 +18,7 @@ class Run:
     end: dict | None                 # the end event; None when Stop cut the run short
     results: dict = field(default_factory=dict)   # the page's numbers about this run
     state_dict: dict | None = None   # weights on the CPU (never a live nn.Module)
+    link: str = ""                   # the page with this run's settings (ui.share.run_link)
 
     @property
     def name(self) -> str:

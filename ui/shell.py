@@ -20,6 +20,16 @@ def ensure_app_shell() -> None:
         st.rerun()
 
 
+class PageStop(Exception):
+    """Raised by stop_page; app.py's run_page catches it (see there)."""
+
+
+def stop_page() -> None:
+    """Stop drawing the page here, like st.stop(), but let the app finish its frame: the URL
+    is written and the 🔗 Share box drawn (after st.stop() nothing more can be drawn)."""
+    raise PageStop
+
+
 def current_device() -> torch.device:
     """The device the sidebar chose (CUDA > MPS > CPU unless the learner forced CPU)."""
     return pick_device(force_cpu=st.session_state.get("force_cpu", False))

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import slots
 from core.engine import lr_risk
+from ui import share
 from ui.charts import training_chart
 from ui.content import say, t
 from ui.runs import Run, RunStore
@@ -180,6 +181,7 @@ def _drain(events, key, label, store, make_run, live_view, metric, keep_partial,
         if not finished:  # Stop, a widget change or an error cut the run short: keep what ran
             if keep_partial(history):
                 run = make_run(history, None)
+                run.link = share.run_link()
                 store.add(run)
                 store.set_notice(t("common.stopped_kept", name=run.name))
             else:
@@ -189,6 +191,7 @@ def _drain(events, key, label, store, make_run, live_view, metric, keep_partial,
             draw(history)
     progress.progress(1.0, text=f"{label}: {end_text(end)}")
     run = make_run(history, end)
+    run.link = share.run_link()
     dropped = store.add(run)
     if dropped is not None:
         st.info(t("common.runs_dropped", limit=store.limit, name=dropped.name))

@@ -1,0 +1,32 @@
+"""Lessons: the course's guided experiments by topic; each opens its page with its settings."""
+import streamlit as st
+
+from core import lessons
+from ui.content import t
+from ui.lessons import lesson_link, open_lesson, records
+from ui.shell import ensure_app_shell
+
+ensure_app_shell()
+st.title(t("lessons.title"))
+st.markdown(t("lessons.intro"))
+
+for topic, topic_lessons in lessons.by_topic().items():
+    if not topic_lessons:
+        continue
+    st.header(t(f"app.nav_{topic}"))
+    for lesson in topic_lessons:
+        with st.container(border=True):
+            text, button = st.columns([5, 1], vertical_alignment="center")
+            text.markdown(f"**{t(f'lessons.{lesson.id}_title')}**  \n{t(f'lessons.{lesson.id}_question')}")
+            if lesson.challenge:
+                challenge = lessons.challenges()[lesson.challenge]
+                result = lessons.verdict(challenge, records(challenge.runs))
+                text.markdown(t("lessons.challenge_met" if result.met else "lessons.challenge_listed",
+                                goal=t(f"lessons.challenge_{challenge.id}"),
+                                run=result.record["run"] if result.met else ""))
+            if button.button(t("lessons.open"), key=f"lesson_open_{lesson.id}", type="primary", width="stretch"):
+                open_lesson(lesson)
+    with st.expander(t("lessons.teacher_links")):
+        st.caption(t("lessons.teacher_links_help"))
+        st.code("\n".join(f"# {t(f'lessons.{lesson.id}_title')}\n{lesson_link(lesson, focus=True)}"
+                          for lesson in topic_lessons), language=None, wrap_lines=True)
