@@ -51,13 +51,13 @@ grid_images, grid_labels = _sample_grid(per_class=2)
 st.image([ann_charts.pixels(img, 2) for img in grid_images], caption=[t("ann.grid_label", digit=d) for d in grid_labels])
 st.caption(t("ann.grid_caption"))
 n_train = setting(st.slider, t("ann.n_train"), ann.N_TRAIN_MIN, ann.N_TRAIN_MAX, 60_000, step=1_000, key="ann_n_train",
-                    help=t("ann.n_train_help"))
+                  help=t("ann.n_train_help"))
 counts = torch.bincount(ann.training_subset(n_train)[1], minlength=10)
 st.caption(t("ann.n_train_caption", n_train=n_train, low=int(counts.min()), high=int(counts.max())))
 col_formula, col_table = st.columns([3, 2])
 normalization = setting(col_formula.selectbox, t("ann.normalization"), list(ann.NORMALIZATIONS), key="ann_normalization",
-                                      format_func=labels("ann.normalization", ann.NORMALIZATIONS),
-                                      help=t("ann.normalization_help"))
+                        format_func=labels("ann.normalization", ann.NORMALIZATIONS),
+                        help=t("ann.normalization_help"))
 mean, std = ann.NORMALIZATIONS[normalization]
 col_formula.markdown(t("ann.normalization_intro"))
 col_formula.latex(t("ann.normalization_latex", mean=mean, std=std))
@@ -68,9 +68,9 @@ col_table.caption(t("ann.gray_levels_caption"))
 # --- 2. Model ---
 st.header(t("ann.model_header"))
 col_hidden, col_act, col_drop = st.columns(3)
-hidden_text = setting(col_hidden.text_input, t("ann.hidden"), "128, 64", key="ann_hidden", help=t("ann.hidden_help"))
+hidden_text = setting(col_hidden.text_input, t("ann.hidden"), "128, 64", key="ann_hidden", max_chars=80, help=t("ann.hidden_help"))
 activation = setting(col_act.selectbox, t("ann.activation"), list(ACTIVATIONS), key="ann_activation",
-                               format_func=ann_charts.activation_name)
+                     format_func=ann_charts.activation_name)
 dropout = setting(col_drop.slider, t("ann.dropout"), 0.0, 0.8, 0.0, step=0.05, key="ann_dropout", help=t("ann.dropout_help"))
 try:
     hidden = ann.parse_hidden(hidden_text)
@@ -90,7 +90,7 @@ else:
 st.header(t("ann.training_header"))
 col_opt, col_lr, col_bs = st.columns(3)
 optimizer = setting(col_opt.selectbox, t("ann.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index("sgd_momentum"),
-                              format_func=OPTIMIZER_LABELS.get, key="ann_optimizer")
+                    format_func=OPTIMIZER_LABELS.get, key="ann_optimizer")
 lr = setting(col_lr.select_slider, t("ann.lr"), ann.LEARNING_RATES, value=0.01, key="ann_lr", format_func=lambda v: f"{v:g}")
 batch_size = setting(col_bs.select_slider, t("ann.batch_size"), ann.BATCH_SIZES, value=64, key="ann_batch_size")
 col_ep, col_seed, _ = st.columns(3)

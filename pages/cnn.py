@@ -98,7 +98,7 @@ with conv_tab:
     st.markdown(t("cnn.conv_intro"))
     cc = st.columns(3)
     kernel_name = setting(cc[0].selectbox, t("cnn.conv_kernel"), list(cnn.KERNELS), key="cnn_conv_kernel",
-                                  format_func=labels("cnn.kernel", cnn.KERNELS))
+                          format_func=labels("cnn.kernel", cnn.KERNELS))
     conv_s = setting(cc[1].number_input, t("cnn.stride"), 1, 3, 1, key="cnn_conv_stride")
     conv_p = setting(cc[2].number_input, t("cnn.conv_padding"), 0, 2, 0, key="cnn_conv_padding")
     image5, kernel = cnn.CONV_EXAMPLE, np.array(cnn.KERNELS[kernel_name])
@@ -125,7 +125,7 @@ with conv_tab:
 st.header(t("cnn.maps_header"))
 announce(store := RunStore("cnn_runs"))  # a run Stop cut short says so here
 dataset = setting(st.radio, t("cnn.dataset"), list(cnn.DATASETS), key="cnn_dataset", horizontal=True,
-                   format_func=labels("cnn.dataset", cnn.DATASETS))
+                  format_func=labels("cnn.dataset", cnn.DATASETS))
 defaults = cnn.DEFAULTS[dataset]
 if dataset == "cifar":
     st.info(t("cnn.cifar_subset_note"), icon="ℹ️")
@@ -143,13 +143,13 @@ sc = st.columns(5)
 settings = cnn.CNNSettings(
     dataset=dataset, full_cifar=full_cifar,
     n_train=setting(sc[0].select_slider, t("cnn.n_train"), cnn.image_counts(dataset, full_cifar), value=defaults.n_train,
-                                key=f"cnn_{dataset}_n_train"),
+                    key=f"cnn_{dataset}_n_train"),
     epochs=setting(sc[1].slider, t("cnn.epochs"), 1, 10, defaults.epochs, key=f"cnn_{dataset}_epochs"),
     lr=setting(sc[2].select_slider, t("cnn.lr"), cnn.LR_CHOICES, value=defaults.lr, key=f"cnn_{dataset}_lr"),
     optimizer=setting(sc[3].selectbox, t("cnn.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index(defaults.optimizer),
-                              format_func=OPTIMIZER_LABELS.get, key=f"cnn_{dataset}_opt"),
+                      format_func=OPTIMIZER_LABELS.get, key=f"cnn_{dataset}_opt"),
     batch_size=setting(sc[4].select_slider, t("cnn.batch_size"), cnn.BATCH_CHOICES, value=defaults.batch_size,
-                                   key=f"cnn_{dataset}_batch"))
+                       key=f"cnn_{dataset}_batch"))
 warn_lr(settings.optimizer, settings.lr)
 
 just_trained = None  # the live panel already drew this run's curves
@@ -179,7 +179,7 @@ if run is not None:
 
 sources = ["test", "upload"] + (["draw"] if dataset == "mnist" else [])
 source = setting(st.radio, t("cnn.image"), sources, key=f"cnn_{dataset}_source", horizontal=True,
-                  format_func=labels("cnn.source", sources))
+                 format_func=labels("cnn.source", sources))
 test_x, test_y = cnn.load_split(dataset, False, 2000, seed=cnn.TEST_SEED)
 classes = cnn_charts.class_names(dataset)
 image = image_label = None
@@ -195,7 +195,7 @@ elif source == "draw":
 digit_reader.default_reading(image, dataset, source)  # the ANN page's default reader, on the learner's digit
 if image is None:
     index = int(setting(st.number_input, t("cnn.test_index", last=len(test_x) - 1), 0, len(test_x) - 1, 0,
-                                key=f"cnn_{dataset}_index"))
+                        key=f"cnn_{dataset}_index"))
     image, image_label = test_x[index], t("cnn.test_image_label", label=classes[int(test_y[index])])
 
 before_model = cnn.model_from(run.settings if run is not None else defaults)  # seeded: the untrained model

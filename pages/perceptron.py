@@ -45,7 +45,7 @@ st.markdown(t("perceptron.act_intro"))
 c1, c2, c3 = st.columns(3)
 x_range = setting(c1.slider, t("perceptron.act_range"), -10.0, 10.0, (-5.0, 5.0), 0.5, key="perceptron_act_range")
 leaky_slope = setting(c2.slider, t("perceptron.leaky_slope"), 0.0, 1.0, 0.1, 0.01, key="perceptron_leaky_slope",
-                        help=t("perceptron.leaky_slope_help"))
+                      help=t("perceptron.leaky_slope_help"))
 elu_alpha = setting(c3.slider, t("perceptron.elu_alpha"), 0.1, 3.0, 1.0, 0.1, key="perceptron_elu_alpha")
 x_range, message = perceptron_charts.usable_range(x_range)
 show_messages(message)
@@ -57,7 +57,7 @@ st.caption(t("perceptron.act_caption"))
 
 st.markdown(t("perceptron.softmax_intro", formula=perceptron.FORMULAS["softmax"]))  # subheading and formula
 c1, c2 = st.columns([2, 1])
-logit_text = setting(c1.text_input, t("perceptron.logits"), "2.0, 1.0, 0.1, -1.0", key="perceptron_logits")
+logit_text = setting(c1.text_input, t("perceptron.logits"), "2.0, 1.0, 0.1, -1.0", key="perceptron_logits", max_chars=120)
 temperature = setting(c2.slider, t("perceptron.temperature"), 0.05, 10.0, 1.0, 0.05, key="perceptron_temperature")
 try:
     logits = perceptron.parse_logits(logit_text)
@@ -82,8 +82,8 @@ st.header(t("perceptron.rule_header"))
 st.markdown(t("perceptron.rule_intro"))
 c1, c2, c3, c4 = st.columns([1.2, 1, 1, 0.8], vertical_alignment="bottom")
 dataset = setting(c1.selectbox, t("perceptron.dataset"), perceptron.DATASETS, index=perceptron.DATASETS.index("AND"),
-                       key="perceptron_dataset", help=t("perceptron.dataset_help"),
-                       format_func=labels("perceptron.dataset", perceptron.DATASETS))
+                  key="perceptron_dataset", help=t("perceptron.dataset_help"),
+                  format_func=labels("perceptron.dataset", perceptron.DATASETS))
 noise = setting(c2.slider, t("perceptron.noise"), 0.0, 1.0, 0.1, 0.05, key="perceptron_noise")
 n_points = setting(c3.slider, t("perceptron.points"), 20, 1000, 200, 20, key="perceptron_points")
 if c4.button(t("perceptron.regenerate"), key="perceptron_regenerate", help=t("perceptron.regenerate_help")):
@@ -96,8 +96,8 @@ show_messages(perceptron_charts.data_warning(data))
 st.subheader(t("perceptron.manual_header"))
 c1, c2 = st.columns([1, 2])
 activation = setting(c1.radio, t("perceptron.activation"), ["step", "sigmoid"], horizontal=True, key="perceptron_activation",
-                      format_func=labels("perceptron.activation", ["step", "sigmoid"]),
-                      help=t("perceptron.activation_help"))
+                     format_func=labels("perceptron.activation", ["step", "sigmoid"]),
+                     help=t("perceptron.activation_help"))
 w1 = setting(c1.slider, "w₁", -5.0, 5.0, 1.0, 0.1, key="perceptron_w1")
 w2 = setting(c1.slider, "w₂", -5.0, 5.0, 1.0, 0.1, key="perceptron_w2")
 b = setting(c1.slider, "b", -5.0, 5.0, -1.5, 0.1, key="perceptron_b")
@@ -116,8 +116,8 @@ c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
 rule_lr = setting(c1.slider, t("perceptron.rule_lr"), 0.001, 2.0, 0.1, 0.001, format="%.3f", key="perceptron_rule_lr")
 rule_epochs = setting(c2.slider, t("perceptron.rule_epochs"), 1, 200, 20, key="perceptron_rule_epochs")
 rule_start = setting(c3.radio, t("perceptron.rule_start"), ["zero", "sliders"], key="perceptron_rule_start",
-                      format_func=labels("perceptron.rule_start", ["zero", "sliders"]),
-                      help=t("perceptron.rule_start_help"))
+                     format_func=labels("perceptron.rule_start", ["zero", "sliders"]),
+                     help=t("perceptron.rule_start_help"))
 train_rule = c4.button(t("perceptron.rule_train"), key="perceptron_rule_train", type="primary",
                        help=t("perceptron.rule_train_help"))
 rule_config = perceptron.PerceptronConfig(lr=rule_lr, epochs=rule_epochs, activation=activation, seed=data.seed,
@@ -144,13 +144,13 @@ c1, c2, c3 = st.columns(3)
 mlp_config = perceptron.MLPConfig(
     hidden=setting(c1.slider, t("perceptron.hidden"), 1, 32, 4, key="perceptron_mlp_hidden"),
     activation=setting(c1.selectbox, t("perceptron.mlp_activation"), list(models.ACTIVATIONS), key="perceptron_mlp_activation",
-                            index=list(models.ACTIVATIONS).index("tanh"), format_func=perceptron.ACTIVATION_LABELS.get),
+                       index=list(models.ACTIVATIONS).index("tanh"), format_func=perceptron.ACTIVATION_LABELS.get),
     optimizer=setting(c2.selectbox, t("perceptron.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index("adam"),
-                           format_func=OPTIMIZER_LABELS.get, key="perceptron_mlp_optimizer"),
+                      format_func=OPTIMIZER_LABELS.get, key="perceptron_mlp_optimizer"),
     lr=setting(c2.select_slider, t("perceptron.lr"), perceptron.MLP_LEARNING_RATES, value=0.03, key="perceptron_mlp_lr"),
     epochs=setting(c3.slider, t("perceptron.epochs"), 10, 2000, 200, 10, key="perceptron_mlp_epochs"),
     batch_size=setting(c3.selectbox, t("perceptron.batch_size"), [0, 64, 16], key="perceptron_mlp_batch",
-                            format_func={0: t("perceptron.full_batch"), 64: "64", 16: "16"}.get))
+                       format_func={0: t("perceptron.full_batch"), 64: "64", 16: "16"}.get))
 show_messages(perceptron_charts.lr_warning(mlp_config.lr))
 announce(mlp_store := RunStore("perceptron_mlp_runs", limit=5))
 mlp_seconds = estimated(lambda k, d: perceptron.estimate_mlp_seconds(X, y, mlp_config, d, bounds), (data, mlp_config))
@@ -201,7 +201,7 @@ show(bce["chart"], t("perceptron.bce_caption"), c2)
 tab_ce.markdown(perceptron_charts.ce_intro())
 c1, c2 = tab_ce.columns([1, 2])
 ce = perceptron_charts.ce_view(setting(c1.slider, t("perceptron.ce_p"), 0.0, 1.0, 0.90, 0.005, format="%.3f",
-                                         key="perceptron_ce_p"))
+                                       key="perceptron_ce_p"))
 c1.metric(**ce["metric"], delta_color="inverse")
 show_messages(ce["warning"], where=c1)
 show(ce["bars"], t("perceptron.ce_bars_caption"), c1)
@@ -214,12 +214,12 @@ st.markdown(t("perceptron.sine_intro"))
 problem = perceptron.cubic_problem(1000, seed=0)
 c1, c2, c3 = st.columns(3)
 method = setting(c1.radio, t("perceptron.update_rule"), perceptron.CUBIC_METHODS, key="perceptron_sine_method",
-                  format_func=labels("perceptron.method", perceptron.CUBIC_METHODS))
+                 format_func=labels("perceptron.method", perceptron.CUBIC_METHODS))
 sine_config = perceptron.CubicFitConfig(
     method=method, lr=setting(c2.select_slider, t("perceptron.lr"), perceptron.CUBIC_LEARNING_RATES,
-                                       format_func=perceptron_charts.scientific,
-                                       value=perceptron.CUBIC_DEFAULT_LR[method], key=f"perceptron_sine_lr_{method}",
-                                       help=t("perceptron.sine_lr_help")),
+                              format_func=perceptron_charts.scientific,
+                              value=perceptron.CUBIC_DEFAULT_LR[method], key=f"perceptron_sine_lr_{method}",
+                              help=t("perceptron.sine_lr_help")),
     steps=setting(c3.slider, t("perceptron.steps"), 100, 10000, 2000, 100, key="perceptron_sine_steps"),
     seed=int(setting(c3.number_input, t("perceptron.sine_seed"), 0, 9999, 0, key="perceptron_sine_seed")))
 st.caption(t("perceptron.sine_lr_caption", stable_lr=problem["stable_lr"]))

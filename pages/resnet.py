@@ -26,8 +26,8 @@ st.header(t("resnet.block_header"))
 block_col, code_col = st.columns([2, 3])
 with block_col:
     projection = setting(st.radio, t("resnet.block_label"), [False, True], key="resnet_block_kind",
-                          format_func={False: t("resnet.block_same"), True: t("resnet.block_projection")}.get,
-                          help=t("resnet.block_help"))
+                         format_func={False: t("resnet.block_same"), True: t("resnet.block_projection")}.get,
+                         help=t("resnet.block_help"))
     c_in, c_out, stride = (64, 128, 2) if projection else (64, 64, 1)
     st.graphviz_chart(resnet_charts.block_dot(c_in, c_out, stride))
     demo = resnet.block_demo(c_in, c_out, stride)
@@ -56,22 +56,22 @@ def _experiment_data(dataset: str, n_train: int) -> dict:
 c1, c2, c3, c4 = st.columns(4)
 depth = setting(c1.slider, t("resnet.depth_label"), 8, 50, 20, step=2, key="resnet_depth", help=t("resnet.depth_help"))
 kind = setting(c1.radio, t("resnet.kind_label"), resnet.NET_KINDS, key="resnet_kind", horizontal=True,
-                format_func=labels("resnet.kind", resnet.NET_KINDS), help=t("resnet.kind_help"))
+               format_func=labels("resnet.kind", resnet.NET_KINDS), help=t("resnet.kind_help"))
 activation = setting(c2.radio, t("resnet.activation_label"), resnet.EXPERIMENT_ACTIVATIONS, key="resnet_activation", index=1,
-                      format_func=labels("resnet.activation", resnet.EXPERIMENT_ACTIVATIONS), horizontal=True)
+                     format_func=labels("resnet.activation", resnet.EXPERIMENT_ACTIVATIONS), horizontal=True)
 batchnorm = setting(c2.toggle, t("resnet.bn_label"), value=False, key="resnet_bn", help=t("resnet.bn_help"))
 dataset = setting(c3.radio, t("resnet.dataset_label"), resnet.DATASETS, key="resnet_dataset", horizontal=True,
-                   format_func=labels("resnet.dataset", resnet.DATASETS))
+                  format_func=labels("resnet.dataset", resnet.DATASETS))
 width = (setting(c3.select_slider, t("resnet.channels_label"), [4, 8, 16, 32], 8, key="resnet_channels") if kind == "conv"
          else setting(c3.select_slider, t("resnet.width_label"), [16, 32, 64, 128, 256], 64, key="resnet_width"))
 n_train = setting(c4.select_slider, t("resnet.n_train_label"), [500, 1000, 2000, 3000, 5000, 10000, 20000, 60000],
-                           5000, key="resnet_n_train")
+                  5000, key="resnet_n_train")
 epochs = setting(c4.slider, t("resnet.epochs_label"), 1, 10, 3, key="resnet_epochs")
 c5, c6, c7, _ = st.columns(4)
 optimizer = setting(c5.selectbox, t("resnet.optimizer_label"), OPTIMIZERS, index=OPTIMIZERS.index("sgd_momentum"),
-                         format_func=OPTIMIZER_LABELS.get, key="resnet_optimizer")
+                    format_func=OPTIMIZER_LABELS.get, key="resnet_optimizer")
 lr = setting(c6.select_slider, t("resnet.lr_label"), [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0],
-                      0.01, key="resnet_lr")
+             0.01, key="resnet_lr")
 batch_size = setting(c7.select_slider, t("resnet.batch_label"), [16, 32, 64, 128, 256], 64, key="resnet_batch")
 
 n_max = resnet.TRAIN_SIZES[dataset]
@@ -177,7 +177,7 @@ def _stage_table(name: str):
 
 
 arch = setting(st.radio, t("resnet.arch_label"), resnet.TORCHVISION_RESNETS, key="resnet_arch", horizontal=True,
-                format_func=labels("resnet.arch", resnet.TORCHVISION_RESNETS))
+               format_func=labels("resnet.arch", resnet.TORCHVISION_RESNETS))
 table = _stage_table(arch)
 total, biggest = table.iloc[-1], table.iloc[:-1].sort_values("parameters").iloc[-1]
 left, right = st.columns([3, 2])
@@ -204,7 +204,7 @@ t1, t2, t3, t4 = st.columns(4)
 tl_cfg = resnet.TransferConfig(
     n_train=setting(t1.select_slider, t("resnet.tl_n_label"), [200, 500, 1000, 2000, 5000, 10000], 2000, key="resnet_tl_n"),
     image_size=setting(t2.select_slider, t("resnet.tl_size_label"), [32, 64, 96, 128, 224], 64, key="resnet_tl_size",
-                                help=t("resnet.tl_size_help")),
+                       help=t("resnet.tl_size_help")),
     head_epochs=setting(t3.slider, t("resnet.tl_head_epochs_label"), 1, 30, 15, key="resnet_tl_head_epochs"),
     scratch_epochs=setting(t4.slider, t("resnet.tl_scratch_epochs_label"), 1, 10, 3, key="resnet_tl_scratch_epochs"))
 st.caption(t("resnet.tl_cost", size=tl_cfg.image_size, gflops=1.82 * (tl_cfg.image_size / 224) ** 2))

@@ -20,8 +20,8 @@ ensure_app_shell()
 st.title(t("rnn.title"))
 st.markdown(t("rnn.intro"))
 sine_runs, memory_runs = RunStore("rnn_runs"), RunStore("rnn_memory")
-announce(sine_runs)
-announce(memory_runs)
+for store in (sine_runs, memory_runs):
+    announce(store)
 CPU = torch.device("cpu")
 LIVE_REDRAW = 2.0  # seconds between live-chart redraws: the browser drawing them shares the cores
 
@@ -42,15 +42,15 @@ st.markdown(t("rnn.sine_intro"))
 c1, c2, c3 = st.columns(3)
 seq_len = setting(c1.slider, t("rnn.label_seq_len"), 5, 200, 50, step=5, key="rnn_seq_len", help=t("rnn.help_seq_len"))
 samples = setting(c1.slider, t("rnn.label_samples"), 100, 5000, 1000, step=100, key="rnn_samples",
-                    help=t("rnn.help_samples"))
+                  help=t("rnn.help_samples"))
 hidden = setting(c2.select_slider, t("rnn.label_hidden"), [4, 8, 16, 32, 64, 128], 32, key="rnn_hidden")
 layers = setting(c2.slider, t("rnn.label_layers"), 1, 3, 1, key="rnn_layers", help=t("rnn.help_layers"))
 lr = setting(c3.select_slider, t("rnn.label_lr"), [0.0003, 0.001, 0.003, 0.01, 0.015, 0.03, 0.1, 0.3], 0.015, key="rnn_lr",
-                      help=t("rnn.help_defaults"))
+             help=t("rnn.help_defaults"))
 epochs = setting(c3.slider, t("rnn.label_epochs"), 1, 300, 60, key="rnn_epochs", help=t("rnn.help_defaults"))
 batch = setting(c3.select_slider, t("rnn.label_batch"), [16, 32, 64, 128, 256, "full"], 128, key="rnn_batch",
-                         help=t("rnn.help_batch"),
-                         format_func=lambda b: t("rnn.batch_full") if b == "full" else str(b))
+                help=t("rnn.help_batch"),
+                format_func=lambda b: t("rnn.batch_full") if b == "full" else str(b))
 
 data = sine_data(samples, seq_len)
 n_train = len(data["x_train"])
@@ -143,10 +143,9 @@ st.header(t("rnn.mem_header"))
 st.markdown(t("rnn.mem_intro"))
 m1, m2, m3 = st.columns(3)
 t_max = setting(m1.select_slider, t("rnn.label_mem_T"), [8, 12, 20, 40, 60, 80, 100], 40, key="rnn_mem_T",
-                         help=t("rnn.help_mem_T"))
+                help=t("rnn.help_mem_T"))
 mem_epochs = setting(m2.slider, t("rnn.label_mem_epochs"), 2, 100, 30, key="rnn_mem_epochs")
-mem_samples = setting(m3.select_slider, t("rnn.label_mem_samples"), [128, 256, 512, 1024, 2048], 512,
-                               key="rnn_mem_samples")
+mem_samples = setting(m3.select_slider, t("rnn.label_mem_samples"), [128, 256, 512, 1024, 2048], 512, key="rnn_mem_samples")
 t_values = tuple(sorted({max(2, round(t_max / k)) for k in (8, 4, 2, 1)}))
 memory = rnn.MemorySettings(t_values=t_values, samples=mem_samples, epochs=mem_epochs)
 st.caption(t("rnn.mem_caption", grid=", ".join(map(str, t_values)), lengths=len(t_values),
@@ -212,7 +211,7 @@ g1, g2 = st.columns(2)
 gate_index = setting(g1.slider, t("rnn.label_gate_index"), 0, len(gate_data["x_test"]) - 1, 0, key="rnn_gate_index")
 n_layers = lstm_model.rnn.num_layers
 gate_layer = min(setting(g2.slider, t("rnn.label_gate_layer"), 1, max(n_layers, 2), 1, key="rnn_gate_layer",
-                           disabled=n_layers == 1, help=t("rnn.help_gate_layer")) - 1, n_layers - 1)
+                         disabled=n_layers == 1, help=t("rnn.help_gate_layer")) - 1, n_layers - 1)
 x_one = gate_data["x_test"][gate_index:gate_index + 1]  # (1, T, 1)
 lstm_in, gru_in = rnn.inside_cell(lstm_model, x_one), rnn.inside_cell(gru_model, x_one)
 st.markdown(t("rnn.input_header"))

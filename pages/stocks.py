@@ -51,23 +51,22 @@ st.session_state.setdefault("stocks_split", NOTEBOOK_SPLIT)
 left, middle, right = st.columns([1.3, 1, 1])
 with left:
     symbol = setting(st.selectbox, t("stocks.stock"), [*EMBEDDED_STOCKS, OTHER], key="stocks_symbol", help=t("stocks.stock_help"),
-                          format_func=labels("stocks.stock", [*EMBEDDED_STOCKS, OTHER], lambda c: t(
+                     format_func=labels("stocks.stock", [*EMBEDDED_STOCKS, OTHER], lambda c: t(
                               "stocks.stock_option", code=c, name=stocks_charts.stock_name(c))
                               if c in EMBEDDED_STOCKS else t("stocks.stock_other")))
     if symbol == OTHER:
         symbol = setting(st.text_input, t("stocks.symbol"), value="", key="stocks_other", max_chars=20,
-                               placeholder=t("stocks.symbol_placeholder"), help=t("stocks.symbol_help"))
+                         placeholder=t("stocks.symbol_placeholder"), help=t("stocks.symbol_help"))
     online = setting(st.toggle, t("stocks.online"), value=True, key="stocks_online", help=t("stocks.online_help"))
 with middle:
-    start = setting(st.date_input, t("stocks.start"), min_value=FIRST_DAY, max_value=dt.date.today(), key="stocks_start",
-                  url_default=NOTEBOOK_START)
-    end = setting(st.date_input, t("stocks.end"), min_value=FIRST_DAY, max_value=dt.date.today(), key="stocks_end",
-                  url_default=dt.date.today())
+    start = setting(st.date_input, t("stocks.start"), min_value=FIRST_DAY, max_value=dt.date.today(),
+                    key="stocks_start", url_default=NOTEBOOK_START)
+    end = setting(st.date_input, t("stocks.end"), min_value=FIRST_DAY, max_value=dt.date.today(), key="stocks_end")
 with right:
     split_date = setting(st.date_input, t("stocks.split"), min_value=FIRST_DAY, max_value=dt.date.today(),
-                               key="stocks_split", help=t("stocks.split_help"), url_default=NOTEBOOK_SPLIT)
+                         key="stocks_split", help=t("stocks.split_help"), url_default=NOTEBOOK_SPLIT)
     chart_kind = setting(st.radio, t("stocks.chart_kind"), ["line", "candlestick"], horizontal=True, key="stocks_chart_kind",
-                          format_func=labels("stocks.chart", ["line", "candlestick"]))
+                         format_func=labels("stocks.chart", ["line", "candlestick"]))
 
 if not str(symbol).strip():
     st.info(t("stocks.type_symbol", embedded=say(embedded_words())))
@@ -91,10 +90,10 @@ st.header(t("stocks.h_setup"))
 left, right = st.columns(2)
 with left:
     features = setting(st.multiselect, t("stocks.features"), list(stocks.FEATURE_CHOICES), key="stocks_features",
-                              format_func=labels("stocks.feature", stocks.FEATURE_CHOICES, stocks_charts.feature),
-                              default=["Open", "High", "Low", "Volume"], help=t("stocks.features_help"))
+                       format_func=labels("stocks.feature", stocks.FEATURE_CHOICES, stocks_charts.feature),
+                       default=["Open", "High", "Low", "Volume"], help=t("stocks.features_help"))
     target = setting(st.radio, t("stocks.target"), list(stocks.TARGETS), format_func=labels("stocks.target", stocks.TARGETS),
-                      horizontal=True, key="stocks_target", help=t("stocks.target_help"))
+                     horizontal=True, key="stocks_target", help=t("stocks.target_help"))
 with right:
     window = setting(st.slider, t("stocks.window"), 5, 120, 30, key="stocks_window", help=t("stocks.window_help"))
     val_pct = setting(st.slider, t("stocks.val"), 5, 40, 15, key="stocks_val", help=t("stocks.val_help"))

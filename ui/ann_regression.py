@@ -96,7 +96,7 @@ def _preparation() -> tuple[regression.Split, int]:
     defaults = regression.RegressionSettings()
     col_seed, col_counts = st.columns([1, 2])
     split_seed = int(setting(col_seed.number_input, t("regression.split_seed"), 0, 99_999, defaults.split_seed, step=1,
-                                           key="reg_split_seed", help=t("regression.split_seed_help")))
+                             key="reg_split_seed", help=t("regression.split_seed_help")))
     split = _split(split_seed, defaults.val_share, defaults.test_share)
     n_train, n_val, n_test = (len(split.rows[k]) for k in ("train", "val", "test"))
     col_counts.markdown(t("regression.split_counts", train=n_train, val=n_val, test=n_test))
@@ -124,12 +124,12 @@ def _model_and_training(split: regression.Split, split_seed: int) -> regression.
     st.subheader(t("regression.model_header"))
     d = regression.RegressionSettings()
     col_hidden, col_act, col_drop = st.columns(3)
-    hidden_text = setting(col_hidden.text_input, t("regression.hidden"), ", ".join(map(str, d.hidden)), key="reg_hidden",
-                                        help=t("regression.hidden_help"))
+    hidden_text = setting(col_hidden.text_input, t("regression.hidden"), ", ".join(map(str, d.hidden)), key="reg_hidden", max_chars=80,
+                          help=t("regression.hidden_help"))
     activation = setting(col_act.selectbox, t("regression.activation"), list(ACTIVATIONS), key="reg_activation",
-                                   format_func=lambda key: ACTIVATIONS[key].__name__)
+                         format_func=lambda key: ACTIVATIONS[key].__name__)
     dropout = setting(col_drop.slider, t("regression.dropout"), 0.0, 0.8, d.dropout, step=0.05, key="reg_dropout",
-                              help=t("regression.dropout_help"))
+                      help=t("regression.dropout_help"))
     try:
         hidden = parse_hidden(hidden_text)
     except LearnerError as exc:
@@ -142,17 +142,17 @@ def _model_and_training(split: regression.Split, split_seed: int) -> regression.
     st.subheader(t("regression.training_header"))
     col_opt, col_lr, col_bs = st.columns(3)
     optimizer = setting(col_opt.selectbox, t("regression.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index(d.optimizer),
-                                  format_func=OPTIMIZER_LABELS.get, key="reg_optimizer")
+                        format_func=OPTIMIZER_LABELS.get, key="reg_optimizer")
     lr = setting(col_lr.select_slider, t("regression.lr"), regression.LEARNING_RATES, value=d.lr, key="reg_lr",
-                              format_func=lambda v: f"{v:g}")
+                 format_func=lambda v: f"{v:g}")
     batch_size = setting(col_bs.select_slider, t("regression.batch_size"), regression.BATCH_SIZES, value=d.batch_size,
-                                      key="reg_batch_size")
+                         key="reg_batch_size")
     col_ep, col_pat, col_seed = st.columns(3)
     epochs = setting(col_ep.slider, t("regression.epochs"), 1, regression.EPOCHS_MAX, d.epochs, key="reg_epochs")
     patience = setting(col_pat.slider, t("regression.patience"), 0, regression.PATIENCE_MAX, d.patience, key="reg_patience",
-                              help=t("regression.patience_help"))
+                       help=t("regression.patience_help"))
     seed = int(setting(col_seed.number_input, t("regression.seed"), 0, 99_999, d.seed, step=1, key="reg_seed",
-                                     help=t("regression.seed_help")))
+                       help=t("regression.seed_help")))
     warn_lr(optimizer, lr)
     if hidden is None:
         return None

@@ -30,7 +30,7 @@ def render(settings: cnn.CNNSettings) -> cnn.CNNSettings:
     options = list(augment.OPTIONS[dataset])
     chosen = [name for name, col in zip(options, st.columns(len(options)))
               if setting(col.toggle, t(f"augment.toggle_{name}"), value=name in augment.DEFAULT_ON[dataset],
-                            key=f"cnn_aug_{dataset}_{name}", help=t(f"augment.toggle_{name}_help"))]
+                         key=f"cnn_aug_{dataset}_{name}", help=t(f"augment.toggle_{name}_help"))]
     settings = replace(settings, augment=augment.from_toggles(dataset, chosen))
     _grid(settings)
     _comparison(settings)

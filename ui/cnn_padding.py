@@ -18,7 +18,7 @@ def render() -> None:
     pc = st.columns(2)
     padding = setting(pc[0].slider, t("cnn.pad_slider"), 1, 3, 1, key="cnn_pad_p")
     kernel_name = setting(pc[1].selectbox, t("cnn.pad_kernel"), list(cnn.KERNELS), index=list(cnn.KERNELS).index(DEFAULT_KERNEL),
-                                  key="cnn_pad_kernel", format_func=labels("cnn.kernel", cnn.KERNELS))
+                          key="cnn_pad_kernel", format_func=labels("cnn.kernel", cnn.KERNELS))
     kernel = np.array(cnn.KERNELS[kernel_name])
     st.caption(t("cnn.pad_image", image=cnn.PAD_EXAMPLE.tolist()))
     results = cnn.padding_modes(cnn.PAD_EXAMPLE, padding, kernel)

@@ -43,7 +43,7 @@ def _reader(kind: str, runs: list) -> dict:
 def _drawing() -> tuple[digits.DigitSteps | None, str | None]:
     """The canvas or an uploaded photo, preprocessed; (None, what to say) when there is no digit."""
     kind = setting(st.radio, t("digits.input"), ["canvas", "photo"], horizontal=True, key="ann_draw_input",
-                    format_func=labels("digits.input", ["canvas", "photo"]))
+                   format_func=labels("digits.input", ["canvas", "photo"]))
     if kind == "canvas":
         st.caption(t("digits.canvas_caption"))
         image = st_canvas(stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS,

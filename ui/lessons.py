@@ -90,16 +90,18 @@ def _banner(lesson: lessons.Lesson) -> None:
         c1.button(t("lessons.dismiss"), key="lesson_dismiss", on_click=_dismiss, args=(lesson.id,))
         if st.query_params.get("focus") == "1":
             hidden = [k for k in share.drawn_keys() if k not in lesson.settings and k not in lesson.focus]
-            c2.button(t("lessons.show_all", count=len(hidden)), key="lesson_show_all", on_click=_show_all)
+            with c2.container(key="lesson_focus_on"):  # the style below applies while this box is on the page
+                st.button(t("lessons.show_all", count=len(hidden)), key="lesson_show_all", on_click=_show_all)
             if hidden:  # Streamlit gives each keyed widget's box the class st-key-<key>
-                st.html("<style>" + ", ".join(f".st-key-{k}" for k in hidden) + " {display: none !important;}</style>")
+                st.html("<style>" + ", ".join(f"body:has(.st-key-lesson_focus_on) .st-key-{k}" for k in hidden)
+                        + " {display: none !important;}</style>")
 
 
 def _challenge(challenge: lessons.Challenge) -> None:
     result = lessons.verdict(challenge, records(challenge.runs))
     goal = t(f"lessons.challenge_{challenge.id}")
     if result.met:
-        st.success(t("lessons.challenge_met", goal=goal, run=result.record["run"]), icon="✅")
+        st.success(t("lessons.challenge_met", goal=goal, run=result.record["run"]))
     else:
         st.info(t("lessons.challenge_open", goal=goal) + " " + t(f"lessons.challenge_{challenge.id}_reach")
                 + (" " + t("lessons.challenge_closest", run=result.record["run"],

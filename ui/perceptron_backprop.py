@@ -77,12 +77,12 @@ def _target(where, loss: str, outputs: int) -> tuple[float, ...]:
     if loss == "ce":
         classes = list(range(outputs))
         true = setting(where.selectbox, t("backprop.true_class"), classes, key=f"{KEY}_class_{outputs}",
-                               format_func={k: t("backprop.class_name", index=k + 1) for k in classes}.get)
+                       format_func={k: t("backprop.class_name", index=k + 1) for k in classes}.get)
         return tuple(float(k == true) for k in classes)
     low, high = (0.0, 1.0) if loss == "bce" else (-5.0, 5.0)  # BCE's target is a probability
     return tuple(setting(where.number_input, t("backprop.target", index=f"{k + 1}".translate(SUB)), low, high,
-                                    1.0 if k == 0 else 0.0, 0.1, key=f"{KEY}_y{k}_{loss}",
-                                    help=t(f"backprop.target_help_{loss}")) for k in range(outputs))
+                         1.0 if k == 0 else 0.0, 0.1, key=f"{KEY}_y{k}_{loss}",
+                         help=t(f"backprop.target_help_{loss}")) for k in range(outputs))
 
 
 def _settings() -> tuple[backprop.WalkSettings, backprop.TinyNet]:
@@ -90,9 +90,9 @@ def _settings() -> tuple[backprop.WalkSettings, backprop.TinyNet]:
     hidden = setting(c1.radio, t("backprop.hidden"), [2, 3], horizontal=True, key=f"{KEY}_hidden")
     outputs = setting(c1.radio, t("backprop.outputs"), [1, 2], horizontal=True, key=f"{KEY}_outputs")
     activation = setting(c2.selectbox, t("backprop.activation"), backprop.WALK_ACTIVATIONS, key=f"{KEY}_activation",
-                              format_func=labels("backprop.act", backprop.WALK_ACTIVATIONS))
+                         format_func=labels("backprop.act", backprop.WALK_ACTIVATIONS))
     loss = setting(c2.selectbox, t("backprop.loss_label"), backprop.WALK_LOSSES, key=f"{KEY}_loss",
-                        format_func=labels("backprop.loss", backprop.WALK_LOSSES), help=t("backprop.loss_help"))
+                   format_func=labels("backprop.loss", backprop.WALK_LOSSES), help=t("backprop.loss_help"))
     x = (setting(c3.number_input, "x₁", -5.0, 5.0, 1.0, 0.1, key=f"{KEY}_x1"),
          setting(c3.number_input, "x₂", -5.0, 5.0, 0.5, 0.1, key=f"{KEY}_x2"))
     target = _target(c4, loss, outputs)

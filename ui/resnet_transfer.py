@@ -110,10 +110,10 @@ def render(device: torch.device) -> None:
 
     c1, c2, c3 = st.columns(3)
     per_class = setting(c1.select_slider, t("transfer.per_class_label"), transfer.PER_CLASS_CHOICES, 50,
-                                 key="transfer_per_class", help=t("transfer.per_class_help"))
+                        key="transfer_per_class", help=t("transfer.per_class_help"))
     epochs = setting(c2.slider, t("transfer.epochs_label"), 2, 30, 15, key="transfer_epochs")
     backbone_lr = setting(c3.select_slider, t("transfer.backbone_lr_label"), BACKBONE_LRS, 1e-4, key="transfer_backbone_lr",
-                                   format_func="{:g}".format, help=t("transfer.backbone_lr_help"))
+                          format_func="{:g}".format, help=t("transfer.backbone_lr_help"))
     settings = transfer.TransferSettings(per_class=per_class, epochs=epochs, backbone_lr=backbone_lr)
 
     counts = _counts(settings.seed)
