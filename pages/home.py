@@ -16,6 +16,8 @@ for index, name in enumerate(["perceptron", "ann", "cnn", "resnet", "rnn", "stoc
         st.page_link(f"pages/{name}.py", label=t(f"app.nav_{name}"))
         st.caption(t(f"home.step_{name}"))
 st.markdown(t("home.how"))
+st.page_link("pages/lessons.py", label=t("app.nav_lessons"), icon="🎓")
+st.caption(t("home.lessons"))
 
 st.header(t("home.status_header"))
 left, right = st.columns(2)

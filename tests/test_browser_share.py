@@ -1,5 +1,7 @@
 """Real Chromium: a lesson link opens in teacher mode, trains and shows the ✓; a Share link
 copied in one browser opens the same setup in another."""
+import re
+
 from conftest import ROOT
 from core.words import sections
 
@@ -46,6 +48,8 @@ def test_a_lesson_link_in_teacher_mode_trains_and_shows_the_tick(streamlit_url, 
 
 
 def test_a_link_copied_in_one_browser_opens_the_same_setup_in_another(streamlit_url, browser):
+    from playwright.sync_api import expect
+
     ko, share = sections("ko", "perceptron"), sections("ko", "share")
     first = browser.new_context(viewport={"width": 1400, "height": 1000},
                                 permissions=["clipboard-read", "clipboard-write"])
@@ -55,16 +59,14 @@ def test_a_link_copied_in_one_browser_opens_the_same_setup_in_another(streamlit_
         page.goto(f"{streamlit_url}/perceptron?lang=ko", timeout=120_000)
         page.get_by_role("button", name=ko["mlp_train"], exact=True).wait_for(timeout=120_000)
         _idle(page)
-        hidden = page.locator("[data-testid='stSlider']").filter(has_text=ko["hidden"]).get_by_role("slider")
-        hidden.focus()
-        for _ in range(2):  # 4 -> 6 hidden neurons
-            page.keyboard.press("ArrowRight")
+        for label, key, wanted in ((ko["hidden"], "ArrowRight", "5"), (ko["hidden"], "ArrowRight", "6"),
+                                   (ko["depth"], "ArrowLeft", "9")):  # hidden neurons 4 -> 6, depth 10 -> 9
+            slider = page.locator("[data-testid='stSlider']").filter(has_text=label)
+            slider.get_by_role("slider").focus()
+            page.keyboard.press(key)
+            expect(slider.locator("[data-testid='stSliderThumbValue']")).to_have_text(wanted, timeout=30_000)
             _idle(page)
-        depth = page.locator("[data-testid='stSlider']").filter(has_text=ko["depth"]).get_by_role("slider")
-        depth.focus()
-        page.keyboard.press("ArrowLeft")  # 10 -> 9 layers
-        _idle(page)
-        assert "perceptron_mlp_hidden=6" in page.url and "perceptron_depth=9" in page.url  # the URL follows
+        page.wait_for_url(re.compile("perceptron_depth=9.*perceptron_mlp_hidden=6"), timeout=30_000)  # the URL follows
 
         page.locator("[data-testid='stSidebar']").get_by_text(share["button"].strip()).click()
         code = page.locator("[data-testid='stPopoverBody'] [data-testid='stCode']")

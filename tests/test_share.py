@@ -200,3 +200,13 @@ def test_url_texts_parse_to_the_widgets_values(kind, text, value, problem):
     assert got == value if not isinstance(value, float) else math.isclose(got, value)
     if problem is None:  # what parses cleanly is written back the same way
         assert share.parse(SPECS[kind], share.to_text(SPECS[kind], got)) == (got, None)
+
+
+def test_an_embedded_app_keeps_its_embed_option_and_the_learners_settings():
+    """?embed=true is Streamlit's own: neither a notice nor a reason to treat reruns as new links."""
+    at = open_link("pages/perceptron.py", {"lang": "en", "embed": "true", "perceptron_depth": "12"})
+    at.slider(key="perceptron_noise").set_value(0.3).run()
+    at.slider(key="perceptron_points").set_value(400).run()
+    assert (at.slider(key="perceptron_depth").value, at.slider(key="perceptron_noise").value) == (12, 0.3)
+    assert not [w for w in at.warning.values if "link" in w]
+    assert at.query_params["embed"] == "true"

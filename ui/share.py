@@ -29,6 +29,7 @@ import streamlit as st
 from ui.content import t
 
 APP_PARAMS = ("lang", "lesson", "focus")  # read by the app itself (ui.content, ui.lessons), not settings
+EMBED = ("embed", "embed_options")  # Streamlit's own (an embedded app), left alone
 MAX_PARAMS = 100   # a link's parameters looked at; the rest are ignored in bulk (bounded work)
 MAX_TEXT = 300     # characters of one value looked at (a text box keeps at most its max_chars)
 NAMED = 6          # ignored parameters a notice names; the rest are counted
@@ -222,18 +223,28 @@ def start(page: str) -> None:
     was opened, the browser went back), its settings are applied to the widgets as they are
     drawn, and the page's other settings start at their defaults."""
     state = _state()
-    arrived = {k: st.query_params.get_all(k) for k in list(st.query_params)[:MAX_PARAMS + len(APP_PARAMS)]}
-    arrived = {k: v[-1] if len(v) == 1 else v for k, v in arrived.items()}
+    arrived = _url()
     state["last"], state["specs"], state["extra"] = state["specs"], {}, {}
     # A URL the app wrote itself, even a few runs ago (a rerun can overtake the browser's
     # update of the address bar), is not a new link: nothing is applied or reset then.
     if page != state.get("page") or arrived not in state["recent"]:
         state["pending"] = {k: v for k, v in arrived.items() if k not in APP_PARAMS}
         state["notices"] = []
-        state["skipped"] = max(0, len(st.query_params) - len(arrived))
+        state["skipped"] = max(0, len(_names()) - len(arrived))
         state["page"], state["reset"] = page, True
     else:
         state["pending"], state["reset"] = {}, False
+
+
+def _names() -> list[str]:
+    """The URL's parameter names, without Streamlit's own embed options (kept as they are)."""
+    return [k for k in st.query_params if k.lower() not in EMBED]
+
+
+def _url() -> dict:
+    """The URL's parameters as {name: text} (a repeated name: its list), the first MAX_PARAMS."""
+    texts = {k: st.query_params.get_all(k) for k in _names()[:MAX_PARAMS + len(APP_PARAMS)]}
+    return {k: v[-1] if len(v) == 1 else v for k, v in texts.items()}
 
 
 def new_link() -> bool:
@@ -309,8 +320,8 @@ def finish() -> None:
     state["pending"] = {}
     state["notices"].extend(leftovers)
     wanted = query()
-    if wanted != {k: st.query_params.get(k) for k in st.query_params}:
-        st.query_params.from_dict(wanted)
+    if wanted != _url():
+        st.query_params.from_dict(wanted)  # keeps ?embed=… as it was
     state["recent"] = [wanted, *[q for q in state["recent"] if q != wanted]][:RECENT]
     state["shown"] = notice_text(state["notices"], state.get("skipped", 0))
 
