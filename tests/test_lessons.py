@@ -74,14 +74,16 @@ def test_the_question_stays_until_dismissed_and_the_lesson_leaves_the_link():
     assert "lesson" not in at.query_params and at.slider(key="perceptron_depth").value == 12
 
 
-def test_the_lessons_page_opens_a_lesson_in_the_same_session():
-    at = open_link("pages/lessons.py", {"lang": "en"})
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_lessons_page_opens_a_lesson_in_the_same_session(lang):
+    at = open_link("pages/lessons.py", {"lang": lang})
     assert not at.exception
     assert len([b for b in at.button if b.key.startswith("lesson_open_")]) == len(LESSONS)
     at.button(key="lesson_open_simplecnn_mismatch").click().run()
     assert not at.exception
     assert at.selectbox(key="cnn_preset").value == "simplecnn_mnist"
-    assert at.query_params["lesson"] == "simplecnn_mismatch"
+    assert at.query_params["lesson"] == "simplecnn_mismatch" and at.query_params["lang"] == lang
+    assert sections(lang, "lessons")["simplecnn_mismatch_question"].strip()[:30] in " ".join(at.markdown.values)
 
 
 def test_a_lesson_run_meets_its_challenge_and_shows_the_tick():

@@ -37,7 +37,9 @@ def language_switch() -> str:
     anything else → English.
     """
     state, asked = st.session_state, st.query_params.get("lang")
-    if asked in LANGUAGES and asked != state.get("_lang_in_url"):
+    # A link's ?lang= wins when it changed, or when the session lost its choice (st.switch_page,
+    # e.g. a lesson's Open button, starts the new page without the old widgets' values).
+    if asked in LANGUAGES and (asked != state.get("_lang_in_url") or state.get("lang") not in LANGUAGES):
         state["lang"] = asked
     elif state.get("lang") not in LANGUAGES:
         state["lang"] = "ko" if (st.context.locale or "").lower().startswith("ko") else DEFAULT_LANGUAGE
