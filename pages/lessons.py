@@ -3,7 +3,7 @@ import streamlit as st
 
 from core import lessons
 from ui.content import t
-from ui.lessons import lesson_link, open_lesson, records
+from ui.lessons import hand_in, lesson_link, open_lesson, records
 from ui.shell import ensure_app_shell
 
 ensure_app_shell()
@@ -30,3 +30,6 @@ for topic, topic_lessons in lessons.by_topic().items():
         st.caption(t("lessons.teacher_links_help"))
         st.code("\n".join(f"# {t(f'lessons.{lesson.id}_title')}\n{lesson_link(lesson, focus=True)}"
                           for lesson in topic_lessons), language=None, wrap_lines=True)
+
+st.header(t("lessons.hand_in_header"))
+hand_in("lessons")

@@ -41,13 +41,18 @@ def _after(page, top, box) -> None:
     with box, st.popover(t("share.button"), width="stretch"):
         st.caption(t("share.explain"))
         st.code(share.link(page.url_path, share.query()), language=None, wrap_lines=True)
-        st.caption(t("share.report_explain"))
-        c1, c2 = st.columns(2)
-        runs = stores()
-        c1.download_button(t("share.report_md"), report_markdown(runs), "hand-in.md", "text/markdown",
-                           key="share_report_md", on_click="ignore")
-        c2.download_button(t("share.report_json"), report_json(runs), "hand-in.json", "application/json",
-                           key="share_report_json", on_click="ignore")
+        hand_in("share")
+
+
+def hand_in(key: str) -> None:
+    """The hand-in report of this session, to download as Markdown or JSON."""
+    st.caption(t("share.report_explain"))
+    c1, c2 = st.columns(2)
+    runs = stores()
+    c1.download_button(t("share.report_md"), report_markdown(runs), "hand-in.md", "text/markdown",
+                       key=f"{key}_report_md", on_click="ignore")
+    c2.download_button(t("share.report_json"), report_json(runs), "hand-in.json", "application/json",
+                       key=f"{key}_report_json", on_click="ignore")
 
 
 def current_lesson(page_path: str) -> lessons.Lesson | None:
