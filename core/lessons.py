@@ -28,6 +28,7 @@ class Lesson:
     settings: dict                  # widget key -> URL text (what the link sets)
     focus: tuple[str, ...] = ()     # settings a focused class also sees, besides `settings`
     challenge: str | None = None    # a key of challenges()
+    section: str | None = None      # the anchor of the page's header the lesson is about
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def catalog() -> tuple[dict[str, Lesson], dict[str, Challenge]]:
     lessons = {}
     for spec in data["lessons"]:
         lesson = Lesson(spec["id"], spec["page"], {k: _text(v) for k, v in spec.get("settings", {}).items()},
-                        tuple(spec.get("focus", ())), spec.get("challenge"))
+                        tuple(spec.get("focus", ())), spec.get("challenge"), spec.get("section"))
         if lesson.page not in TOPICS or lesson.id in lessons:
             raise ValueError(f"lesson {lesson.id}: unknown page {lesson.page!r} or a second lesson with this id")
         if lesson.challenge is not None and lesson.challenge not in challenges:

@@ -87,7 +87,7 @@ else:
     st.caption(t("ann.layer_caption"))
 
 # --- 3. Training ---
-st.header(t("ann.training_header"))
+st.header(t("ann.training_header"), anchor="training")
 col_opt, col_lr, col_bs = st.columns(3)
 optimizer = setting(col_opt.selectbox, t("ann.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index("sgd_momentum"),
                     format_func=OPTIMIZER_LABELS.get, key="ann_optimizer")

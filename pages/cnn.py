@@ -22,7 +22,7 @@ st.title(t("cnn.title"))
 st.caption(t("cnn.intro"))
 
 # --- 1. Shape calculator ------------------------------------------------------------------------
-st.header(t("cnn.calc_header"))
+st.header(t("cnn.calc_header"), anchor="shapes")
 
 
 def _load(preset_id: str, net: tuple | None = None) -> None:
@@ -66,7 +66,7 @@ if report.ok:
     st.code(shapes.sequential_code(input_shape, report.layers, input_word=t("cnn.code_input")), language="python")
 
 # --- 2. Arithmetic by hand ----------------------------------------------------------------------
-st.header(t("cnn.hand_header"))
+st.header(t("cnn.hand_header"), anchor="by-hand")
 pool_tab, pad_tab, conv_tab = st.tabs([t("cnn.tab_pool"), t("cnn.tab_pad"), t("cnn.tab_conv")])
 with pool_tab:
     st.markdown(t("cnn.pool_intro"))

@@ -40,7 +40,7 @@ st.title(t("perceptron.title"))
 st.markdown(t("perceptron.intro", formula=perceptron.FORMULAS["neuron"]))
 
 # --- 1. Activation functions, softmax ------------------------------------------------------------
-st.header(t("perceptron.act_header"))
+st.header(t("perceptron.act_header"), anchor="activations")
 st.markdown(t("perceptron.act_intro"))
 c1, c2, c3 = st.columns(3)
 x_range = setting(c1.slider, t("perceptron.act_range"), -10.0, 10.0, (-5.0, 5.0), 0.5, key="perceptron_act_range")
@@ -66,7 +66,7 @@ except LearnerError as error:
     st.error(say(error.words))
 
 # --- 2. Vanishing gradient -------------------------------------------------------------------------
-st.header(t("perceptron.vanish_header"))
+st.header(t("perceptron.vanish_header"), anchor="vanishing")
 st.markdown(t("perceptron.vanish_intro"))
 c1, c2 = st.columns(2)
 depth = setting(c1.slider, t("perceptron.depth"), 1, 50, 10, key="perceptron_depth")
@@ -78,7 +78,7 @@ for column, (label, value) in zip(st.columns(3), perceptron_charts.vanishing_met
 st.caption(perceptron_charts.vanishing_caption(vanish, depth))
 
 # --- 3. The perceptron ----------------------------------------------------------------------------
-st.header(t("perceptron.rule_header"))
+st.header(t("perceptron.rule_header"), anchor="perceptron")
 st.markdown(t("perceptron.rule_intro"))
 c1, c2, c3, c4 = st.columns([1.2, 1, 1, 0.8], vertical_alignment="bottom")
 dataset = setting(c1.selectbox, t("perceptron.dataset"), perceptron.DATASETS, index=perceptron.DATASETS.index("AND"),
@@ -138,7 +138,7 @@ elif run and run.history:
     c2.metric(*perceptron_charts.frame_accuracy(frame, X, y))
 
 # --- 4. From perceptron to MLP ---------------------------------------------------------------------
-st.header(t("perceptron.mlp_header"))
+st.header(t("perceptron.mlp_header"), anchor="mlp")
 st.markdown(t("perceptron.mlp_intro", dataset=t(f"perceptron.dataset_{dataset}")))
 c1, c2, c3 = st.columns(3)
 mlp_config = perceptron.MLPConfig(

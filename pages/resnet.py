@@ -44,7 +44,7 @@ st.latex(r"\hat{x} = \frac{x - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}}, \qquad y = 
 st.markdown(t("resnet.bn_text_after"))
 
 # --- 2. Experiment: plain vs residual ------------------------------------------------------------
-st.header(t("resnet.exp_header"))
+st.header(t("resnet.exp_header"), anchor="plain-vs-residual")
 st.markdown(t("resnet.exp_intro"))
 
 

@@ -139,7 +139,7 @@ if models:
     st.caption(t("rnn.forecast_caption", T=T_run))
 
 # --- 2. Long-term memory ----------------------------------------------------------------------
-st.header(t("rnn.mem_header"))
+st.header(t("rnn.mem_header"), anchor="memory")
 st.markdown(t("rnn.mem_intro"))
 m1, m2, m3 = st.columns(3)
 t_max = setting(m1.select_slider, t("rnn.label_mem_T"), [8, 12, 20, 40, 60, 80, 100], 40, key="rnn_mem_T",

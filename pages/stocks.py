@@ -86,7 +86,7 @@ price_chart_slot = st.empty()  # filled below, once the split is known (periods 
 st.caption(t("stocks.price_caption"))
 
 # --- 2 · Setup ---------------------------------------------------------------------------------
-st.header(t("stocks.h_setup"))
+st.header(t("stocks.h_setup"), anchor="setup")
 left, right = st.columns(2)
 with left:
     features = setting(st.multiselect, t("stocks.features"), list(stocks.FEATURE_CHOICES), key="stocks_features",
@@ -131,7 +131,7 @@ with st.container(border=True):
     with_leaky = setting(st.checkbox, t("stocks.leaky_demo"), value=False, key="stocks_leaky_demo")
 
 # --- 3 · Models --------------------------------------------------------------------------------
-st.header(t("stocks.h_models"))
+st.header(t("stocks.h_models"), anchor="models")
 st.markdown(t("stocks.models_intro"))
 c1, c2, c3, c4 = st.columns(4)
 with c1:

@@ -34,6 +34,9 @@ def test_a_lesson_link_in_teacher_mode_trains_and_shows_the_tick(streamlit_url, 
     assert page.locator(".st-key-perceptron_mlp_hidden").is_visible()
     assert _slider_value(page, en["hidden"]) == "2"
     _shot(page, "lesson_focus_before.png")
+    page.get_by_text(lesson["go_to"].split("]")[0].strip("[")).click()  # down to the lesson's section
+    page.wait_for_timeout(1_000)
+    assert page.locator("#mlp").bounding_box()["y"] < 300
     train.click()
     page.get_by_text("Challenge met").wait_for(timeout=120_000)
     _idle(page)

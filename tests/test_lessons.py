@@ -47,6 +47,8 @@ def test_every_lesson_opens_its_page_with_its_settings_and_question(lesson_id):
     assert link_query(share_link(at))["lesson"] == lesson.id  # the Share link keeps the lesson
     for key in lesson.focus:
         assert key in specs, f"lesson {lesson_id}: focus key {key} is not a setting of its page"
+    assert lesson.section in [h.proto.anchor for h in at.header], "the lesson's link down goes nowhere"
+    assert f"](#{lesson.section})" in banner
 
 
 def test_focus_mode_hides_the_settings_a_lesson_does_not_use_with_a_way_out():

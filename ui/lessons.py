@@ -84,7 +84,8 @@ def _banner(lesson: lessons.Lesson) -> None:
     """The lesson's question above the page's controls, its challenge's verdict, and focus mode."""
     with st.container(border=True, key="lesson_banner"):
         st.markdown(t("lessons.banner", title=t(f"lessons.{lesson.id}_title")))
-        st.markdown(t(f"lessons.{lesson.id}_question"))
+        st.markdown(t(f"lessons.{lesson.id}_question")
+                    + (" " + t("lessons.go_to", anchor=lesson.section) if lesson.section else ""))
         with st.expander(t("lessons.look_label")):
             st.markdown(t(f"lessons.{lesson.id}_look"))
         with st.expander(t("lessons.why_label")):
