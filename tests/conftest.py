@@ -89,6 +89,18 @@ def link_query(link: str) -> dict:
     return dict(parse_qsl(urlsplit(link).query, keep_blank_values=True))
 
 
+def idle(page) -> None:
+    """Wait in Chromium until the app's script run is over and the page has settled."""
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=120_000)
+    page.wait_for_timeout(800)
+
+
+def slider_value(page, label: str) -> str:
+    """The value a labelled slider shows in Chromium."""
+    slider = page.locator("[data-testid='stSlider']").filter(has_text=label)
+    return slider.locator("[data-testid='stSliderThumbValue']").inner_text()
+
+
 def run_recipe(name: str, optimizer=None, **values) -> dict:
     """Run core/recipes/<name>.py offline with `values` (small settings) on the embedded data.
 

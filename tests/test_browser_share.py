@@ -2,18 +2,8 @@
 copied in one browser opens the same setup in another."""
 import re
 
-from conftest import ROOT
+from conftest import ROOT, idle, slider_value
 from core.words import sections
-
-
-def _idle(page) -> None:
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=120_000)
-    page.wait_for_timeout(800)
-
-
-def _slider_value(page, label: str) -> str:
-    slider = page.locator("[data-testid='stSlider']").filter(has_text=label)
-    return slider.locator("[data-testid='stSliderThumbValue']").inner_text()
 
 
 def _shot(page, name: str) -> None:
@@ -27,19 +17,19 @@ def test_a_lesson_link_in_teacher_mode_trains_and_shows_the_tick(streamlit_url, 
               "&lesson=xor_hidden&focus=1", timeout=120_000)
     train = page.get_by_role("button", name=en["mlp_train"], exact=True)
     train.wait_for(timeout=120_000)
-    _idle(page)
+    idle(page)
     banner = page.locator(".st-key-lesson_banner")
     assert lesson["xor_hidden_question"].strip()[:40] in banner.inner_text()
     assert page.locator(".st-key-perceptron_depth").is_hidden()  # focus mode: unused settings hidden
     assert page.locator(".st-key-perceptron_mlp_hidden").is_visible()
-    assert _slider_value(page, en["hidden"]) == "2"
+    assert slider_value(page, en["hidden"]) == "2"
     _shot(page, "lesson_focus_before.png")
     page.get_by_text(lesson["go_to"].split("]")[0].strip("[")).click()  # down to the lesson's section
     page.wait_for_timeout(1_000)
     assert page.locator("#mlp").bounding_box()["y"] < 300
     train.click()
     page.get_by_text("Challenge met").wait_for(timeout=120_000)
-    _idle(page)
+    idle(page)
     assert page.locator("[data-testid='stException']").count() == 0
     banner.scroll_into_view_if_needed()
     _shot(page, "lesson_focus_met.png")
@@ -61,14 +51,14 @@ def test_a_link_copied_in_one_browser_opens_the_same_setup_in_another(streamlit_
         page = first.new_page()
         page.goto(f"{streamlit_url}/perceptron?lang=ko", timeout=120_000)
         page.get_by_role("button", name=ko["mlp_train"], exact=True).wait_for(timeout=120_000)
-        _idle(page)
+        idle(page)
         for label, key, wanted in ((ko["hidden"], "ArrowRight", "5"), (ko["hidden"], "ArrowRight", "6"),
                                    (ko["depth"], "ArrowLeft", "9")):  # hidden neurons 4 -> 6, depth 10 -> 9
             slider = page.locator("[data-testid='stSlider']").filter(has_text=label)
             slider.get_by_role("slider").focus()
             page.keyboard.press(key)
             expect(slider.locator("[data-testid='stSliderThumbValue']")).to_have_text(wanted, timeout=30_000)
-            _idle(page)
+            idle(page)
         page.wait_for_url(re.compile("perceptron_depth=9.*perceptron_mlp_hidden=6"), timeout=30_000)  # the URL follows
 
         page.locator("[data-testid='stSidebar']").get_by_text(share["button"].strip()).click()
@@ -85,9 +75,9 @@ def test_a_link_copied_in_one_browser_opens_the_same_setup_in_another(streamlit_
         other = second.new_page()
         other.goto(copied.strip(), timeout=120_000)
         other.get_by_role("button", name=ko["mlp_train"], exact=True).wait_for(timeout=120_000)
-        _idle(other)
-        assert _slider_value(other, ko["hidden"]) == "6"
-        assert _slider_value(other, ko["depth"]) == "9"
+        idle(other)
+        assert slider_value(other, ko["hidden"]) == "6"
+        assert slider_value(other, ko["depth"]) == "9"
         assert other.locator("[data-testid='stException']").count() == 0
         assert other.get_by_text("링크의 설정 중 일부는").count() == 0  # nothing in the link was ignored
         _shot(other, "share_opened_elsewhere.png")

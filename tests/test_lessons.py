@@ -104,7 +104,7 @@ def test_a_lesson_run_meets_its_challenge_and_shows_the_tick():
     assert [r["hidden"] for r in data["runs"]] == [1, 2]
     assert "perceptron_dataset=XOR" in data["runs"][0]["link"]
     json.dumps(data)  # plain data all through
-    markdown = report_markdown(runs)
+    markdown = report_markdown(data)
     assert "✓" in markdown and "#2" in markdown and data["runs"][1]["link"] in markdown
 
 

@@ -9,6 +9,7 @@ from dataclasses import asdict, is_dataclass
 import streamlit as st
 
 from core import lessons
+from core.engine import FAILED
 from core.stocks import NAIVE
 from ui import share
 from ui.content import language, t
@@ -20,7 +21,6 @@ DISMISSED = "_lessons_dismissed"  # session_state: lessons whose question the le
 
 def run_page(page) -> None:
     """Run the chosen page between reading the URL's setup and writing it back (app.py)."""
-    st.session_state["_page_path"] = page.url_path
     share.start(page.url_path)
     top = st.container()
     with st.sidebar:
@@ -48,10 +48,10 @@ def hand_in(key: str) -> None:
     """The hand-in report of this session, to download as Markdown or JSON."""
     st.caption(t("share.report_explain"))
     c1, c2 = st.columns(2)
-    runs = stores()
-    c1.download_button(t("share.report_md"), report_markdown(runs), "hand-in.md", "text/markdown",
+    data = report(stores())
+    c1.download_button(t("share.report_md"), report_markdown(data), "hand-in.md", "text/markdown",
                        key=f"{key}_report_md", on_click="ignore")
-    c2.download_button(t("share.report_json"), report_json(runs), "hand-in.json", "application/json",
+    c2.download_button(t("share.report_json"), report_json(data), "hand-in.json", "application/json",
                        key=f"{key}_report_json", on_click="ignore")
 
 
@@ -163,7 +163,6 @@ FIGURES = {  # a store's figures a challenge or the hand-in reads, beyond the ru
 def record(store: str, run: Run) -> dict:
     """A run as one flat record: its settings' plain fields, then its page's figures, and
     `ok` (it finished and did not fail)."""
-    from core.engine import FAILED
     fields = asdict(run.settings) if is_dataclass(run.settings) else {}
     rec = {"store": store, "run": run.name, "link": getattr(run, "link", ""),
            "ok": run.end is not None and run.end["reason"] not in FAILED,
@@ -186,16 +185,11 @@ def _jsonable(value):
     return str(value)
 
 
-def stores(state=None) -> dict[str, list[Run]]:
+def stores() -> dict[str, list[Run]]:
     """Every page's runs kept in this session (ui.runs.RunStore's state), by store."""
-    state = st.session_state if state is None else state
-    found = {}
-    for key in list(state.keys()):
-        value = state[key]
-        if isinstance(value, dict) and isinstance(value.get("runs"), list) and value["runs"] \
-                and all(isinstance(r, Run) for r in value["runs"]):
-            found[key] = value["runs"]
-    return found
+    return {key: value["runs"] for key, value in st.session_state.items()
+            if isinstance(value, dict) and isinstance(value.get("runs"), list) and value["runs"]
+            and all(isinstance(r, Run) for r in value["runs"])}
 
 
 def records(store: str, runs: dict | None = None) -> list[dict]:
@@ -218,12 +212,13 @@ def report(runs: dict[str, list[Run]]) -> dict:
             "runs": [record(store, run) for store, kept in runs.items() for run in kept]}
 
 
-def report_json(runs: dict[str, list[Run]]) -> str:
-    return json.dumps(report(runs), ensure_ascii=False, indent=2)
+def report_json(data: dict) -> str:
+    """report() as JSON text."""
+    return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def report_markdown(runs: dict[str, list[Run]]) -> str:
-    data = report(runs)
+def report_markdown(data: dict) -> str:
+    """report() as a Markdown page: the challenges, then each run with its link and fields."""
     lines = [f"# {t('share.report_title')}", "", t("share.report_created", created=data["created"]), "",
              f"## {t('share.report_challenges')}", ""]
     for v in data["challenges"]:

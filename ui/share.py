@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from ui.content import t
+from ui.content import language, t
 
 APP_PARAMS = ("lang", "lesson", "focus")  # read by the app itself (ui.content, ui.lessons), not settings
 EMBED = ("embed", "embed_options")  # Streamlit's own (an embedded app), left alone
@@ -287,7 +287,6 @@ def values(including_previous: bool = False) -> dict[str, str]:
 
 def query(including_previous: bool = False, lesson: bool = True) -> dict[str, str]:
     """The whole query of this setup: language, settings, and the lesson and focus flags."""
-    from ui.content import language
     params = {"lang": language(), **values(including_previous)}
     if lesson:
         params.update({k: st.query_params[k] for k in ("lesson", "focus") if k in st.query_params})
@@ -302,7 +301,7 @@ def link(url_path: str, params: dict[str, str]) -> str:
 def _base_url() -> str:
     """The app's root as the browser sees it (behind a proxy too), without the page's path."""
     url = (st.context.url or "").split("?")[0].rstrip("/")
-    page = st.session_state.get("_page_path") or ""
+    page = _state().get("page") or ""
     if page and url.endswith("/" + page):
         url = url[: -len(page) - 1]
     return url
@@ -310,7 +309,7 @@ def _base_url() -> str:
 
 def run_link() -> str:
     """The link that reopens the current page with the settings of the run being trained."""
-    return link(st.session_state.get("_page_path") or "", query(including_previous=True, lesson=False))
+    return link(_state().get("page") or "", query(including_previous=True, lesson=False))
 
 
 def finish() -> None:
