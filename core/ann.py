@@ -12,7 +12,7 @@ from torch import nn
 from core import engine
 from core.data import MNIST_MEAN, MNIST_STD, NOTEBOOK_MEAN, NOTEBOOK_STD, load_mnist, normalize
 from core.engine import OPTIMIZER_LABELS, TrainConfig, build_seeded, evaluate, predict
-from core.models import ACTIVATIONS, count_params, make_mlp
+from core.models import ACTIVATIONS, count_params, make_mlp, with_weights
 from core.words import LearnerError
 
 N_TRAIN_MIN, N_TRAIN_MAX = 1_000, 60_000  # the training-set slider's range
@@ -95,9 +95,7 @@ def build_model(s: AnnSettings) -> nn.Sequential:
 
 def load_model(s: AnnSettings, state_dict: dict) -> nn.Sequential:
     """A kept run's model: these settings' MLP with its weights, on the CPU in eval mode."""
-    model = _mlp(s)
-    model.load_state_dict(state_dict)
-    return model.eval()
+    return with_weights(_mlp(s), state_dict)
 
 
 def usable(state_dict: dict) -> bool:

@@ -27,6 +27,7 @@ from core.data import (
 )
 from core.digits import canvas_to_mnist
 from core.engine import Costs, TrainConfig, build_seeded, combined, evaluate, measure_costs, train
+from core.models import with_weights
 from core.words import Words, words
 
 # --- The shape calculator ---------------------------------------------------------------------
@@ -153,9 +154,7 @@ def build_cnn(dataset: str, seed: int = 0) -> nn.Sequential:
 def model_from(settings: CNNSettings, state_dict: dict | None = None) -> nn.Sequential:
     """The model of a run, rebuilt in eval mode: its seeded start, or its weights from `state_dict`."""
     model = build_cnn(settings.dataset, settings.seed)
-    if state_dict is not None:
-        model.load_state_dict(state_dict)
-    return model.eval()
+    return model.eval() if state_dict is None else with_weights(model, state_dict)
 
 
 def feature_stages(model: nn.Module) -> list[str]:

@@ -32,3 +32,9 @@ def make_mlp(in_features: int = 784, hidden: tuple[int, ...] = (128, 64), out_fe
 
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def with_weights(model: nn.Module, state_dict: dict) -> nn.Module:
+    """`model` holding a kept run's weights, in eval mode (a kept run is read, not trained)."""
+    model.load_state_dict(state_dict)
+    return model.eval()

@@ -164,12 +164,6 @@ def build_model(settings: RegressionSettings) -> nn.Sequential:
     return build_seeded(lambda: _mlp(settings), settings.seed)
 
 
-def load_model(settings: RegressionSettings, state_dict: dict) -> nn.Sequential:
-    model = _mlp(settings)
-    model.load_state_dict(state_dict)
-    return model.eval()
-
-
 def parameters(settings: RegressionSettings) -> int:
     return count_params(_mlp(settings))
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from core.engine import FAILED, TrainConfig, build_seeded, combined, estimate_seconds, parallel_seconds, predict, train
-from core.models import count_params
+from core.models import count_params, with_weights
 from core.words import LearnerError, english, words
 
 CELLS = ("rnn", "lstm", "gru")
@@ -174,12 +174,8 @@ def test_mse(model: nn.Module, data: dict, device: torch.device) -> float:
 
 def restore_models(settings: SineSettings, weights: dict[str, dict]) -> dict[str, SeqModel]:
     """The trained models of a run, rebuilt on the CPU from their kept state_dicts."""
-    models = {}
-    for cell, state in weights.items():
-        model = SeqModel(cell, 1, settings.hidden_size, settings.num_layers)
-        model.load_state_dict(state)
-        models[cell] = model.eval()
-    return models
+    return {cell: with_weights(SeqModel(cell, 1, settings.hidden_size, settings.num_layers), state)
+            for cell, state in weights.items()}
 
 
 @torch.no_grad()

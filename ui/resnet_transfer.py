@@ -32,34 +32,30 @@ def _color(field: str = "model") -> alt.Color:
 
 def curves_chart(history: list[dict]) -> alt.Chart:
     """Test accuracy per epoch of the three models, overlaid (also the live view)."""
-    frame = transfer.curves(history)
-    frame = frame.assign(model=frame["model"].map(_names()))
-    if frame.empty:
-        frame = pd.DataFrame([{"model": _names()["scratch"], "epoch": 0, "accuracy": None}])
-    return alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X("epoch:Q", title=t("transfer.chart_epoch"), axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("accuracy:Q", title=t("transfer.chart_accuracy"), scale=alt.Scale(domain=[0, 100])),
-        color=_color(),
-        tooltip=[alt.Tooltip("model:N", title=t("transfer.chart_model")),
-                 alt.Tooltip("epoch:Q", title=t("transfer.chart_epoch")),
-                 alt.Tooltip("accuracy:Q", title=t("transfer.chart_accuracy"), format=".1f")],
-    ).properties(title=t("transfer.curves_title"), height=260)
+    return _accuracy_lines(transfer.curves(history), "epoch", t("transfer.chart_epoch"), 0,
+                           alt.Axis(tickMinStep=1), alt.Undefined, t("transfer.curves_title"))
 
 
 def sweep_chart(frame: pd.DataFrame) -> alt.Chart:
     """Final test accuracy against labelled images per class (log axis), one line per model."""
+    return _accuracy_lines(frame, "size", t("transfer.chart_per_class"), 10,
+                           alt.Axis(values=list(transfer.SWEEP_SIZES)), alt.Scale(type="log"),
+                           t("transfer.sweep_title"))
+
+
+def _accuracy_lines(frame: pd.DataFrame, x: str, x_title: str, first_x, axis, scale, title: str) -> alt.Chart:
+    """Test accuracy (%) against `x`, one coloured line per model; an empty frame draws empty axes."""
     frame = frame.assign(model=frame["model"].map(_names()))
     if frame.empty:
-        frame = pd.DataFrame([{"model": _names()["scratch"], "size": 10, "accuracy": None}])
+        frame = pd.DataFrame([{"model": _names()["scratch"], x: first_x, "accuracy": None}])
     return alt.Chart(frame).mark_line(point=True).encode(
-        x=alt.X("size:Q", title=t("transfer.chart_per_class"), scale=alt.Scale(type="log"),
-                axis=alt.Axis(values=list(transfer.SWEEP_SIZES))),
+        x=alt.X(f"{x}:Q", title=x_title, scale=scale, axis=axis),
         y=alt.Y("accuracy:Q", title=t("transfer.chart_accuracy"), scale=alt.Scale(domain=[0, 100])),
         color=_color(),
         tooltip=[alt.Tooltip("model:N", title=t("transfer.chart_model")),
-                 alt.Tooltip("size:Q", title=t("transfer.chart_per_class")),
+                 alt.Tooltip(f"{x}:Q", title=x_title),
                  alt.Tooltip("accuracy:Q", title=t("transfer.chart_accuracy"), format=".1f")],
-    ).properties(title=t("transfer.sweep_title"), height=260)
+    ).properties(title=title, height=260)
 
 
 def _summary_table(table: pd.DataFrame) -> pd.DataFrame:
