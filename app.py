@@ -6,7 +6,7 @@ import streamlit as st
 from core.device import device_info, share_cpu_with_browser
 from ui.content import language_switch, t
 from ui.lessons import run_page
-from ui.shell import cpu_threads_label, current_device
+from ui.shell import cpu_threads_label, current_device, page_file
 
 language_switch()  # first: every word below is in the chosen language
 st.set_page_config(page_title=t("app.page_title"), page_icon="🧠", layout="wide")
@@ -23,7 +23,7 @@ PAGES = [  # (page file, icon, URL path); the title is the content section nav_<
     ("glossary", "📖", "glossary"),
 ]
 page = st.navigation([
-    st.Page(f"pages/{name}.py", title=t(f"app.nav_{name}"), icon=icon, default=url is None,
+    st.Page(page_file(name), title=t(f"app.nav_{name}"), icon=icon, default=url is None,
             **({"url_path": url} if url else {}))
     for name, icon, url in PAGES])
 share_cpu_with_browser()  # training leaves a core to the browser drawing the live charts

@@ -79,7 +79,8 @@ async def _learner(page) -> tuple[float, float]:
 async def _minimum_sliders(page) -> None:
     for key in QUICK_SLIDERS:
         label = sections("en", "ann")[key]
-        thumb = page.locator("[data-testid='stSlider']").filter(has_text=label).get_by_role("slider").first  # the MNIST section's, above the regression one
+        # the MNIST section's, above the regression one
+        thumb = page.locator("[data-testid='stSlider']").filter(has_text=label).get_by_role("slider").first
         await thumb.focus()
         await page.keyboard.press("Home")
         await wait_idle(page)

@@ -108,7 +108,8 @@ def cases(quick: bool) -> list[tuple[str, str, Callable]]:
         return small
     return [
         ("perceptron", "MLP defaults (XOR, 200 epochs)", lambda d: _mlp(perceptron.MLPConfig(), d)),
-        ("perceptron", "MLP 2,000 epochs, batch 16", lambda d: _mlp(perceptron.MLPConfig(epochs=2000, batch_size=16), d)),
+        ("perceptron", "MLP 2,000 epochs, batch 16", lambda d: _mlp(
+            perceptron.MLPConfig(epochs=2000, batch_size=16), d)),
         ("perceptron", "cubic fit defaults (2,000 steps)", lambda d: _cubic(perceptron.CubicFitConfig(), d)),
         ("ann", "defaults (60,000 images, 10 epochs)", lambda d: _ann(ann.AnnSettings(), d)),
         ("ann", "10,000 images, 3 epochs, 1024-1024", lambda d: _ann(

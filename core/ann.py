@@ -93,6 +93,13 @@ def build_model(s: AnnSettings) -> nn.Sequential:
     return build_seeded(lambda: _mlp(s), s.seed)
 
 
+def train_events(model: nn.Module, s: AnnSettings, device: torch.device):
+    """core.engine.train on the first `n_train` training images, evaluated on the test set each
+    epoch, with the settings' normalization applied to every batch."""
+    return engine.train(model, training_subset(s.n_train), s.train_config(), device, val_data=test_set(),
+                        transform=s.transform())
+
+
 def load_model(s: AnnSettings, state_dict: dict) -> nn.Sequential:
     """A kept run's model: these settings' MLP with its weights, on the CPU in eval mode."""
     return with_weights(_mlp(s), state_dict)
@@ -163,12 +170,6 @@ def layer_table(s: AnnSettings) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kind", "name", "shape", "params", "arithmetic"])
 
 
-def torchinfo_total(s: AnnSettings) -> int:
-    """The parameter count torchinfo reports (a cross-check of layer_table)."""
-    from torchinfo import summary
-
-    return int(summary(_mlp(s), input_size=(1, *IMAGE_SHAPE), verbose=0).total_params)
-
 
 # --- After training: confusion matrix, per-class accuracy, misclassified digits ---
 
@@ -231,7 +232,7 @@ def runs_table(runs) -> pd.DataFrame:
     """One row per run: its settings, test accuracy and time (also the CSV download).
 
     Ids, not words: hidden is '128-64' ('' without a hidden layer), activation and normalization
-    are their keys, outcome is the end reason; ui.ann_charts.runs_frame puts them in words."""
+    are their keys, outcome is the end reason; views.ann.charts.runs_frame puts them in words."""
     rows = []
     for r in runs:
         s, res = r.settings, r.results

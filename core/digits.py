@@ -360,7 +360,6 @@ def train_default_digit_model(device: torch.device | None = None, epochs: int = 
     return model.cpu().eval(), info
 
 
-train_mlp_digit_model = train_default_digit_model  # the MLP's trainer under the name it now has
 
 _READERS = {  # kind -> (shipped file, where a missing one is rebuilt, trainer)
     "cnn": (CNN_WEIGHTS, CACHE_DIR / "digit_cnn.pt", train_digit_cnn),
@@ -395,10 +394,6 @@ def digit_model_info(kind: str = "cnn") -> dict:
     return dict(_checkpoint(kind)["info"])
 
 
-def default_digit_info() -> dict:
-    """How the default reader (the CNN) was trained."""
-    return digit_model_info("cnn")
-
 
 def digit_model(kind: str = "cnn") -> nn.Module:
     """A shipped reader on the CPU in eval mode (a fresh copy): "cnn" or "mlp"."""
@@ -414,8 +409,3 @@ def digit_model(kind: str = "cnn") -> nn.Module:
 def default_digit_model() -> nn.Module:
     """The default reader of canvas_to_mnist's input: the CNN trained on augmented MNIST."""
     return digit_model("cnn")
-
-
-def mlp_digit_model() -> nn.Module:
-    """The notebook's SimpleANN trained on all of MNIST (plain images), the reader that shows why the CNN is the default."""
-    return digit_model("mlp")

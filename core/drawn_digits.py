@@ -86,7 +86,8 @@ def _ink(digit: int, rng: np.random.Generator, size: tuple[int, int], style: str
     look = {"wobble": rng.uniform(0.0, 0.05), "freq": rng.uniform(0.3, 1.5, 2), "phase": rng.uniform(0, 6.3, 2),
             "aspect": aspect, "slant": rng.uniform(-0.25, 0.5), "angle": math.radians(rng.uniform(-18, 18)),
             "height": height * 2,  # drawn at twice the size
-            "center": (2 * rng.uniform(half_w, max(half_w, w - half_w)), 2 * rng.uniform(half_h, max(half_h, h - half_h)))}
+            "center": (2 * rng.uniform(half_w, max(half_w, w - half_w)),
+                       2 * rng.uniform(half_h, max(half_h, h - half_h)))}
     mask = Image.new("L", (2 * w, 2 * h), 0)
     pen = ImageDraw.Draw(mask)
     shapes = SHAPES[digit]
@@ -120,7 +121,8 @@ def render(digit: int, style: str, rng: np.random.Generator) -> np.ndarray:
         paper = light + rng.normal(0, rng.uniform(0.005, 0.03), light.shape)
         strength = rng.uniform(0.6, 0.92)
         ink_color = rng.uniform(0.0, 0.35, 3)
-        rgb = paper[..., None] * (1 - strength * ink[..., None]) + strength * ink[..., None] * ink_color * paper[..., None]
+        rgb = (paper[..., None] * (1 - strength * ink[..., None])
+               + strength * ink[..., None] * ink_color * paper[..., None])
         photo = Image.fromarray(np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8), "RGB")
         photo = photo.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
         buffer = io.BytesIO()

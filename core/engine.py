@@ -12,7 +12,7 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from core import backprop
+from core import fast_mlp
 from core.device import synchronize
 from core.words import english, words
 
@@ -155,7 +155,7 @@ def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size:
 
 class TrainStep(Protocol):
     """How `train`'s loop takes its steps, chosen once before it: `AutogradStep` by default,
-    `core.backprop.MLPStep` for plain MLPs with cross-entropy.
+    `core.fast_mlp.MLPStep` for plain MLPs with cross-entropy.
 
     Per epoch: `begin_epoch()`, then per batch `step` (forward and backward), the step probe,
     `update` (the optimizer), and on logged batches `batch_loss`; at the epoch's end
@@ -228,9 +228,9 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
     device (e.g. uint8 -> normalized float). Break out of the loop to stop at once.
     `optimizer` replaces the one `config` describes (`make_optimizer`).
 
-    Fast path: a plain MLP (`core.backprop.supports`: [Flatten,] Linear, ReLU/Sigmoid/Tanh/
+    Fast path: a plain MLP (`core.fast_mlp.supports`: [Flatten,] Linear, ReLU/Sigmoid/Tanh/
     LeakyReLU, ..., Linear) trained for classification with the default cross-entropy takes
-    the hand-written backward pass `core.backprop.MLPStep` (same numbers as autograd, tested);
+    the hand-written backward pass `core.fast_mlp.MLPStep` (same numbers as autograd, tested);
     with the engine's own SGD and no `step_probe` it applies the update itself too.
     `fast_path=False` always takes autograd (for tests and benchmarks that compare the two).
 
@@ -238,9 +238,9 @@ def train(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], confi
       batch: epoch, step, epoch_float (e.g. 2.5 = half-way through epoch 3), progress (0..1),
              loss, elapsed, eta [, probe: dict from step_probe]
       epoch: epoch, train_loss, train_acc, val_loss, val_acc, monitor, best, elapsed, eta
-      end:   reason ("completed" | "early_stop" | "diverged" | "not_learned": see `not_learned`), words (core.words.Words for the
-             page to say), message (the same in English, for logs and tests), epochs_run,
-             best_epoch, best_monitor, elapsed
+      end:   reason ("completed" | "early_stop" | "diverged" | "not_learned": see `not_learned`),
+             words (core.words.Words for the page to say), message (the same in English, for logs
+             and tests), epochs_run, best_epoch, best_monitor, elapsed
     `step_probe(model)` is called after backward on logged steps (gradients are populated),
     e.g. to record per-layer gradient norms; it must return plain floats.
     """
@@ -456,15 +456,15 @@ def _pick_step(model: nn.Module, x: torch.Tensor, config: TrainConfig, device: t
                step_probe: Callable[[nn.Module], dict] | None,
                optimizer: torch.optim.Optimizer | None, fast_path: bool) -> TrainStep:
     """`train`'s step, chosen once: the hand-written MLP step where it applies, else autograd."""
-    if fast_path and loss_fn is None and config.task == "classification" and backprop.supports(model, x):
+    if fast_path and loss_fn is None and config.task == "classification" and fast_mlp.supports(model, x):
         # The hand step updates the weights itself only for the engine's own SGD, and only
         # when no probe wants to read the gradients in `.grad` before the update.
         if optimizer is None and step_probe is None:
-            sgd = backprop.SGDRule.from_spec(optimizer_spec(config), config.lr)
+            sgd = fast_mlp.SGDRule.from_spec(optimizer_spec(config), config.lr)
             if sgd is not None:
-                return backprop.MLPStep(model, len(x), sgd=sgd)
+                return fast_mlp.MLPStep(model, len(x), sgd=sgd)
         # Otherwise it fills `.grad`, as `loss.backward()` would, for a torch.optim optimizer.
-        return backprop.MLPStep(model, len(x),
+        return fast_mlp.MLPStep(model, len(x),
                                 optimizer=optimizer or make_optimizer(model.parameters(), config))
     return AutogradStep(model, loss_fn or _loss_fn(config.task),
                         optimizer or make_optimizer(model.parameters(), config), len(x), device,

@@ -11,6 +11,11 @@ ACTIVATIONS = {
 }
 
 
+def activation_name(key: str) -> str:
+    """An ACTIVATIONS key as PyTorch names the layer ("leaky_relu" -> "LeakyReLU")."""
+    return ACTIVATIONS[key].__name__
+
+
 def make_mlp(in_features: int = 784, hidden: tuple[int, ...] = (128, 64), out_features: int = 10,
              activation: str = "relu", dropout: float = 0.0) -> nn.Sequential:
     """Flatten -> [Linear -> activation (-> Dropout)] * len(hidden) -> Linear.

@@ -223,7 +223,8 @@ def analyze(model: nn.Module, s: Split, settings: RegressionSettings, history: l
     seconds = end["elapsed"] if end else max([e["elapsed"] for e in history], default=0.0)
     best = end["best_epoch"] if end else 0
     return {**metrics(s.y["test"], predicted), "predicted": predicted, "actual": s.y["test"].copy(),
-            "baselines": baselines(s), "target_std": float(s.y_scaler.scale_[0]), "best_epoch": int(best), "seconds": float(seconds), "device": str(device),
+            "baselines": baselines(s), "target_std": float(s.y_scaler.scale_[0]), "best_epoch": int(best),
+            "seconds": float(seconds), "device": str(device),
             "reason": end["reason"] if end else "stopped"}
 
 

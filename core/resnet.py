@@ -1,5 +1,5 @@
 """ResNet: residual blocks, plain vs residual twins, gradient/activation probes, real ResNets,
-transfer learning. Plain PyTorch; the page (pages/resnet.py) draws what these return."""
+transfer learning. Plain PyTorch; the page (views/resnet/page.py) draws what these return."""
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -259,10 +259,12 @@ def gradient_frame(history: list[dict], model: str | None = None) -> pd.DataFram
 def estimate_seconds(settings: ExperimentSettings, device: torch.device) -> float:
     """Both twins trained one after the other: each one's few real steps and evaluations timed
     (core.engine.measure_costs) on a slice of the data, scaled to every step and epoch."""
-    exp = experiment_data(settings.dataset, n_train=min(settings.n_train, 8 * settings.batch_size), n_test=settings.n_test)
+    exp = experiment_data(settings.dataset, n_train=min(settings.n_train, 8 * settings.batch_size),
+                          n_test=settings.n_test)
     config = settings.train_config()
     return sum(measure_costs(model, (exp["x_train"], exp["y_train"]), config, device,
-                             val_data=(exp["x_test"], exp["y_test"])).seconds(settings.n_train, config, len(exp["x_test"]))
+                             val_data=(exp["x_test"], exp["y_test"])).seconds(settings.n_train, config,
+                                                                               len(exp["x_test"]))
                for model in build_pair(settings.net_config()))
 
 
@@ -547,16 +549,6 @@ def feature_batches(backbone: nn.Module, x: torch.Tensor, device: torch.device, 
         yield (min(1.0, (start + batch_size) / len(x)),
                features(transform(x[start:start + batch_size].to(device))).cpu())
 
-
-def extract_features(backbone: nn.Module, x: torch.Tensor, device: torch.device, image_size: int,
-                     batch_size: int = 128) -> torch.Tensor:
-    """Frozen ResNet-18 features of all of x, (N, 512) on the CPU.
-
-    The backbone never changes while only the new fc layer trains, so its outputs are
-    computed once instead of every epoch.
-    """
-    out = [chunk for _, chunk in feature_batches(backbone, x, device, image_size, batch_size)]
-    return torch.cat(out) if out else torch.empty(0, 512)
 
 
 def scratch_resnet18(seed: int = 0) -> nn.Module:

@@ -172,10 +172,38 @@ def test_mse(model: nn.Module, data: dict, device: torch.device) -> float:
     return float(((pred - data["y_test"]) ** 2).mean())
 
 
-def restore_models(settings: SineSettings, weights: dict[str, dict]) -> dict[str, SeqModel]:
-    """The trained models of a run, rebuilt on the CPU from their kept state_dicts."""
-    return {cell: with_weights(SeqModel(cell, 1, settings.hidden_size, settings.num_layers), state)
-            for cell, state in weights.items()}
+def finished_cells(history: list[dict]) -> dict[str, dict]:
+    """cell -> its result event (train/test MSE, parameters, diverged), for the cells whose
+    training finished, in the page's order (CELLS): a sine run's results."""
+    found = {e["cell"]: e for e in history if e["kind"] == "result"}
+    return {cell: found[cell] for cell in CELLS if cell in found}
+
+
+def any_finished(history: list[dict]) -> bool:
+    """Whether a stopped sine or memory run is worth keeping: at least one model finished."""
+    return any(e["kind"] == "result" for e in history)
+
+
+def restore_models(settings: SineSettings, weights: dict[str, dict], results: dict[str, dict]) -> dict[str, SeqModel]:
+    """A run's trained models, rebuilt on the CPU from their kept state_dicts: the cells that
+    finished (`results`, from finished_cells) without diverging."""
+    return {cell: with_weights(SeqModel(cell, 1, settings.hidden_size, settings.num_layers), weights[cell])
+            for cell, result in results.items() if not result["diverged"] and cell in weights}
+
+
+@torch.no_grad()
+def predict_one(models: dict[str, SeqModel], x: torch.Tensor) -> dict[str, np.ndarray]:
+    """Each model's next-step predictions along one test sequence `x` (1, T, 1)."""
+    return {cell: model(x)[0, :, 0].numpy() for cell, model in models.items()}
+
+
+def forecasts(models: dict[str, SeqModel], context: torch.Tensor, phase: float, horizon: int,
+              shift: float = 0.1) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, float]]:
+    """Each model's free-run forecast past a test sequence `context` (T, 1) whose wave starts at
+    `phase`: (the true continuation, cell -> forecast, cell -> forecast MSE)."""
+    truth = forecast_truth(phase, context.shape[0], horizon, shift)
+    runs = {cell: free_run_forecast(model, context, horizon, torch.device("cpu")) for cell, model in models.items()}
+    return truth, runs, {cell: float(np.mean((values - truth) ** 2)) for cell, values in runs.items()}
 
 
 @torch.no_grad()
@@ -317,6 +345,18 @@ def run_memory_experiment(settings: MemorySettings, device: torch.device,
     for event in combined([(f"{cell}@{T}", T * CELL_COST[cell], job(cell, T)) for cell, T in jobs],
                           tag="job", workers=_workers(len(jobs))):
         yield {**event, "message": english(said), "words": said} if event["kind"] == "end" else event
+
+
+def memory_results(history: list[dict]) -> dict:
+    """A memory run's results: accuracy per (cell, T) point and each cell's gradient profile."""
+    return {"points": [e for e in history if e["kind"] == "result"],
+            "gradients": {e["cell"]: e for e in history if e["kind"] == "gradients"}}
+
+
+def memory_progress(history: list[dict]) -> dict | None:
+    """The newest progress of a memory run: its cell, T, epoch and loss (None before the first)."""
+    last = next((e for e in reversed(history) if e["kind"] == "progress"), None)
+    return None if last is None else {k: last[k] for k in ("cell", "T", "epoch", "loss")}
 
 
 def estimate_memory_seconds(settings: MemorySettings, device: torch.device, cells: tuple = CELLS) -> float:

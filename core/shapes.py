@@ -271,7 +271,8 @@ def layers_to_table(layers: list[dict]) -> list[dict]:
         kind = spec["type"]
         out = spec.get("out_channels", spec.get("out_features"))
         rows.append({"type": kind, "out": out, "kernel": spec.get("kernel_size"),
-                     "stride": spec.get("stride", 1 if kind == "conv" else None) if kind in ("conv", "maxpool", "avgpool") else None,
+                     "stride": (spec.get("stride", 1 if kind == "conv" else None)
+                                if kind in ("conv", "maxpool", "avgpool") else None),
                      "padding": spec.get("padding", 0) if kind in ("conv", "maxpool", "avgpool") else None})
     return rows
 

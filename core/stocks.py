@@ -58,7 +58,8 @@ class StockSettings:
 
 
 # --- Cleaning, windows and scaling -------------------------------------------------------------
-def clean_prices(frame: pd.DataFrame, columns=("Open", "High", "Low", "Close", "Volume")) -> tuple[pd.DataFrame, list[Words]]:
+def clean_prices(frame: pd.DataFrame,
+                 columns=("Open", "High", "Low", "Close", "Volume")) -> tuple[pd.DataFrame, list[Words]]:
     """Drop rows with missing or non-positive prices; add Return (daily close change).
 
     Returns (clean frame, notes for the learner). Raises DataError for absent columns.
@@ -426,7 +427,8 @@ def summarize(models: dict[str, nn.Module], plan: list[tuple[str, Prepared]], hi
     table, verdicts and next-day forecasts. Works on a stopped run too: a model is judged once
     it finished an epoch, with the weights it has."""
     trained = curves(history)
-    diverged = {name: c["end"]["epochs_run"] for name, c in trained.items() if c["end"] and c["end"]["reason"] == "diverged"}
+    diverged = {name: c["end"]["epochs_run"] for name, c in trained.items()
+                if c["end"] and c["end"]["reason"] == "diverged"}
     judged = [(name, prepared) for name, prepared in plan if name in trained and name not in diverged]
     prices = {name: predict_prices(models[name], prepared, device) for name, prepared in judged}
     honest = plan[0][1]

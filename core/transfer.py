@@ -8,7 +8,7 @@ Three ways to learn the new classes from the same images and the same seed:
             (feature extraction: the backbone's features are computed once);
   finetune  the pretrained backbone and a new head both learn, the backbone with a smaller
             learning rate so the features it brings are adjusted, not overwritten.
-Plain PyTorch; the page (ui/resnet_transfer.py) draws what these return.
+Plain PyTorch; the page (views/resnet/transfer.py) draws what these return.
 """
 import functools
 import math

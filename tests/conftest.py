@@ -12,29 +12,8 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("PLAYGROUND_FORCE_CPU", "0")
 
 
-def _always_run_app_py() -> None:
-    """AppTest resets Streamlit's "pages/ folder means v1 multipage app" flag before every run,
-    which would run a page file without app.py. Keep the flag off so every AppTest run goes
-    through app.py's st.navigation, as a browser session does (see ui.ensure_app_shell)."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original_init = PagesManager.__init__
-    if getattr(original_init, "_playground_patched", False):
-        return
-
-    def init(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    init._playground_patched = True
-    PagesManager.__init__ = init
-
-
-_always_run_app_py()
-
-
 def open_page(page: str, timeout: float = 120, query: dict | None = None):
-    """Run app.py under Streamlit's AppTest and switch to `page` (e.g. "pages/cnn.py"), with
+    """Run app.py under Streamlit's AppTest and switch to `page` (e.g. "views/cnn/page.py"), with
     the URL's query parameters `query` (e.g. {"lang": "ko"})."""
     from streamlit.testing.v1 import AppTest
 
@@ -43,14 +22,14 @@ def open_page(page: str, timeout: float = 120, query: dict | None = None):
         at.query_params[name] = value
     at.run()
     assert not at.exception, at.exception
-    if page != "pages/home.py":
+    if page != "views/home/page.py":
         at.switch_page(page)
         at.run()
     return at
 
 
 def open_link(page: str, query: dict | None = None, timeout: float = 180):
-    """Run app.py under AppTest as a browser opening a link: `page` (e.g. "pages/cnn.py") with
+    """Run app.py under AppTest as a browser opening a link: `page` (e.g. "views/cnn/page.py") with
     the query parameters `query` from the first run, as a fresh session."""
     from streamlit.testing.v1 import AppTest
 

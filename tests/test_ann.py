@@ -12,7 +12,7 @@ from core.digits import canvas_to_mnist, default_digit_model, preprocess_digit
 from core.engine import train
 from ui.runs import Run, cpu_state_dict
 
-PAGE = "pages/ann.py"
+PAGE = "views/ann/page.py"
 
 # Hand-made strokes on a 280x280 canvas, the way a learner draws them (not MNIST images).
 STROKES = {
@@ -125,7 +125,7 @@ def test_specks_of_dirt_are_ignored():
 
 def test_the_shipped_mlp_is_small():
     assert digits.MLP_WEIGHTS.exists() and digits.MLP_WEIGHTS.stat().st_size < 1_000_000
-    model = digits.mlp_digit_model()
+    model = digits.digit_model("mlp")
     assert sum(p.numel() for p in model.parameters()) == 109_386
     assert not model.training
     info = digits.digit_model_info("mlp")
@@ -164,11 +164,11 @@ def test_layer_table_shows_the_course_arithmetic():
     first = table[(table["kind"] == "linear") & (table["name"] == "1")].iloc[0]
     assert first["arithmetic"] == "(784 + 1) × 128 = 100,480" and first["shape"] == "(N, 128)"
     total = table[table["kind"] == "total"].iloc[0]
-    assert total["params"] == 109_386 == ann.torchinfo_total(ann.AnnSettings())
+    assert total["params"] == 109_386 == torchinfo_total(ann.AnnSettings())
     assert total["arithmetic"] == "100,480 + 8,256 + 650 = 109,386"
     assert table["kind"].iloc[-2] == "output"
     deeper = ann.AnnSettings(hidden=(256, 128, 32), dropout=0.2)
-    assert ann.layer_table(deeper)["params"].iloc[-1] == ann.torchinfo_total(deeper)
+    assert ann.layer_table(deeper)["params"].iloc[-1] == torchinfo_total(deeper)
 
 
 def test_parse_hidden_explains_bad_input():
@@ -228,7 +228,7 @@ def test_5000_samples_2_epochs_reach_90_percent_and_analysis_adds_up():
 
 
 def test_a_stopped_run_keeps_its_finished_epochs():
-    """Stop cuts the engine's generator short: make_run(history, None) still analyzes the model."""
+    """Stop cuts the engine's generator short: results(history, None) still analyzes the model."""
     s = ann.AnnSettings(n_train=1000, epochs=3)
     model, history, end = _train(s, stop_after_epochs=1)
     assert end is None
@@ -337,7 +337,7 @@ def test_run_history_keeps_two_runs():
 
 
 def test_a_stopped_run_is_shown_with_its_finished_epochs():
-    """Stop reruns the script mid-training; run_training kept make_run(history, None) in the store,
+    """Stop reruns the script mid-training; run_training kept results(history, None) in the store,
     and the next rerun shows it as stopped, with the epochs it finished."""
     at = open_page(PAGE)
     s = ann.AnnSettings(n_train=1000, epochs=3)
@@ -376,3 +376,10 @@ def test_korean_page_trains_and_reads_in_korean():
     english = {text[:80]: _latin_words(text)[:6] for text in _texts(at.main)
                if not HANGUL.search(text) and _latin_words(text)}
     assert not english, f"English on the Korean page: {english}"
+
+
+def torchinfo_total(s: ann.AnnSettings) -> int:
+    """The parameter count torchinfo reports for these settings' MLP: the reference layer_table is checked against."""
+    from torchinfo import summary
+
+    return int(summary(ann.build_model(s), input_size=(1, 1, 28, 28), verbose=0).total_params)

@@ -120,7 +120,8 @@ def test_estimates_grow_with_the_work():
     more = cnn.estimate_seconds(replace(base, n_train=4000, n_test=2 * base.n_test, epochs=2), CPU)
     assert more == pytest.approx(4 * cnn.estimate_seconds(base, CPU), rel=0.1)  # same measured costs, 4× the work
     aug = replace(base, augment=augment.from_toggles("cifar", ["crop", "flip"]))
-    assert 0.5 < cnn.estimate_seconds(aug, CPU) / cnn.estimate_seconds(base, CPU) < 2  # batched: augmenting costs little
+    # batched: augmenting costs little
+    assert 0.5 < cnn.estimate_seconds(aug, CPU) / cnn.estimate_seconds(base, CPU) < 2
     assert cnn.compare_estimate(aug, CPU) > cnn.estimate_seconds(aug, CPU) + cnn.estimate_seconds(base, CPU)
     assert cnn.estimate_seconds(cnn.DEFAULTS["mnist"], CPU) < cnn.estimate_seconds(cnn.DEFAULTS["cifar"], CPU)
 
@@ -224,11 +225,14 @@ def test_recipe_augments_each_batch_like_the_engine_on_cifar():
 # --- The page ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("language, says", [
-    ("en", {"header": "4 · Data augmentation", "verdict": "**On this run**", "same": "✓ same as `F.pad(mode=...)` and `nn.Conv2d(padding_mode=",
+    ("en", {"header": "4 · Data augmentation", "verdict": "**On this run**",
+            "same": "✓ same as `F.pad(mode=...)` and `nn.Conv2d(padding_mode=",
             "test": "Test accuracy"}),
-    ("ko", {"header": "4 · 데이터 증강", "verdict": "**이번 실행에서는**", "same": "✓ `F.pad(mode=...)`, `nn.Conv2d(padding_mode=", "test": "테스트 정확도"})])
+    ("ko", {"header": "4 · 데이터 증강", "verdict": "**이번 실행에서는**",
+            "same": "✓ `F.pad(mode=...)`, `nn.Conv2d(padding_mode=",
+            "test": "테스트 정확도"})])
 def test_page_pads_four_ways_shows_augmented_images_and_compares(language, says):
-    at = open_page("pages/cnn.py", query={"lang": language})
+    at = open_page("views/cnn/page.py", query={"lang": language})
     assert not at.exception, [e.message for e in at.exception]
     checks = [c.value for c in at.caption if says["same"] in c.value]  # one per mode
     assert len(checks) == 4, checks  # zero, reflect, replicate, circular: each agrees with torch
@@ -237,7 +241,8 @@ def test_page_pads_four_ways_shows_augmented_images_and_compares(language, says)
     assert not at.exception and len([c for c in at.caption if says["same"] in c.value]) == 4
 
     assert any(h.value == says["header"] for h in at.header)
-    assert [tg.key for tg in at.toggle if tg.key.startswith("cnn_aug")] == ["cnn_aug_mnist_crop", "cnn_aug_mnist_rotate"]
+    assert [tg.key for tg in at.toggle if tg.key.startswith("cnn_aug")] == ["cnn_aug_mnist_crop",
+                                                                            "cnn_aug_mnist_rotate"]
     grids = len(at.get("imgs"))
     at.button(key="cnn_aug_redraw").click().run()
     assert not at.exception and len(at.get("imgs")) == grids

@@ -1,10 +1,10 @@
-"""Hand-written backprop (core.backprop) against autograd, its reference."""
+"""The engine's hand-written MLP backward pass (core.fast_mlp) against autograd, its reference."""
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core import backprop
+from core import fast_mlp
 from core.engine import TrainConfig, build_seeded, run_to_end, train
 from core.models import make_mlp
 
@@ -23,13 +23,13 @@ def test_loss_and_gradients_match_autograd(activation, hidden):
     torch.manual_seed(1)
     model = make_mlp(in_features=20, hidden=hidden, out_features=6, activation=activation).double()
     x = x.double()
-    assert backprop.supports(model, x)
+    assert fast_mlp.supports(model, x)
 
     loss = F.cross_entropy(model(x), y)
     loss.backward()
     expected = {name: p.grad.clone() for name, p in model.named_parameters()}
 
-    by_hand = backprop.MLPBackprop(model)
+    by_hand = fast_mlp.MLPBackprop(model)
     assert not by_hand.updates_parameters
     logits_out = torch.empty(len(x), 6, dtype=torch.float64)
     logits = by_hand.step(x, y, logits_out=logits_out)
@@ -43,20 +43,20 @@ def test_loss_and_gradients_match_autograd(activation, hidden):
 def test_supports_only_plain_mlps():
     x2d, _ = _batch(shape=(20,))
     x3d, _ = _batch()
-    assert backprop.supports(make_mlp(20, (8,), 6), x3d)
-    assert backprop.supports(nn.Sequential(nn.Linear(20, 8), nn.Tanh(), nn.Linear(8, 3)), x2d)
-    assert not backprop.supports(nn.Sequential(nn.Linear(20, 3)), x3d)  # needs a Flatten
-    assert not backprop.supports(make_mlp(20, (8,), 6, dropout=0.2), x3d)
-    assert not backprop.supports(make_mlp(20, (8,), 6, activation="gelu"), x3d)
-    assert not backprop.supports(nn.Sequential(nn.Linear(20, 8, bias=False), nn.ReLU(),
+    assert fast_mlp.supports(make_mlp(20, (8,), 6), x3d)
+    assert fast_mlp.supports(nn.Sequential(nn.Linear(20, 8), nn.Tanh(), nn.Linear(8, 3)), x2d)
+    assert not fast_mlp.supports(nn.Sequential(nn.Linear(20, 3)), x3d)  # needs a Flatten
+    assert not fast_mlp.supports(make_mlp(20, (8,), 6, dropout=0.2), x3d)
+    assert not fast_mlp.supports(make_mlp(20, (8,), 6, activation="gelu"), x3d)
+    assert not fast_mlp.supports(nn.Sequential(nn.Linear(20, 8, bias=False), nn.ReLU(),
                                                nn.Linear(8, 3)), x2d)
-    assert not backprop.supports(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Linear(2, 2)), x3d)
+    assert not fast_mlp.supports(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Linear(2, 2)), x3d)
     frozen = make_mlp(20, (8,), 6)
     frozen[1].weight.requires_grad_(False)
-    assert not backprop.supports(frozen, x3d)
+    assert not fast_mlp.supports(frozen, x3d)
     hooked = make_mlp(20, (8,), 6)
     hooked[1].register_forward_hook(lambda *args: None)
-    assert not backprop.supports(hooked, x3d)
+    assert not fast_mlp.supports(hooked, x3d)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "sgd_momentum", "adam"])
@@ -88,7 +88,7 @@ def test_sgd_rule_updates_like_torch_optim_sgd(momentum, weight_decay):
     optimizer = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=momentum,
                                 weight_decay=weight_decay)
     by_hand_model = fresh()
-    by_hand = backprop.MLPBackprop(by_hand_model, backprop.SGDRule(0.1, momentum, weight_decay))
+    by_hand = fast_mlp.MLPBackprop(by_hand_model, fast_mlp.SGDRule(0.1, momentum, weight_decay))
     assert by_hand.updates_parameters
     for x, y in batches:
         optimizer.zero_grad()
@@ -103,11 +103,11 @@ def test_engine_picks_the_hand_step_once_where_it_applies(monkeypatch):
     """Plain MLP + default cross-entropy: the hand step (fused SGD unless a probe or an optimizer
     of the caller's needs torch.optim); fast_path=False, a loss_fn or a non-MLP: autograd."""
     made = []
-    original = backprop.MLPStep.__init__
+    original = fast_mlp.MLPStep.__init__
     def spy(self, model, n, sgd=None, optimizer=None):
         made.append("sgd" if sgd is not None else type(optimizer).__name__)
         original(self, model, n, sgd=sgd, optimizer=optimizer)
-    monkeypatch.setattr(backprop.MLPStep, "__init__", spy)
+    monkeypatch.setattr(fast_mlp.MLPStep, "__init__", spy)
     x, y = _batch(n=64, classes=6)
     def picked(config=TrainConfig(epochs=1, batch_size=32), model=None, **kwargs):
         made.clear()

@@ -10,11 +10,11 @@ import math
 import pytest
 import torch
 
+import views.perceptron.backprop
 from conftest import open_page, run_recipe
 from core import backprop
 from core.backprop import TinyNet, WalkSettings
 from core.words import LearnerError, english
-from ui import perceptron_backprop
 
 TOLERANCE = 1e-12
 SEEDS = (0, 1, 2)
@@ -101,7 +101,8 @@ def test_chain_rule_product_is_the_gradient_entry():
                     assert sum(math.prod(p) for p in paths) == pytest.approx(expected.item(), abs=TOLERANCE)
     net, settings = _case(0, 2, 1, "tanh", "mse")
     assert backprop.walkthrough(net, settings, ("W2", 0, 1)).chain == \
-        [[backprop.walkthrough(net, settings).grads["delta2"][0].item(), backprop.forward(net, settings)["a1"][1].item()]]
+        [[backprop.walkthrough(net, settings).grads["delta2"][0].item(),
+          backprop.forward(net, settings)["a1"][1].item()]]
 
 
 def test_the_update_is_torch_sgd_and_a_small_step_lowers_the_loss():
@@ -174,7 +175,7 @@ def test_recipe_matches_the_walkthrough(hidden, outputs, activation, loss):
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_page_section_shows_the_walkthrough(lang):
-    at = open_page("pages/perceptron.py", query={"lang": lang})
+    at = open_page("views/perceptron/page.py", query={"lang": lang})
     assert not at.exception, [e.message for e in at.exception]
     expected = backprop.walkthrough(backprop.random_net(2, 1, 0), WalkSettings())
     header = {"en": "8 · Backpropagation, step by step", "ko": "8 · 오차 역전파, 한 단계씩"}[lang]
@@ -219,5 +220,6 @@ def test_page_section_shows_the_walkthrough(lang):
     assert not at.exception
     chain = next(e.value for e in at.latex if r"\frac{\partial L}{\partial w^{(1)}_{12}} &=" in e.value)
     paths = backprop.chain_rule(expected.forward, expected.grads, "W1", 0, 1)
-    numbers = " + ".join(r"\cdot ".join(perceptron_backprop._p(v) for v in path) for path in paths)
-    assert rf"&= {numbers}\\ &= {perceptron_backprop._n(expected.grads['W1'][0, 1].item())}\end{{aligned}}" in chain
+    numbers = " + ".join(r"\cdot ".join(views.perceptron.backprop._p(v) for v in path) for path in paths)
+    assert (rf"&= {numbers}\\ &= {views.perceptron.backprop._n(expected.grads['W1'][0, 1].item())}"
+            rf"\end{{aligned}}" in chain)

@@ -20,6 +20,9 @@ def test_a_lesson_link_in_teacher_mode_trains_and_shows_the_tick(streamlit_url, 
     idle(page)
     banner = page.locator(".st-key-lesson_banner")
     assert lesson["xor_hidden_question"].strip()[:40] in banner.inner_text()
+    # Focus mode hides settings by Streamlit's generated st-key-<key> class (an internal): this
+    # test is what notices when Streamlit renames it, since the box must exist and be hidden.
+    assert page.locator(".st-key-perceptron_depth").count() == 1
     assert page.locator(".st-key-perceptron_depth").is_hidden()  # focus mode: unused settings hidden
     assert page.locator(".st-key-perceptron_mlp_hidden").is_visible()
     assert slider_value(page, en["hidden"]) == "2"

@@ -15,7 +15,7 @@ from core.data import DataError
 from core.digits import canvas_to_mnist
 from core.engine import run_to_end
 from core.words import sections
-from ui import cnn_charts
+from views.cnn import charts
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -97,7 +97,7 @@ def test_conv_by_hand_and_the_highlighted_cell_match_torch():
 def test_highlight_works_on_one_column_grids():
     """The pooling/stride highlighter: a one-column output grid must style too (pandas 3)."""
     for values in (np.array([[1.0], [2.0]]), np.array([[1.0, 2.0]]), np.ones((3, 3))):
-        html = cnn_charts.highlight(cnn_charts.grid_frame(values), (0, 1), (0, 1)).to_html()
+        html = charts.highlight(charts.grid_frame(values), (0, 1), (0, 1)).to_html()
         assert html.count("background-color: #ffe08a") == 1
     pooled = cnn.pool_both(cnn.POOL_EXAMPLE, 4, 1, 0)  # a 1×1 output
     assert pooled["max"].tolist() == [[9.0]]
@@ -249,7 +249,7 @@ def test_every_preset_has_its_words(language):
 
 
 def test_page_renders_checks_torch_and_explains_an_invalid_stack():
-    at = open_page("pages/cnn.py")
+    at = open_page("views/cnn/page.py")
     assert not at.exception
     assert any("matches torch" in s.value for s in at.success)
     metrics = {m.label: m.value for m in at.metric}
@@ -272,7 +272,7 @@ def test_page_renders_checks_torch_and_explains_an_invalid_stack():
 
 
 def test_page_trains_a_small_cnn_and_shows_after_training():
-    at = open_page("pages/cnn.py")
+    at = open_page("views/cnn/page.py")
     assert any("Not trained yet" in i.value for i in at.info)
     at.select_slider(key="cnn_mnist_n_train").set_value(1000)
     at.slider(key="cnn_mnist_epochs").set_value(1)
@@ -312,7 +312,7 @@ def test_full_cifar_offline_says_so_and_keeps_the_subset(monkeypatch, language, 
     monkeypatch.setattr(data, "internet_available", lambda *a, **k: False)
     monkeypatch.setattr(data, "CACHE_DIR", data.CACHE_DIR / "no-full-cifar-here")
     data.load_cifar10_full.cache_clear()
-    at = open_page("pages/cnn.py", query={"lang": language})
+    at = open_page("views/cnn/page.py", query={"lang": language})
     at.radio(key="cnn_dataset").set_value("cifar").run()
     at.checkbox(key="cnn_full_cifar").check().run()
     assert not at.exception, [e.message for e in at.exception]
@@ -336,7 +336,7 @@ def test_page_in_korean_explains_trains_and_names_classes_in_korean():
     """?lang=ko: the calculator's refusal and torch check, the trace table, a short training's
     results (end message, metrics, captions) and the CIFAR-10 classes are Korean."""
     hangul = re.compile(r"[\uac00-\ud7a3]")
-    at = open_page("pages/cnn.py", query={"lang": "ko"})
+    at = open_page("views/cnn/page.py", query={"lang": "ko"})
     assert list(at.table[0].value.columns)[1:] == ["층", "입력", "출력", "파라미터", "수용 영역", "계산식", "참고"]
     at.number_input(key="cnn_in_h").set_value(4).run()  # the 5×5 conv cannot fit
     assert not at.exception, [e.message for e in at.exception]

@@ -87,7 +87,8 @@ def test_embedded_prices_are_tidy_and_cut_to_the_range():
     prices = data.embedded_prices("005930", "2020-01-01", "2020-12-31")
     assert list(prices.columns) == ["Date", *data.STOCK_COLUMNS]
     assert prices["Date"].is_monotonic_increasing and prices["Date"].is_unique
-    assert prices["Date"].iloc[0] >= pd.Timestamp("2020-01-01") and prices["Date"].iloc[-1] <= pd.Timestamp("2020-12-31")
+    assert (prices["Date"].iloc[0] >= pd.Timestamp("2020-01-01")
+            and prices["Date"].iloc[-1] <= pd.Timestamp("2020-12-31"))
     assert all(prices[c].dtype == "float64" for c in data.STOCK_COLUMNS)
     assert data.describe_prices(prices) == data.Words("stocks.span", {
         "first": prices["Date"].iloc[0], "last": prices["Date"].iloc[-1], "days": len(prices)})

@@ -32,7 +32,7 @@ def test_default_reader_is_the_shipped_cnn(readers):
     assert type(digits.default_digit_model()) is type(model) and isinstance(model[0], torch.nn.Conv2d)
     assert digits.DEFAULT_WEIGHTS == digits.CNN_WEIGHTS and 100_000 < digits.CNN_WEIGHTS.stat().st_size < 1_000_000
     assert not model.training and (info["mean"], info["std"]) == (0.5, 0.5)  # canvas_to_mnist's normalization
-    assert sum(p.numel() for p in digits.mlp_digit_model().parameters()) == 109_386  # the course's SimpleANN
+    assert sum(p.numel() for p in digits.digit_model("mlp").parameters()) == 109_386  # the course's SimpleANN
 
 
 def test_cnn_reads_mnist_and_drawings_and_the_mlp_is_reported(readers, drawn):
@@ -41,7 +41,8 @@ def test_cnn_reads_mnist_and_drawings_and_the_mlp_is_reported(readers, drawn):
     figures = {}
     for kind, (model, info) in readers.items():
         figures[kind] = (digits.mnist_test_accuracy(model, info["mean"], info["std"]),
-                         float(100 * (drawn_digits.predictions(model, pictures, info["mean"], info["std"]) == labels).mean()))
+                         float(100 * (drawn_digits.predictions(model, pictures, info["mean"], info["std"])
+                                      == labels).mean()))
         # The figures the page shows; another CPU may round one image differently.
         assert figures[kind][0] == pytest.approx(info["test_accuracy"], abs=0.05)
         assert figures[kind][1] == pytest.approx(info["drawn_accuracy"], abs=0.7)
@@ -166,7 +167,8 @@ def test_sixteen_bit_png_is_scaled_not_clipped():
     clipped = np.asarray(Image.open(io.BytesIO(READABLE["png16"][1])).convert("RGBA"))
     assert digits.canvas_to_mnist(clipped) is None  # the bug
     eight_bit = np.asarray(Image.open(io.BytesIO(READABLE["palette"][1])).convert("L"), np.float32)
-    assert np.abs(digits.load_image(io.BytesIO(READABLE["png16"][1]))[..., 0] - eight_bit).max() <= 24  # palette: 16 grays
+    # palette: 16 grays
+    assert np.abs(digits.load_image(io.BytesIO(READABLE["png16"][1]))[..., 0] - eight_bit).max() <= 24
 
 
 @pytest.mark.parametrize("name", list(UNREADABLE))
@@ -199,7 +201,7 @@ def test_ann_page_uploads_every_case_and_shows_both_readers(lang):
     from core.words import sections
 
     words = sections(lang, "digits")
-    at = open_page("pages/ann.py", query={"lang": lang})
+    at = open_page("views/ann/page.py", query={"lang": lang})
     at.radio(key="ann_draw_input").set_value("photo").run()
     assert words["nothing_drawn"] in _said(at)
     for name, (filename, data) in READABLE.items():
@@ -235,7 +237,7 @@ def test_ann_page_shift_control_and_my_latest_run():
                                     transform=s.transform()))
     results = ann.analyze(model, s, history, end, 9.0, torch.device("cpu"))
     run = Run(1, s, history, end, results, cpu_state_dict(model))
-    at = open_page("pages/ann.py")
+    at = open_page("views/ann/page.py")
     at.session_state["ann_runs"] = {"runs": [run], "next_id": 2, "notice": None}
     at.run()
     at.radio(key="ann_draw_input").set_value("photo").run()
@@ -258,7 +260,7 @@ def test_cnn_page_uploads_every_case(lang):
     from core.words import sections
 
     words, cnn_words = sections(lang, "digits"), sections(lang, "cnn")
-    at = open_page("pages/cnn.py", query={"lang": lang})
+    at = open_page("views/cnn/page.py", query={"lang": lang})
     at.radio(key="cnn_mnist_source").set_value("upload").run()
     for name, (filename, data) in READABLE.items():
         at.file_uploader(key="cnn_mnist_upload").set_value((filename, data, "image/png")).run()

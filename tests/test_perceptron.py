@@ -240,7 +240,8 @@ def test_cubic_fit_divergence_is_a_message_not_nan():
 # --- Recipes ("Show the code") -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("dataset,optimizer,batch_size,activation",
-                         [("XOR", "adam", 0, "tanh"), ("moons", "sgd_momentum", 16, "relu"), ("OR", "sgd", 16, "sigmoid")])
+                         [("XOR", "adam", 0, "tanh"), ("moons", "sgd_momentum", 16, "relu"),
+                          ("OR", "sgd", 16, "sigmoid")])
 def test_mlp_recipe_matches_the_engine(dataset, optimizer, batch_size, activation, capsys):
     """The recipe (plain autograd, torch.optim) and train_mlp (core.engine, its fast path and fused
     optimizers) start from the same weights and see the same batches. Tolerance: final accuracy
@@ -300,7 +301,7 @@ def _runs(at, store: str) -> list:
 
 
 def test_page_renders_and_training_clicks_produce_charts():
-    at = open_page("pages/perceptron.py")
+    at = open_page("views/perceptron/page.py")
     assert not at.exception, [e.message for e in at.exception]
     headers = [h.value for h in at.header]
     assert len(headers) == 8 and headers[0].startswith("1 ·") and headers[-1].startswith("8 ·")
@@ -350,7 +351,7 @@ def test_page_renders_and_training_clicks_produce_charts():
 
 
 def test_stopped_runs_are_kept_and_shown():
-    """What Stop leaves behind: run_training's make_run(history, None) with the events so far."""
+    """What Stop leaves behind: run_training's results(history, None) with the events so far."""
     from ui.runs import Run
 
     data = perceptron.ToyData()  # the page's default data
@@ -362,7 +363,7 @@ def test_stopped_runs_are_kept_and_shown():
     sine = perceptron.CubicFitConfig(steps=200)
     sine_events = [e for e in perceptron.fit_cubic(sine) if e["kind"] != "end"][:3]
 
-    at = open_page("pages/perceptron.py")
+    at = open_page("views/perceptron/page.py")
     for store, settings, events, results in (("perceptron_rule_runs", rule, rule_events, {"data": data}),
                                              ("perceptron_mlp_runs", mlp, mlp_events, {"data": data}),
                                              ("perceptron_sine_runs", sine, sine_events, {})):
@@ -379,7 +380,7 @@ def test_stopped_runs_are_kept_and_shown():
 
 
 def test_page_extreme_values_give_messages_not_exceptions():
-    at = open_page("pages/perceptron.py")
+    at = open_page("views/perceptron/page.py")
     at.text_input(key="perceptron_logits").set_value("2, abc").run()
     assert any("Could not read" in e.value for e in at.error)
     at.slider(key="perceptron_temperature").set_value(0.05).run()
@@ -421,7 +422,7 @@ def test_page_reads_in_korean_after_training():
     """?lang=ko: the three trainings run, and what they report (messages, metrics, captions, chart
     titles and axes) is Korean; English sentences from core (the end events' messages) never show."""
     hangul = re.compile(r"[\uac00-\ud7a3]")
-    at = open_page("pages/perceptron.py", query={"lang": "ko"})
+    at = open_page("views/perceptron/page.py", query={"lang": "ko"})
     assert not at.exception, [e.message for e in at.exception]
     at.selectbox(key="perceptron_dataset").set_value("XOR").run()
     at.slider(key="perceptron_rule_epochs").set_value(5).run()

@@ -131,8 +131,10 @@ def test_estimate_grows_with_the_work():
     assert 0 < regression.estimate_seconds(small, CPU) < 60
     assert regression.estimate_seconds(regression.RegressionSettings(epochs=600), CPU) == pytest.approx(
         2 * regression.estimate_seconds(small, CPU))
-    assert regression.estimate_seconds(regression.RegressionSettings(hidden=(512, 512)), CPU) > regression.estimate_seconds(small, CPU)
-    assert regression.estimate_seconds(regression.RegressionSettings(batch_size=8), CPU) > regression.estimate_seconds(small, CPU)
+    assert regression.estimate_seconds(regression.RegressionSettings(hidden=(512, 512)), CPU) > \
+        regression.estimate_seconds(small, CPU)
+    assert regression.estimate_seconds(regression.RegressionSettings(batch_size=8), CPU) > \
+        regression.estimate_seconds(small, CPU)
 
 
 def test_recipe_matches_the_engine(capsys):
@@ -150,7 +152,7 @@ def test_recipe_matches_the_engine(capsys):
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_page_section_trains_and_shows_results(lang):
-    at = open_page("pages/ann.py", query={"lang": lang}, timeout=300)
+    at = open_page("views/ann/page.py", query={"lang": lang}, timeout=300)
     assert not at.exception, [e.message for e in at.exception]
     assert at.number_input(key="reg_split_seed").value == 0
     at.text_input(key="reg_hidden").input("32, x").run()  # bad input: a message, no traceback

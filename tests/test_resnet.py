@@ -150,7 +150,7 @@ def test_comparison_run_tags_both_twins_and_keeps_a_stopped_run(mnist_small):
 
 
 def test_stopped_run_is_kept_in_the_store_with_weights(mnist_small, monkeypatch):
-    """What run_training does on Stop: make_run(history, None) into the page's RunStore."""
+    """What run_training does on Stop: a run with end None into the page's RunStore."""
     from ui.runs import Run, RunStore, cpu_state_dict
     from ui.training import has_epoch
 
@@ -308,7 +308,9 @@ def test_transfer_pipeline_runs_from_cached_weights(fake_cached_weights):
     assert tl["x_train"].shape == (40, 3, 32, 32) and tl["x_train"].dtype == torch.uint8
     assert torch.bincount(tl["y_train"], minlength=10).tolist() == [4] * 10  # stratified
     fc_before = model.fc.weight.clone()
-    feats = resnet.extract_features(model, tl["x_train"], CPU, 32, batch_size=16)
+    with torch.no_grad():  # the frozen backbone's features, as the page's transfer run computes them first
+        backbone = nn.Sequential(*list(model.children())[:-1]).eval()
+        feats = torch.flatten(backbone(tl["x_train"].float() / 255), 1)
     assert feats.shape == (40, 512)
     assert torch.equal(model.fc.weight, fc_before) and isinstance(model.fc, nn.Linear)
     _, end = run_to_end(train(resnet.new_head(), (feats, tl["y_train"]),
@@ -321,7 +323,7 @@ def test_transfer_pipeline_runs_from_cached_weights(fake_cached_weights):
 def test_page_offline_shows_message_and_trains(monkeypatch, tmp_path):
     monkeypatch.setattr(resnet, "pretrained_weights_path", lambda: tmp_path / "missing.pth")
     monkeypatch.setattr(data, "internet_available", lambda *a, **k: False)
-    at = open_page("pages/resnet.py", timeout=240)
+    at = open_page("views/resnet/page.py", timeout=240)
     assert not at.exception, at.exception
     assert any("needs the internet" in w.value for w in at.warning)
     assert len(at.table) == 2  # activation stats and the stage table
@@ -344,7 +346,7 @@ def test_page_offline_shows_message_and_trains(monkeypatch, tmp_path):
 
 
 def test_page_transfer_learning_from_cached_weights(fake_cached_weights, monkeypatch):
-    at = open_page("pages/resnet.py", timeout=240)
+    at = open_page("views/resnet/page.py", timeout=240)
     assert not at.exception, at.exception
     assert not any("needs the internet" in w.value for w in at.warning)
     at.select_slider(key="resnet_tl_n").set_value(200)
@@ -369,7 +371,7 @@ def _hangul(text: str) -> bool:
 
 def test_page_in_korean_trains_both_experiments(fake_cached_weights):
     """?lang=ko: the comparison and the transfer run, and everything they report, in Korean."""
-    at = open_page("pages/resnet.py", timeout=240, query={"lang": "ko"})
+    at = open_page("views/resnet/page.py", timeout=240, query={"lang": "ko"})
     assert not at.exception, at.exception
     at.select_slider(key="resnet_n_train").set_value(500)
     at.slider(key="resnet_depth").set_value(8)
@@ -402,7 +404,7 @@ def test_page_in_korean_says_why_transfer_learning_failed(monkeypatch):
     def fail():
         raise data.OfflineError("HTTP Error 503: Service Unavailable")
     monkeypatch.setattr(resnet, "load_pretrained_resnet18", fail)
-    at = open_page("pages/resnet.py", timeout=240, query={"lang": "ko"})
+    at = open_page("views/resnet/page.py", timeout=240, query={"lang": "ko"})
     at.button(key="resnet_tl_train").click().run()
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == [sections("ko", "resnet")["tl_failed"]]

@@ -73,7 +73,8 @@ def test_all_three_reach_a_low_loss_on_the_sine_task(sine_run):
 
 def test_train_cells_tags_events_and_reports_each_cell(one_thread):
     """One event stream for the three cells: tagged events, monotone overall progress, a result
-    per cell (the same figures the engine gives for that cell alone), one end event. The cells train side by side, so results come in the order they finish."""
+    per cell (the same figures the engine gives for that cell alone), one end event. The cells
+    train side by side, so results come in the order they finish."""
     settings = rnn.SineSettings(samples=100, seq_len=10, hidden_size=8, epochs=3, batch_size=32)
     data = rnn.make_sine_data(settings)
     models, events = rnn.train_cells(data, settings, CPU)
@@ -82,15 +83,19 @@ def test_train_cells_tags_events_and_reports_each_cell(one_thread):
     assert all(e["cell"] in rnn.CELLS for e in events[:-1])
     progress = [e["progress"] for e in events[:-1]]
     assert progress == sorted(progress) and math.isclose(progress[-1], 1.0)
-    results = {e["cell"]: e for e in events if e["kind"] == "result"}
-    assert sorted(results) == sorted(rnn.CELLS) == sorted(models)  # in the order they finish
+    results = rnn.finished_cells(events)
+    assert list(results) == list(rnn.CELLS) == sorted(models, key=rnn.CELLS.index)  # the page's order
     for cell, r in results.items():
         assert r["params"] == count_params(models[cell]) and not r["diverged"]
         assert r["test_mse"] == pytest.approx(rnn.test_mse(models[cell], data, CPU))
         alone, events_alone = rnn.train_sine(cell, data, settings, CPU)
         run_to_end(events_alone)
         assert rnn.test_mse(alone, data, CPU) == pytest.approx(r["test_mse"], rel=1e-5)
-    restored = rnn.restore_models(settings, {c: m.state_dict() for c, m in models.items()})
+    restored = rnn.restore_models(settings, {c: m.state_dict() for c, m in models.items()}, results)
+    assert set(restored) == set(rnn.CELLS)
+    partial = rnn.restore_models(settings, {c: m.state_dict() for c, m in models.items()},
+                                 {"lstm": results["lstm"], "gru": {**results["gru"], "diverged": True}})
+    assert set(partial) == {"lstm"}  # a cell that diverged or never finished has no model to show
     torch.testing.assert_close(restored["gru"](data["x_test"]), models["gru"](data["x_test"]))
 
 
@@ -216,7 +221,7 @@ def test_memory_recipe_matches_the_engine(one_thread, capsys):
 # --- The page -------------------------------------------------------------------------------
 
 def test_page_trains_and_renders():
-    at = open_page("pages/rnn.py", timeout=180)
+    at = open_page("views/rnn/page.py", timeout=180)
     assert not at.exception, [e.message for e in at.exception]
     # gates of untrained cells are shown and verified before any training
     assert any("LSTM vs nn.LSTM" in m.label for m in at.metric)
@@ -256,7 +261,7 @@ def test_page_trains_and_renders():
 
 
 def test_page_reports_divergence():
-    at = open_page("pages/rnn.py", timeout=180)
+    at = open_page("views/rnn/page.py", timeout=180)
     at.slider(key="rnn_samples").set_value(100)
     at.slider(key="rnn_seq_len").set_value(10)
     at.slider(key="rnn_epochs").set_value(3)
@@ -269,7 +274,7 @@ def test_page_reports_divergence():
 
 def test_a_stopped_run_keeps_the_finished_cells(one_thread):
     """Stop interrupts run_training mid-stream (here: an error right after the first cell's
-    result): make_run(history, None) keeps the finished cell's results and weights only."""
+    result): the run kept holds the finished cell's results, and only that cell's model comes back."""
     from streamlit.testing.v1 import AppTest
 
     def script():
@@ -278,7 +283,7 @@ def test_a_stopped_run_keeps_the_finished_cells(one_thread):
         import torch
 
         from core import rnn
-        from ui.runs import Run, RunStore, cpu_state_dict
+        from ui.runs import RunStore
         from ui.training import run_training
 
         store = RunStore("rnn_runs")
@@ -291,28 +296,24 @@ def test_a_stopped_run_keeps_the_finished_cells(one_thread):
                 if event["kind"] == "result":
                     raise InterruptedError("Stop")
 
-        def make_run(history, end):
-            results = {e["cell"]: e for e in history if e["kind"] == "result"}
-            return Run(store.next_id(), settings, history, end, results,
-                       {c: cpu_state_dict(models[c]) for c in results})
-
         with contextlib.suppress(InterruptedError):
-            run_training(stopped_after_first_cell(), key="rnn_live", label="test", store=store,
-                         make_run=make_run, keep_partial=lambda h: any(e["kind"] == "result" for e in h))
+            run_training(stopped_after_first_cell(), key="rnn_live", label="test", store=store, settings=settings,
+                         results=lambda history, end: rnn.finished_cells(history), weights=models,
+                         keep_partial=rnn.any_finished)
 
     at = AppTest.from_function(script, default_timeout=60).run()
     assert not at.exception
     run = at.session_state["rnn_runs"]["runs"][0]
     # The cells train side by side: whichever finished first is the one kept.
-    assert run.stopped and len(run.results) == 1 and list(run.state_dict) == list(run.results)
-    assert set(run.results) <= set(rnn.CELLS)
+    assert run.stopped and len(run.results) == 1 and set(run.results) <= set(rnn.CELLS)
+    assert list(rnn.restore_models(run.settings, run.state_dict, run.results)) == list(run.results)
     assert at.session_state["rnn_runs"]["notice"]  # announced on the next rerun
 
 
 def test_page_trains_and_reports_in_korean():
     """?lang=ko: both trainings run, and what they report (alerts, metrics, captions, the
     progress bar's last words) is Korean."""
-    at = open_page("pages/rnn.py", timeout=180, query={"lang": "ko"})
+    at = open_page("views/rnn/page.py", timeout=180, query={"lang": "ko"})
     assert not at.exception, [e.message for e in at.exception]
     at.slider(key="rnn_samples").set_value(100)
     at.slider(key="rnn_seq_len").set_value(10)

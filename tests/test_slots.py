@@ -102,7 +102,7 @@ def _panel_script():
     """A page that trains through ui.training.run_training; the test sets what the run does."""
     import streamlit as st
 
-    from ui.runs import Run, RunStore
+    from ui.runs import RunStore
     from ui.training import run_training
 
     def events():
@@ -114,7 +114,7 @@ def _panel_script():
 
     store = RunStore("slot_runs")
     run_training(events(), key="slot", label="Run", store=store,
-                 make_run=lambda history, end: Run(store.next_id(), None, history, end))
+                 settings=None)
 
 
 @pytest.fixture

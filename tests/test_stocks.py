@@ -17,8 +17,8 @@ from conftest import open_page, run_recipe
 from core import data, device, recipes, stocks
 from core.engine import TrainConfig, evaluate, run_to_end
 from core.words import sections
-from ui import stocks_charts
 from ui.content import say, t
+from views.stocks import charts
 
 CPU = torch.device("cpu")
 
@@ -62,7 +62,7 @@ def test_offline_uses_embedded_data_and_says_so(no_network):
     prices = data.load_prices("005930", "2020-01-01", "2023-12-31", online=True, timeout=5)
     assert no_network == ["005930"]  # it did try the network first
     assert prices.source == "embedded"
-    note = stocks_charts.source_note(prices)
+    note = charts.source_note(prices)
     assert "embedded CSV data/stocks/005930.csv" in note
     assert "network is unreachable" in note
     assert "2020-01-02 → 2023-12-08" in note
@@ -76,7 +76,7 @@ def test_a_hanging_download_times_out_and_falls_back(monkeypatch):
     started = time.perf_counter()
     prices = data.load_prices("AAPL", "2019-01-01", "2020-12-31", timeout=0.2)
     assert time.perf_counter() - started < 2.0
-    assert prices.source == "embedded" and "did not answer within 0.2 s" in stocks_charts.source_note(prices)
+    assert prices.source == "embedded" and "did not answer within 0.2 s" in charts.source_note(prices)
     assert prices.currency == "$"
 
 
@@ -118,7 +118,7 @@ def test_download_is_tidied_and_cached_on_disk(monkeypatch):
 
     monkeypatch.setattr(data, "_download", must_not_download)
     second = data.load_prices("MSFT", "2021-01-01", "2021-06-30")
-    assert second.source == "cache" and "cached on disk" in stocks_charts.source_note(second)
+    assert second.source == "cache" and "cached on disk" in charts.source_note(second)
     pd.testing.assert_frame_equal(first.frame, second.frame)
 
 
@@ -187,7 +187,7 @@ def test_leakage_summary_names_what_the_notebook_scaler_learns_from_the_future()
     (honest_lo, honest_hi), (leaky_lo, leaky_hi) = leak["changed"]["target"]
     assert honest_lo == leaky_lo and honest_hi < 60 < 130 < leaky_hi  # AAPL doubled in 2020
     assert leak["test_outside_training"] and leak["leaky_rows"] == len(aapl) - 1
-    text = stocks_charts.leak_text(leak, stocks.StockSettings(), "$")
+    text = charts.leak_text(leak, stocks.StockSettings(), "$")
     assert "target (close)" in text and "reshape the very inputs" in text
 
 
@@ -235,8 +235,8 @@ def test_verdict_distinguishes_copying_from_beating(samsung):
     preds = {"lstm": prev + rng.normal(0, 5, len(prev)), "gru": actual + rng.normal(0, 5, len(prev))}
     table = stocks.compare(p, preds)
     assert list(table.index) == ["lstm", "gru", stocks.NAIVE, stocks.DRIFT]
-    copycat = stocks_charts.verdict_text(stocks.verdict(table, "lstm", p, preds["lstm"]), "₩")
-    oracle = stocks_charts.verdict_text(stocks.verdict(table, "gru", p, preds["gru"]), "₩")
+    copycat = charts.verdict_text(stocks.verdict(table, "lstm", p, preds["lstm"]), "₩")
+    oracle = charts.verdict_text(stocks.verdict(table, "gru", p, preds["gru"]), "₩")
     assert "ties with" in copycat and "yesterday's curve shifted" in copycat
     assert "beats copying yesterday" in oracle
     assert table.loc["gru", "Direction %"] > 90
@@ -303,7 +303,7 @@ def test_lstm_and_gru_train_and_early_stop(samsung, one_thread):
 
 def test_train_models_is_one_stream_and_a_stopped_run_is_judged(samsung, one_thread):
     """The page's event stream: every event names its model, progress spans the plan, and a run
-    cut short (Stop) is summarized with the epochs it finished (make_run(history, None))."""
+    cut short (Stop) is summarized with the epochs it finished (results(history, None))."""
     settings = stocks.StockSettings(window=10, hidden=4, epochs=2, batch_size=128, patience=None, with_leaky=True)
     frame = _between(samsung, "2021-01-01", "2023-12-31")
     plan = stocks.plans(frame, stocks.prepare(frame, settings))
@@ -386,7 +386,7 @@ def test_recipe_renders_the_pages_settings():
 
 # --- The page -----------------------------------------------------------------------------------
 def test_page_offline_trains_and_reports_honestly(no_network):
-    at = open_page("pages/stocks.py")
+    at = open_page("views/stocks/page.py")
     assert not at.exception, [e.message for e in at.exception]
     infos = " ".join(i.value for i in at.info)
     assert "embedded CSV data/stocks/005930.csv" in infos and "network is unreachable" in infos
@@ -417,7 +417,7 @@ def test_page_offline_trains_and_reports_honestly(no_network):
 
 
 def test_page_bad_inputs_give_messages():
-    at = open_page("pages/stocks.py")
+    at = open_page("views/stocks/page.py")
     at.selectbox(key="stocks_symbol").set_value("other").run()
     at.text_input(key="stocks_other").input("ZZZZ").run()
     assert not at.exception
@@ -475,7 +475,7 @@ def _chart_titles(at) -> list[str]:
 def test_page_in_korean_trains_and_reports_in_korean(no_network):
     """?lang=ko: the messages, results, tables and charts after training read in Korean, and
     widgets whose options are worded (run picker, stock, chart kind) still work after a run."""
-    at = open_page("pages/stocks.py", query={"lang": "ko"})
+    at = open_page("views/stocks/page.py", query={"lang": "ko"})
     assert any("네트워크에 연결할 수 없습니다" in i.value for i in at.info)
     at.slider(key="stocks_epochs").set_value(2).run()
     at.button(key="stocks_train").click().run()

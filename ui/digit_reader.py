@@ -10,9 +10,9 @@ from streamlit_drawable_canvas import st_canvas
 
 from core import ann, cnn, digits
 from core.data import DataError, normalize
-from ui import ann_charts
 from ui.content import labels, t
 from ui.share import setting
+from ui.shell import page_file
 
 CANVAS = 280           # canvas side in pixels: 10x MNIST's 28
 LOW_CONFIDENCE = 0.60  # below this top probability a reader is called unsure
@@ -76,7 +76,8 @@ def shift_curves(readers: list[dict], centered: np.ndarray, most: int = MAX_SHIF
     for reader in readers:
         probs = _probabilities(reader, [digits.shift_pixels(centered, dx, 0) for dx in shifts])
         answer = int(np.argmax(probs[most]))
-        rows += [{"reader": reader["name"], "shift": dx, "confidence": float(p[answer])} for dx, p in zip(shifts, probs)]
+        rows += [{"reader": reader["name"], "shift": dx, "confidence": float(p[answer])}
+                 for dx, p in zip(shifts, probs)]
     return pd.DataFrame(rows)
 
 
@@ -99,7 +100,7 @@ def _answer(col, reader: dict, probs: np.ndarray) -> None:
     col.metric(t("digits.prediction", reader=reader["name"]), str(top),
                delta=t("digits.confident", probability=probs[top]), delta_color="off")
     col.caption(reader["figures"])
-    col.altair_chart(ann_charts.probability_chart(probs), width="stretch")
+    col.altair_chart(probability_chart(probs), width="stretch")
     if probs[top] < LOW_CONFIDENCE:
         col.warning(t("digits.low_confidence", probability=probs[top]))
 
@@ -121,7 +122,7 @@ def render(runs: list) -> None:
         kind, key = message.split(":", 1)
         getattr(col_steps, kind)(t(key))
     else:
-        images, captions, caption = ann_charts.steps_gallery(steps, t("digits.steps_reader"))
+        images, captions, caption = steps_gallery(steps, t("digits.steps_reader"))
         col_steps.image(images, caption=captions, width=112)
         col_steps.caption(caption)
         st.markdown(f"**{t('digits.shift_header')}**")
@@ -130,7 +131,7 @@ def render(runs: list) -> None:
         dx = setting(col_shift.slider, t("digits.shift_x"), -MAX_SHIFT, MAX_SHIFT, 0, key="ann_shift_x")
         dy = setting(col_shift.slider, t("digits.shift_y"), -MAX_SHIFT, MAX_SHIFT, 0, key="ann_shift_y")
         shifted = digits.shift_pixels(steps.centered, dx, dy)
-        col_seen.image(ann_charts.tile(shifted, 140), caption=t("digits.shifted_caption", dx=dx, dy=dy), width=140)
+        col_seen.image(tile(shifted, 140), caption=t("digits.shifted_caption", dx=dx, dy=dy), width=140)
         if not readers:
             st.info(t("digits.pick_a_reader"))
         for col, reader in zip(st.columns(max(1, len(readers))), readers):
@@ -140,7 +141,7 @@ def render(runs: list) -> None:
             st.caption(t("digits.shift_chart_caption", most=MAX_SHIFT))
     st.subheader(t("digits.why_header"))
     st.markdown(t("digits.why"))
-    st.page_link("pages/cnn.py", label=t("digits.cnn_link"), icon="🧩")
+    st.page_link(page_file("cnn"), label=t("digits.cnn_link"), icon="🧩")
 
 
 # --- The CNN page: its own-image upload, through the one loader, read by the same default reader ---
@@ -166,3 +167,38 @@ def default_reading(image: torch.Tensor | None, dataset: str, source: str) -> No
     x = normalize(image.reshape(1, 28, 28), info["mean"], info["std"])[None]  # (1, 1, 28, 28)
     probs = digits.digit_probabilities(_shipped_model("cnn"), x)
     st.caption(t("digits.default_reads", digit=int(np.argmax(probs)), probability=float(probs.max())))
+
+
+def tile(image: np.ndarray, side: int = 112) -> np.ndarray:
+    """A 0..1 image of any size, scaled to fit a side x side tile on gray, so the steps line up.
+
+    Small images are enlarged by whole pixels (crisp MNIST pixels), large ones smoothly shrunk.
+    """
+    img = Image.fromarray(np.clip(np.round(image * 255), 0, 255).astype(np.uint8))
+    scale = side / max(img.size)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    img = img.resize(size, Image.NEAREST if scale >= 1 else Image.LANCZOS)
+    framed = Image.new("L", (side, side), 70)  # gray: shows where the image itself ends
+    framed.paste(img, ((side - size[0]) // 2, (side - size[1]) // 2))
+    return np.asarray(framed)
+
+def steps_gallery(steps, reader: str) -> tuple[list[np.ndarray], list[str], str]:
+    """core.digits.DigitSteps as four equal tiles, their captions, and the caption explaining them
+    (`reader` names the model whose normalization the last step used)."""
+    fit_h, fit_w = steps.fitted.shape
+    style = t(f"ann.ink_style_{steps.ink_style.replace(' ', '_')}")
+    captions = [t("ann.step_ink", style=style), t("ann.step_cropped"),
+                t("ann.step_fitted", width=fit_w, height=fit_h), t("ann.step_centered")]
+    caption = t("ann.preprocess_caption", reader=reader, low=float(steps.tensor.min()), high=float(steps.tensor.max()))
+    return [tile(img) for img in (steps.ink, steps.cropped, steps.fitted, steps.centered)], captions, caption
+
+def probability_chart(probs: np.ndarray) -> alt.Chart:
+    """Softmax probabilities of the 10 digits, the top one highlighted."""
+    top = int(np.argmax(probs))
+    frame = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": probs})
+    return alt.Chart(frame).mark_bar().encode(
+        x=alt.X("digit:N", title=t("ann.axis_digit")),
+        y=alt.Y("probability:Q", title=t("ann.axis_probability"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.condition(f"datum.digit == '{top}'", alt.value("#e4572e"), alt.value("#4c78a8")),
+        tooltip=[alt.Tooltip("digit:N", title=t("ann.axis_digit")),
+                 alt.Tooltip("probability:Q", title=t("ann.axis_probability"), format=".3f")]).properties(height=200)

@@ -14,7 +14,7 @@ from core.stocks import NAIVE
 from ui import share
 from ui.content import language, t
 from ui.runs import Run
-from ui.shell import PageStop
+from ui.shell import PageStop, page_file
 
 DISMISSED = "_lessons_dismissed"  # session_state: lessons whose question the learner closed
 
@@ -238,7 +238,7 @@ def report_markdown(data: dict) -> str:
 
 def open_lesson(lesson: lessons.Lesson) -> None:
     """Open the lesson's page in this session (runs kept) with its settings and question."""
-    st.switch_page(f"pages/{lesson.page}.py", query_params={"lang": language(), **lesson.settings,
+    st.switch_page(page_file(lesson.page), query_params={"lang": language(), **lesson.settings,
                                                              "lesson": lesson.id})
 
 

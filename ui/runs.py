@@ -1,10 +1,13 @@
-"""One run record and one bounded, session-scoped store of runs, the same on every page."""
+"""One run record and one bounded, session-scoped store of runs, the same on every page, and the
+pickers that follow it."""
 from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 import torch
 from torch import nn
+
+from ui.content import t
 
 DEFAULT_LIMIT = 20  # runs kept per store and session: bounded memory for a whole class
 
@@ -86,3 +89,29 @@ class RunStore:
     def pop_notice(self) -> str | None:
         notice, self._state["notice"] = self._state["notice"], None
         return notice
+
+
+def follow_latest(store: RunStore, key: str, pickers: tuple[str, ...], overlay: str | None = None) -> None:
+    """Point the run pickers (session-state keys `pickers`) at a run kept since the last rerun (a
+    finished run, or one Stop cut short on the rerun before) and add it to the `overlay`
+    multiselect (every run by default); forget runs that were removed or dropped. `key` names
+    the state that remembers which run was followed last."""
+    names, latest, state = store.names, store.latest, st.session_state
+    overlaid = [n for n in state.get(overlay, names) if n in names] if overlay else []
+    if latest is not None and latest.id > state.get(key, 0):
+        state[key] = latest.id
+        state.update({picker: latest.name for picker in pickers})
+        overlaid = [n for n in overlaid if n != latest.name] + [latest.name]
+    if overlay:
+        state[overlay] = overlaid
+    if latest is not None:
+        state.update({picker: latest.name for picker in pickers if state.get(picker) not in names})
+
+
+def remove_row(store: RunStore, key: str) -> None:
+    """Pick runs and remove them from `store`: a multiselect and its button, side by side."""
+    col_sel, col_btn = st.columns([3, 1])
+    col_sel.multiselect(t("common.remove_select"), store.names, key=f"{key}_select",
+                        placeholder=t("common.remove_placeholder"))
+    col_btn.button(t("common.remove"), key=key, disabled=not st.session_state.get(f"{key}_select"),
+                   on_click=lambda: store.remove(st.session_state.pop(f"{key}_select", [])))

@@ -1,4 +1,4 @@
-"""The app shell's pieces: the device the sidebar chose, deep links, time and thread labels."""
+"""The app shell's pieces: page files, the device the sidebar chose, time and thread labels."""
 import streamlit as st
 import torch
 
@@ -6,18 +6,10 @@ from core.device import pick_device
 from ui.content import t
 
 
-def ensure_app_shell() -> None:
-    """Make a page opened by a deep link (e.g. /cnn) run inside app.py's navigation.
-
-    Streamlit treats an app with a `pages/` folder as a v1 multipage app until the main
-    script calls `st.navigation`; a fresh server's first request for /cnn would run
-    pages/cnn.py alone (no shared sidebar). Flip the flag and rerun through app.py.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+def page_file(name: str) -> str:
+    """The script of page `name` ("ann" -> "views/ann/page.py"): what st.Page, st.page_link and
+    st.switch_page take. One place, so a page moves in one line."""
+    return f"views/{name}/page.py"
 
 
 class PageStop(Exception):

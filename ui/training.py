@@ -1,15 +1,17 @@
 """The one live-training panel: Stop, progress with ETA, a throttled live view, the run kept."""
+import functools
 import time
 from collections.abc import Callable, Iterable
 
 import streamlit as st
+from torch import nn
 
 from core import slots
 from core.engine import lr_risk
 from ui import share
 from ui.charts import training_chart
 from ui.content import say, t
-from ui.runs import Run, RunStore
+from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, format_seconds
 
 REDRAW_SECONDS = 0.25  # redraw the live view and progress at most ~4 times a second
@@ -84,8 +86,11 @@ def time_check(estimate: float, key: str, levers: list[tuple | None] = (), steps
     return where.checkbox(t("engine.long_run_confirm", estimate=said), key=f"{key}_confirm")
 
 
-def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStore,
-                 make_run: Callable[[list[dict], dict | None], Run],
+Weights = nn.Module | dict[str, nn.Module] | None  # what a run keeps: one model, or several by name
+
+
+def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStore, settings,
+                 results: Callable[[list[dict], dict | None], dict] | None = None, weights: Weights = None,
                  live_view: Callable[[list[dict]], None] | None = None, metric: str = "accuracy",
                  keep_partial: Callable[[list[dict]], bool] = has_epoch,
                  redraw_seconds: float = REDRAW_SECONDS, queue: bool = True, clear: bool = False) -> Run:
@@ -94,8 +99,9 @@ def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStor
     `events` yields dicts with a "kind"; the last one has kind "end" (its "words" are shown).
     Events with "progress" (0..1) move the progress bar; "eta", "loss"/"train_loss" and
     "elapsed" are shown when present. `live_view(history)` draws the live picture inside one
-    container (default: the loss/accuracy chart). `make_run(history, end)` turns the events
-    into a Run; `end` is None for a stopped run.
+    container (default: the loss/accuracy chart). The run kept is a `Run` of `settings`, with
+    `results(history, end)` (the page's figures; `end` is None for a stopped run) and the
+    weights of `weights` (a model, or a dict of models by name) as CPU state_dicts.
 
     Stop, like any widget, reruns the script, which interrupts this loop at once: the
     partial run is then kept if `keep_partial(history)`, and `announce(store)` tells the
@@ -110,7 +116,8 @@ def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStor
     if clear:
         panel = st.empty()
         with panel.container():
-            run = run_training(events, key=key, label=label, store=store, make_run=make_run,
+            run = run_training(events, key=key, label=label, store=store, settings=settings, results=results,
+                               weights=weights,
                                live_view=live_view, metric=metric, keep_partial=keep_partial,
                                redraw_seconds=redraw_seconds, queue=queue)
         panel.empty()
@@ -119,12 +126,21 @@ def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStor
     ticket = _take_slot(button, key) if queue else None
     try:
         button.button(t("common.stop"), key=f"{key}_stop", help=t("common.stop_help"))
+        make_run = functools.partial(_make_run, store, settings, results, weights)
         return _drain(events, key, label, store, make_run, live_view, metric, keep_partial, redraw_seconds)
     finally:
         if hasattr(events, "close"):  # a stopped run's generator (and any threads it runs) ends now
             events.close()
         if ticket is not None:
             slots.shared(current_device().type).release(ticket)
+
+
+def _make_run(store: RunStore, settings, results, weights: Weights, history: list[dict], end: dict | None) -> Run:
+    """The run as kept: its number in `store`, figures, weights on the CPU and the link that reproduces it."""
+    state_dict = (None if weights is None else cpu_state_dict(weights) if isinstance(weights, nn.Module)
+                  else {name: cpu_state_dict(model) for name, model in weights.items()})
+    return Run(store.next_id(), settings, history, end, results(history, end) if results else {}, state_dict,
+               link=share.run_link())
 
 
 def _take_slot(button, key: str) -> slots.Ticket:
@@ -181,7 +197,6 @@ def _drain(events, key, label, store, make_run, live_view, metric, keep_partial,
         if not finished:  # Stop, a widget change or an error cut the run short: keep what ran
             if keep_partial(history):
                 run = make_run(history, None)
-                run.link = share.run_link()
                 store.add(run)
                 store.set_notice(t("common.stopped_kept", name=run.name))
             else:
@@ -191,7 +206,6 @@ def _drain(events, key, label, store, make_run, live_view, metric, keep_partial,
             draw(history)
     progress.progress(1.0, text=f"{label}: {end_text(end)}")
     run = make_run(history, end)
-    run.link = share.run_link()
     dropped = store.add(run)
     if dropped is not None:
         st.info(t("common.runs_dropped", limit=store.limit, name=dropped.name))

@@ -62,7 +62,8 @@ def block_dot(c_in: int, c_out: int, stride: int) -> str:
   bn2 [label="BatchNorm", shape=box, style=rounded];
   add [label="+", shape=circle, style=filled, fillcolor="#fef3c7", fontsize=16];
   relu2 [label="ReLU", shape=box, style=rounded];
-  out [label="H(x) = F(x) + {t("resnet.dot_shortcut")}\\n{c_out} x {size_out} x {size_out}", shape=ellipse, style=filled, fillcolor="#e8eefc"];
+  out [label="H(x) = F(x) + {t("resnet.dot_shortcut")}\\n{c_out} x {size_out} x {size_out}",
+       shape=ellipse, style=filled, fillcolor="#e8eefc"];
   x -> conv1 -> bn1 -> relu1 -> conv2 -> bn2;
   bn2 -> add [label=" F(x)"];
   {shortcut}

@@ -8,15 +8,13 @@ import streamlit as st
 from core import data, resnet
 from core.engine import FAILED, OPTIMIZER_LABELS, OPTIMIZERS
 from core.models import count_params
-from ui import resnet_charts, resnet_transfer
 from ui.code import show_code
 from ui.content import labels, say, t
-from ui.runs import Run, RunStore, cpu_state_dict
+from ui.runs import RunStore
 from ui.share import setting
-from ui.shell import current_device, ensure_app_shell, format_seconds, stop_page
+from ui.shell import current_device, format_seconds, stop_page
 from ui.training import announce, end_text, estimated, lever, run_training, time_check, warn_lr
-
-ensure_app_shell()  # a deep link to /resnet still gets app.py's navigation and sidebar
+from views.resnet import charts, transfer
 
 st.title(t("resnet.title"))
 st.markdown(t("resnet.intro"))
@@ -29,7 +27,7 @@ with block_col:
                          format_func={False: t("resnet.block_same"), True: t("resnet.block_projection")}.get,
                          help=t("resnet.block_help"))
     c_in, c_out, stride = (64, 128, 2) if projection else (64, 64, 1)
-    st.graphviz_chart(resnet_charts.block_dot(c_in, c_out, stride))
+    st.graphviz_chart(charts.block_dot(c_in, c_out, stride))
     demo = resnet.block_demo(c_in, c_out, stride)
     st.caption(t("resnet.block_caption", c_in=c_in, c_out=c_out, stride=stride, params=demo["params"],
                  shape=" x ".join(map(str, demo["shape"])),
@@ -57,12 +55,14 @@ c1, c2, c3, c4 = st.columns(4)
 depth = setting(c1.slider, t("resnet.depth_label"), 8, 50, 20, step=2, key="resnet_depth", help=t("resnet.depth_help"))
 kind = setting(c1.radio, t("resnet.kind_label"), resnet.NET_KINDS, key="resnet_kind", horizontal=True,
                format_func=labels("resnet.kind", resnet.NET_KINDS), help=t("resnet.kind_help"))
-activation = setting(c2.radio, t("resnet.activation_label"), resnet.EXPERIMENT_ACTIVATIONS, key="resnet_activation", index=1,
+activation = setting(c2.radio, t("resnet.activation_label"), resnet.EXPERIMENT_ACTIVATIONS,
+                     key="resnet_activation", index=1,
                      format_func=labels("resnet.activation", resnet.EXPERIMENT_ACTIVATIONS), horizontal=True)
 batchnorm = setting(c2.toggle, t("resnet.bn_label"), value=False, key="resnet_bn", help=t("resnet.bn_help"))
 dataset = setting(c3.radio, t("resnet.dataset_label"), resnet.DATASETS, key="resnet_dataset", horizontal=True,
                   format_func=labels("resnet.dataset", resnet.DATASETS))
-width = (setting(c3.select_slider, t("resnet.channels_label"), [4, 8, 16, 32], 8, key="resnet_channels") if kind == "conv"
+width = (setting(c3.select_slider, t("resnet.channels_label"), [4, 8, 16, 32], 8, key="resnet_channels")
+         if kind == "conv"
          else setting(c3.select_slider, t("resnet.width_label"), [16, 32, 64, 128, 256], 64, key="resnet_width"))
 n_train = setting(c4.select_slider, t("resnet.n_train_label"), [500, 1000, 2000, 3000, 5000, 10000, 20000, 60000],
                   5000, key="resnet_n_train")
@@ -91,20 +91,19 @@ st.caption(t("resnet.estimate_caption", depth=depth, blocks=resnet.blocks_for_de
              residual=n_residual, steps=settings.steps, device=device.type, estimate=format_seconds(estimate),
              extra=t("resnet.estimate_projection" if n_residual != n_plain else "resnet.estimate_identity")))
 warn_lr(optimizer, lr)
-allowed = time_check(estimate, "resnet_train", [lever(t("resnet.epochs_label"), epochs, range(1, epochs), estimate),
-                                                lever(t("resnet.n_train_label"), n_train, [500, 1000, 2000, 3000, 5000, 10000, 20000],
-                                                      estimate, "{:,}".format)])
+allowed = time_check(estimate, "resnet_train",
+                     [lever(t("resnet.epochs_label"), epochs, range(1, epochs), estimate),
+                      lever(t("resnet.n_train_label"), n_train, [500, 1000, 2000, 3000, 5000, 10000, 20000],
+                            estimate, "{:,}".format)])
 announce(store := RunStore("resnet_runs"))
 if st.button(t("resnet.train_button"), type="primary", key="resnet_train", disabled=not allowed):
     store.clear()  # the page compares the twins of the latest run only
     plain, residual = resnet.build_pair(net_cfg, settings.seed)
     run_training(resnet.plain_vs_residual(plain, residual, settings, exp, device), key="resnet_run",
                  label=t("resnet.train_label"), store=store,
-                 make_run=lambda history, end: Run(
-                     id=store.next_id(), settings=settings, history=history, end=end,
-                     results=resnet.comparison(history),
-                     state_dict={"plain": cpu_state_dict(plain), "residual": cpu_state_dict(residual)}),
-                 live_view=lambda history: st.altair_chart(resnet_charts.loss_curves(history), width="stretch"))
+                 settings=settings, results=lambda history, end: resnet.comparison(history),
+                 weights={"plain": plain, "residual": residual},
+                 live_view=lambda history: st.altair_chart(charts.loss_curves(history), width="stretch"))
     st.rerun()  # the live panel gives way to the side-by-side results below
 
 run = store.latest
@@ -132,19 +131,19 @@ elif run:
     st.caption(t("resnet.grad_caption"))
 
     left, right = st.columns(2)
-    left.altair_chart(resnet_charts.loss_curves(run.history), width="stretch")
-    right.altair_chart(resnet_charts.accuracy_curves(run.history), width="stretch")
+    left.altair_chart(charts.loss_curves(run.history), width="stretch")
+    right.altair_chart(charts.accuracy_curves(run.history), width="stretch")
     st.caption(t("resnet.curves_caption"))
 
     grads = resnet.gradient_frame(run.history)
-    maps = resnet_charts.gradient_heatmaps(grads)
+    maps = charts.gradient_heatmaps(grads)
     if maps is None:
         st.warning(t("resnet.no_gradients"))
     else:
         for col, (chart, height) in zip(st.columns(2), maps):
             col.altair_chart(chart, width="stretch", height=height)
         st.caption(t("resnet.heatmap_caption"))
-        st.altair_chart(resnet_charts.gradient_profile(grads), width="stretch")
+        st.altair_chart(charts.gradient_profile(grads), width="stretch")
         st.caption(t("resnet.profile_caption"))
 
 show_code("resnet", key="resnet_code", optimizer=settings.train_config(), **settings.recipe_values())
@@ -160,11 +159,11 @@ def _histograms(net: dict, dataset: str):
 
 
 hist, stats = _histograms(asdict(net_cfg), dataset)
-st.altair_chart(resnet_charts.activation_histograms(hist, activation))
+st.altair_chart(charts.activation_histograms(hist, activation))
 first_std, last_std = (stats.groupby("batchnorm")["std"].first(), stats.groupby("batchnorm")["std"].last())
 st.caption(t("resnet.hist_caption", depth=depth, first_without=first_std[False], last_without=last_std[False],
              first_with=first_std[True], last_with=last_std[True], detail=t(f"resnet.hist_caption_{activation}")))
-st.table(resnet_charts.activation_table(stats))
+st.table(charts.activation_table(stats))
 st.caption(t("resnet.stats_caption", detail=t(f"resnet.stats_caption_{activation}")))
 
 # --- 4. Real architectures ----------------------------------------------------------------------
@@ -181,15 +180,15 @@ arch = setting(st.radio, t("resnet.arch_label"), resnet.TORCHVISION_RESNETS, key
 table = _stage_table(arch)
 total, biggest = table.iloc[-1], table.iloc[:-1].sort_values("parameters").iloc[-1]
 left, right = st.columns([3, 2])
-left.table(resnet_charts.stage_table(table))
-right.altair_chart(resnet_charts.stage_bars(table), width="stretch")
+left.table(charts.stage_table(table))
+right.altair_chart(charts.stage_bars(table), width="stretch")
 st.caption(t("resnet.stage_caption", arch=arch, millions=total["parameters"] / 1e6, layers=total["weight layers"],
              biggest=biggest["stage"], share=biggest["parameters"] / total["parameters"],
              extra=" " + t("resnet.stage_caption_bottleneck") if arch == "resnet50" else ""))
 
 # --- 5. Transfer learning -----------------------------------------------------------------------
 st.header(t("resnet.tl_header"))
-resnet_transfer.render(device)  # offline: the shipped CIFAR-5 backbone; then ImageNet online
+transfer.render(device)  # offline: the shipped CIFAR-5 backbone; then ImageNet online
 st.markdown(t("resnet.tl_intro"))
 if "resnet_online" not in st.session_state:
     st.session_state["resnet_online"] = resnet.pretrained_available()
@@ -202,7 +201,8 @@ if not st.session_state["resnet_online"]:
 
 t1, t2, t3, t4 = st.columns(4)
 tl_cfg = resnet.TransferConfig(
-    n_train=setting(t1.select_slider, t("resnet.tl_n_label"), [200, 500, 1000, 2000, 5000, 10000], 2000, key="resnet_tl_n"),
+    n_train=setting(t1.select_slider, t("resnet.tl_n_label"), [200, 500, 1000, 2000, 5000, 10000], 2000,
+                    key="resnet_tl_n"),
     image_size=setting(t2.select_slider, t("resnet.tl_size_label"), [32, 64, 96, 128, 224], 64, key="resnet_tl_size",
                        help=t("resnet.tl_size_help")),
     head_epochs=setting(t3.slider, t("resnet.tl_head_epochs_label"), 1, 30, 15, key="resnet_tl_head_epochs"),
@@ -222,11 +222,9 @@ if st.button(t("resnet.tl_button"), type="primary", key="resnet_tl_train"):
         run_training(
             resnet.transfer_events(tl_cfg, pretrained, head, scratch, device), key="resnet_tl_run",
             label=t("resnet.tl_label"), store=tl_store,
-            make_run=lambda history, end: Run(
-                id=tl_store.next_id(), settings=tl_cfg, history=history, end=end,
-                state_dict={"pretrained": cpu_state_dict(head), "scratch": cpu_state_dict(scratch)}),
+            settings=tl_cfg, weights={"pretrained": head, "scratch": scratch},
             live_view=lambda history: st.altair_chart(
-                resnet_charts.transfer_accuracy(resnet.transfer_frame(history)), width="stretch"))
+                charts.transfer_accuracy(resnet.transfer_frame(history)), width="stretch"))
 
 tl_run = tl_store.latest
 if tl_run:
@@ -239,6 +237,6 @@ if tl_run:
         for col, (name, row) in zip(st.columns(len(finals)), finals.iterrows()):
             col.metric(t(f"resnet.tl_model_{name}"), f"{row['accuracy']:.1f} %",
                        help=t("resnet.tl_metric_help", epochs=int(row["epoch"]), time=format_seconds(row["seconds"])))
-        st.altair_chart(resnet_charts.transfer_accuracy(frame), width="stretch")
+        st.altair_chart(charts.transfer_accuracy(frame), width="stretch")
         st.caption(t("resnet.tl_caption", n=tl_run.settings.n_train, size=tl_run.settings.image_size,
                      n_test=tl_run.settings.n_test))

@@ -8,16 +8,15 @@ import streamlit as st
 import torch
 
 from core import regression
-from core.ann import parse_hidden
-from core.engine import FAILED, OPTIMIZER_LABELS, OPTIMIZERS
-from core.models import ACTIVATIONS
-from core.words import LearnerError
+from core.engine import FAILED, OPTIMIZER_LABELS
+from core.models import activation_name
 from ui.code import show_code
-from ui.content import labels, say, t
-from ui.runs import Run, RunStore, cpu_state_dict
+from ui.content import labels, t
+from ui.runs import Run, RunStore, follow_latest, remove_row
 from ui.share import setting
 from ui.shell import format_seconds
 from ui.training import end_text, estimated, lever, run_training, time_check, warn_lr
+from views.ann import widgets
 
 COLUMNS = (*regression.FEATURES, regression.TARGET)
 _split = st.cache_resource(show_spinner=False, max_entries=16)(regression.split)
@@ -41,7 +40,7 @@ def render(device: torch.device) -> None:
         col_estimate.caption(t("regression.estimate", steps=settings.steps_per_epoch() * settings.epochs))
     if col_button.button(t("regression.train"), key="reg_train", type="primary", disabled=not allowed):
         _train(settings, split, store, device)
-    _follow_latest(store)
+    follow_latest(store, "reg_followed", ("reg_result_run",), overlay="reg_compare_runs")
     _results(store)
     _compare(store)
     st.subheader(t("regression.code_header"))
@@ -85,7 +84,8 @@ def _distributions(table: pd.DataFrame) -> alt.ConcatChart:
         charts.append(alt.Chart(table[[column]]).mark_bar(color="#e4572e" if column == regression.TARGET else "#4c78a8")
                       .encode(x=alt.X(f"{column}:Q", bin=alt.Bin(maxbins=20), title=None),
                               y=alt.Y("count():Q", title=t("regression.axis_rows")),
-                              tooltip=[alt.Tooltip(f"{column}:Q", bin=alt.Bin(maxbins=20), title=t("regression.axis_value")),
+                              tooltip=[alt.Tooltip(f"{column}:Q", bin=alt.Bin(maxbins=20),
+                                                   title=t("regression.axis_value")),
                                        alt.Tooltip("count():Q", title=t("regression.axis_rows"))])
                       .properties(title=alt.TitleParams(title, fontSize=11, limit=170), width=150, height=90))
     return alt.concat(*charts, columns=4)
@@ -123,36 +123,19 @@ def _preparation() -> tuple[regression.Split, int]:
 def _model_and_training(split: regression.Split, split_seed: int) -> regression.RegressionSettings | None:
     st.subheader(t("regression.model_header"))
     d = regression.RegressionSettings()
-    col_hidden, col_act, col_drop = st.columns(3)
-    hidden_text = setting(col_hidden.text_input, t("regression.hidden"), ", ".join(map(str, d.hidden)), key="reg_hidden", max_chars=80,
-                          help=t("regression.hidden_help"))
-    activation = setting(col_act.selectbox, t("regression.activation"), list(ACTIVATIONS), key="reg_activation",
-                         format_func=lambda key: ACTIVATIONS[key].__name__)
-    dropout = setting(col_drop.slider, t("regression.dropout"), 0.0, 0.8, d.dropout, step=0.05, key="reg_dropout",
-                      help=t("regression.dropout_help"))
-    try:
-        hidden = parse_hidden(hidden_text)
-    except LearnerError as exc:
-        hidden = None
-        st.error(say(exc.words))
-    else:
+    hidden, activation, dropout = widgets.layers("regression", "reg", ", ".join(map(str, d.hidden)), d.dropout)
+    if hidden is not None:
         shape = regression.RegressionSettings(hidden=hidden, activation=activation, dropout=dropout)
         st.caption(t("regression.model_caption", architecture=shape.architecture(),
                      params=regression.parameters(shape), train=len(split.rows["train"])))
     st.subheader(t("regression.training_header"))
-    col_opt, col_lr, col_bs = st.columns(3)
-    optimizer = setting(col_opt.selectbox, t("regression.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index(d.optimizer),
-                        format_func=OPTIMIZER_LABELS.get, key="reg_optimizer")
-    lr = setting(col_lr.select_slider, t("regression.lr"), regression.LEARNING_RATES, value=d.lr, key="reg_lr",
-                 format_func=lambda v: f"{v:g}")
-    batch_size = setting(col_bs.select_slider, t("regression.batch_size"), regression.BATCH_SIZES, value=d.batch_size,
-                         key="reg_batch_size")
+    optimizer, lr, batch_size = widgets.optimization("regression", "reg", d.optimizer, regression.LEARNING_RATES,
+                                                     d.lr, regression.BATCH_SIZES, d.batch_size)
     col_ep, col_pat, col_seed = st.columns(3)
     epochs = setting(col_ep.slider, t("regression.epochs"), 1, regression.EPOCHS_MAX, d.epochs, key="reg_epochs")
-    patience = setting(col_pat.slider, t("regression.patience"), 0, regression.PATIENCE_MAX, d.patience, key="reg_patience",
-                       help=t("regression.patience_help"))
-    seed = int(setting(col_seed.number_input, t("regression.seed"), 0, 99_999, d.seed, step=1, key="reg_seed",
-                       help=t("regression.seed_help")))
+    patience = setting(col_pat.slider, t("regression.patience"), 0, regression.PATIENCE_MAX, d.patience,
+                       key="reg_patience", help=t("regression.patience_help"))
+    seed = widgets.seed("regression", "reg", d.seed, col_seed)
     warn_lr(optimizer, lr)
     if hidden is None:
         return None
@@ -166,9 +149,8 @@ def _train(settings: regression.RegressionSettings, split: regression.Split, sto
     model, run_id = regression.build_model(settings), store.next_id()
     events = regression.train_events(model, split, settings, device)
     run = run_training(events, key="reg_live", label=t("regression.run_label", id=run_id), store=store,
-                       metric="loss", make_run=lambda h, end: Run(
-                           run_id, settings, h, end, regression.analyze(model, split, settings, h, end, device),
-                           cpu_state_dict(model)))
+                       metric="loss", settings=settings, weights=model,
+                       results=lambda history, end: regression.analyze(model, split, settings, history, end, device))
     st.caption(t("regression.live_caption"))
     if run.results["reason"] in FAILED:
         st.error(t("regression.diverged", message=end_text(run.end)))
@@ -177,22 +159,10 @@ def _train(settings: regression.RegressionSettings, split: regression.Split, sto
                      time=format_seconds(run.results["seconds"]), message=end_text(run.end)))
 
 
-def _follow_latest(store: RunStore) -> None:
-    """Point the results picker at a run kept since the last rerun; overlay every run by default."""
-    names, latest, state = store.names, store.latest, st.session_state
-    overlaid = [n for n in state.get("reg_compare_runs", names) if n in names]
-    if latest is not None and latest.id > state.get("reg_followed", 0):
-        state["reg_followed"], state["reg_result_run"] = latest.id, latest.name
-        overlaid = [n for n in overlaid if n != latest.name] + [latest.name]
-    state["reg_compare_runs"] = overlaid
-    if latest is not None and state.get("reg_result_run") not in names:
-        state["reg_result_run"] = latest.name
-
-
 def _run_label(run: Run) -> str:
     s = run.settings
     return t("regression.run_settings", name=run.name, architecture=s.architecture(),
-             activation=ACTIVATIONS[s.activation].__name__, optimizer=OPTIMIZER_LABELS[s.optimizer], lr=s.lr,
+             activation=activation_name(s.activation), optimizer=OPTIMIZER_LABELS[s.optimizer], lr=s.lr,
              dropout=s.dropout, seed=s.seed, split_seed=s.split_seed)
 
 
@@ -236,7 +206,8 @@ def _results(store: RunStore) -> None:
 
 def _long_predictions(frame: pd.DataFrame) -> pd.DataFrame:
     ann = frame.assign(model=t("regression.model_ann"))[["actual", "predicted", "model"]]
-    linear = frame.assign(model=t("regression.model_linear"), predicted=frame["linear"])[["actual", "predicted", "model"]]
+    linear = frame.assign(model=t("regression.model_linear"),
+                          predicted=frame["linear"])[["actual", "predicted", "model"]]
     both = pd.concat([linear, ann], ignore_index=True)
     return both.assign(residual=both["actual"] - both["predicted"])
 
@@ -306,14 +277,10 @@ def _compare(store: RunStore) -> None:
         st.caption(t("regression.compare_caption"))
     table = regression.runs_table(store.runs)
     table = table.assign(hidden=[h or t("regression.hidden_none") for h in table["hidden"]],
-                         activation=[ACTIVATIONS[a].__name__ for a in table["activation"]],
+                         activation=table["activation"].map(activation_name),
                          outcome=[t(f"regression.outcome_{o}") for o in table["outcome"]])
     table = table.rename(columns={c: t(f"regression.col_{c}") for c in table.columns})
     st.dataframe(table, hide_index=True, width="stretch")
     st.download_button(t("regression.download_csv"), table.to_csv(index=False), file_name="regression_runs.csv",
                        mime="text/csv", key="reg_runs_csv", on_click="ignore")
-    col_sel, col_btn = st.columns([3, 1])
-    col_sel.multiselect(t("regression.remove_select"), store.names, key="reg_remove_select",
-                        placeholder=t("regression.remove_placeholder"))
-    col_btn.button(t("regression.remove"), key="reg_remove", disabled=not st.session_state.get("reg_remove_select"),
-                   on_click=lambda: store.remove(st.session_state.pop("reg_remove_select", [])))
+    remove_row(store, "reg_remove")

@@ -7,18 +7,17 @@ import streamlit as st
 from core import stocks
 from core.data import DATA_DIR, EMBEDDED_STOCKS, DataError, OfflineError, embedded_words, load_prices
 from core.models import count_params
-from ui import stocks_charts
 from ui.code import show_code
 from ui.content import labels, say, t
-from ui.runs import Run, RunStore, cpu_state_dict
+from ui.runs import RunStore
 from ui.share import setting
-from ui.shell import current_device, ensure_app_shell, stop_page
+from ui.shell import current_device, stop_page
 from ui.training import announce, estimated, lever, run_training, time_check
+from views.stocks import charts
 
 OTHER = "other"
 FIRST_DAY, NOTEBOOK_START, NOTEBOOK_SPLIT = dt.date(1990, 1, 1), dt.date(2020, 1, 1), dt.date(2023, 1, 1)
 
-ensure_app_shell()
 store = RunStore("stocks_runs")
 announce(store)
 st.title(t("stocks.title"))
@@ -50,9 +49,10 @@ st.session_state.setdefault("stocks_end", dt.date.today())
 st.session_state.setdefault("stocks_split", NOTEBOOK_SPLIT)
 left, middle, right = st.columns([1.3, 1, 1])
 with left:
-    symbol = setting(st.selectbox, t("stocks.stock"), [*EMBEDDED_STOCKS, OTHER], key="stocks_symbol", help=t("stocks.stock_help"),
+    symbol = setting(st.selectbox, t("stocks.stock"), [*EMBEDDED_STOCKS, OTHER], key="stocks_symbol",
+                     help=t("stocks.stock_help"),
                      format_func=labels("stocks.stock", [*EMBEDDED_STOCKS, OTHER], lambda c: t(
-                              "stocks.stock_option", code=c, name=stocks_charts.stock_name(c))
+                              "stocks.stock_option", code=c, name=charts.stock_name(c))
                               if c in EMBEDDED_STOCKS else t("stocks.stock_other")))
     if symbol == OTHER:
         symbol = setting(st.text_input, t("stocks.symbol"), value="", key="stocks_other", max_chars=20,
@@ -65,8 +65,8 @@ with middle:
 with right:
     split_date = setting(st.date_input, t("stocks.split"), min_value=FIRST_DAY, max_value=dt.date.today(),
                          key="stocks_split", help=t("stocks.split_help"), url_default=NOTEBOOK_SPLIT)
-    chart_kind = setting(st.radio, t("stocks.chart_kind"), ["line", "candlestick"], horizontal=True, key="stocks_chart_kind",
-                         format_func=labels("stocks.chart", ["line", "candlestick"]))
+    chart_kind = setting(st.radio, t("stocks.chart_kind"), ["line", "candlestick"], horizontal=True,
+                         key="stocks_chart_kind", format_func=labels("stocks.chart", ["line", "candlestick"]))
 
 if not str(symbol).strip():
     st.info(t("stocks.type_symbol", embedded=say(embedded_words())))
@@ -79,9 +79,9 @@ if data is None:
     st.error(say(problem))
     stop_page()
 if data.source == "embedded":
-    st.info(stocks_charts.source_note(data), icon="💾")
+    st.info(charts.source_note(data), icon="💾")
 else:
-    st.success(stocks_charts.source_note(data), icon="🌐")
+    st.success(charts.source_note(data), icon="🌐")
 price_chart_slot = st.empty()  # filled below, once the split is known (periods are shaded)
 st.caption(t("stocks.price_caption"))
 
@@ -90,9 +90,10 @@ st.header(t("stocks.h_setup"), anchor="setup")
 left, right = st.columns(2)
 with left:
     features = setting(st.multiselect, t("stocks.features"), list(stocks.FEATURE_CHOICES), key="stocks_features",
-                       format_func=labels("stocks.feature", stocks.FEATURE_CHOICES, stocks_charts.feature),
+                       format_func=labels("stocks.feature", stocks.FEATURE_CHOICES, charts.feature),
                        default=["Open", "High", "Low", "Volume"], help=t("stocks.features_help"))
-    target = setting(st.radio, t("stocks.target"), list(stocks.TARGETS), format_func=labels("stocks.target", stocks.TARGETS),
+    target = setting(st.radio, t("stocks.target"), list(stocks.TARGETS),
+                     format_func=labels("stocks.target", stocks.TARGETS),
                      horizontal=True, key="stocks_target", help=t("stocks.target_help"))
 with right:
     window = setting(st.slider, t("stocks.window"), 5, 120, 30, key="stocks_window", help=t("stocks.window_help"))
@@ -115,17 +116,17 @@ for note in prepared.notes:
     st.warning(say(note))
 
 with price_chart_slot.container():
-    for chart in stocks_charts.price_charts(data.frame, prepared, chart_kind, data.currency,
-                                            stocks_charts.stock_name(data.symbol, data.name)):
+    for chart in charts.price_charts(data.frame, prepared, chart_kind, data.currency,
+                                            charts.stock_name(data.symbol, data.name)):
         st.altair_chart(chart, width="stretch")
-st.dataframe(stocks_charts.split_table(prepared), hide_index=True, width="content")
-st.caption(t("stocks.windows_caption", window=window, features=", ".join(map(stocks_charts.feature, features)),
+st.dataframe(charts.split_table(prepared), hide_index=True, width="content")
+st.caption(t("stocks.windows_caption", window=window, features=", ".join(map(charts.feature, features)),
              target=t(f"stocks.target_word_{target}")))
 
 with st.container(border=True):
     st.markdown(t("stocks.scaling", rows=prepared.fit_rows))
     leak = stocks.leakage_summary(data.frame, settings)
-    st.markdown(stocks_charts.leak_text(leak, settings, data.currency))
+    st.markdown(charts.leak_text(leak, settings, data.currency))
     if leak["test_outside_training"]:
         st.caption(t("stocks.leak_outside"))
     with_leaky = setting(st.checkbox, t("stocks.leaky_demo"), value=False, key="stocks_leaky_demo")
@@ -138,8 +139,10 @@ with c1:
     hidden = setting(st.slider, t("stocks.hidden"), 2, 64, 10, key="stocks_hidden")
     layers = setting(st.slider, t("stocks.layers"), 1, 3, 1, key="stocks_layers")
 with c2:
-    dropout = setting(st.slider, t("stocks.dropout"), 0.0, 0.5, 0.0, 0.05, key="stocks_dropout", help=t("stocks.dropout_help"))
-    lr = setting(st.select_slider, t("stocks.lr"), [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3], value=0.01, key="stocks_lr")
+    dropout = setting(st.slider, t("stocks.dropout"), 0.0, 0.5, 0.0, 0.05, key="stocks_dropout",
+                      help=t("stocks.dropout_help"))
+    lr = setting(st.select_slider, t("stocks.lr"), [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3], value=0.01,
+                 key="stocks_lr")
 with c3:
     batch_size = setting(st.select_slider, t("stocks.batch"), [8, 16, 32, 64, 128, 256], value=32, key="stocks_batch")
     epochs = setting(st.slider, t("stocks.epochs"), 1, 300, 100, key="stocks_epochs")
@@ -162,26 +165,24 @@ st.caption(t("stocks.model_caption", windows=prepared.x_train.shape[0], window=w
 def _curves(curves: dict, early: bool, live: bool = False) -> None:
     """Each model's loss per epoch, side by side."""
     for column, (name, curve) in zip(st.columns(max(len(curves), 1)), curves.items()):
-        column.altair_chart(stocks_charts.loss_chart(name, curve["epochs"], curve["end"], early, live), width="stretch")
+        column.altair_chart(charts.loss_chart(name, curve["epochs"], curve["end"], early, live), width="stretch")
 
 
 stock_estimate = estimated(lambda key, dev: stocks.estimate_seconds(stocks.plans(data.frame, prepared), dev),
                            (data_id, settings))  # the data and settings decide the plan
-allowed = time_check(stock_estimate, "stocks_train", [lever(t("stocks.epochs"), epochs, range(5, epochs, 5), stock_estimate),
-                                                     lever(t("stocks.window"), window, range(5, window, 5), stock_estimate)],
+allowed = time_check(stock_estimate, "stocks_train",
+                     [lever(t("stocks.epochs"), epochs, range(5, epochs, 5), stock_estimate),
+                      lever(t("stocks.window"), window, range(5, window, 5), stock_estimate)],
                      at_most=early)
 trained_now = st.button(t("stocks.train"), type="primary", key="stocks_train", disabled=not allowed)
 if trained_now:
     st.session_state.pop("stocks_pick", None)  # the picker below shows the new run, even a stopped one
     plan, models = stocks.plans(data.frame, prepared), {}
 
-    def _make_run(history: list[dict], end: dict | None) -> Run:
-        results = stocks.summarize(models, plan, history, device)
-        return Run(store.next_id(), settings, history, end, {**results, "data": data_id, "currency": data.currency},
-                   {name: cpu_state_dict(model) for name, model in models.items()})  # one state_dict per model
-
     run_training(stocks.train_models(plan, device, models, message=t("stocks.trained")), key="stocks_run",
-                 label=t("stocks.training_label"), store=store, make_run=_make_run,
+                 label=t("stocks.training_label"), store=store, settings=settings, weights=models,  # one per model
+                 results=lambda history, end: {**stocks.summarize(models, plan, history, device), "data": data_id,
+                                               "currency": data.currency},
                  live_view=lambda history: _curves(stocks.curves(history), early, live=True))
 
 run = store.latest
@@ -198,7 +199,7 @@ else:
     if run.settings != settings or result["data"] != data_id:
         st.info(t("stocks.settings_changed"))
     for name, epoch in result["diverged"].items():
-        st.error(t("stocks.diverged", name=stocks_charts.series(name), epoch=epoch))
+        st.error(t("stocks.diverged", name=charts.series(name), epoch=epoch))
     if not trained_now:  # the training panel above already shows this run's curves
         _curves(result["curves"], run.settings.patience is not None)
     st.caption(t("stocks.curves_caption"))
@@ -214,14 +215,14 @@ else:
     if span == "last60":
         cutoff = predictions["Date"].drop_duplicates().sort_values().iloc[-60:].iloc[0]
         predictions = predictions[predictions["Date"] >= cutoff]
-    st.altair_chart(stocks_charts.prediction_chart(predictions, currency), width="stretch")
+    st.altair_chart(charts.prediction_chart(predictions, currency), width="stretch")
     st.caption(t("stocks.prediction_caption"))
 
     table = result["table"]
-    st.dataframe(stocks_charts.metrics_table(table, currency), width="stretch")
+    st.dataframe(charts.metrics_table(table, currency), width="stretch")
     st.caption(t("stocks.metrics_caption"))
     for verdict in result["verdicts"]:
-        st.markdown(stocks_charts.verdict_text(verdict, currency))
+        st.markdown(charts.verdict_text(verdict, currency))
     if "lstm_leaky" in table.index and "lstm" in table.index:
         st.markdown(t("stocks.leaky_result", leaky=stocks.format_price(table.loc["lstm_leaky", "RMSE"], currency),
                       honest=stocks.format_price(table.loc["lstm", "RMSE"], currency)))
@@ -232,7 +233,7 @@ else:
                    stocks.format_price(result["last_close"], currency))
     for column, (name, value) in zip(cols[1:], result["next_day"].items()):
         change = value - result["last_close"]
-        column.metric(stocks_charts.series(name), stocks.format_price(value, currency),
+        column.metric(charts.series(name), stocks.format_price(value, currency),
                       delta=f"{change:+,.0f}" if currency == "₩" else f"{change:+,.2f}", delta_color="off")
     st.caption(t("stocks.next_caption", date=result["last_date"]))
     st.warning(t("stocks.disclaimer"), icon="⚠️")

@@ -66,7 +66,8 @@ def trace_frame(rows: list[dict]) -> pd.DataFrame:
         table.append({"#": r["layer"], col["layer"]: say(r["label"]), col["input"]: _shape(r["input_shape"]),
                       col["output"]: _shape(r["output_shape"]), col["params"]: r["params"],
                       col["rf"]: f"{rf}×{rf}" if rf is not None else t("cnn.rf_whole"),
-                      col["formula"]: " ;  ".join(map(say, r["formula"])), col["notes"]: " ; ".join(map(say, r["notes"]))})
+                      col["formula"]: " ;  ".join(map(say, r["formula"])),
+                      col["notes"]: " ; ".join(map(say, r["notes"]))})
     return pd.DataFrame(table)
 
 

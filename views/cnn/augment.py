@@ -11,7 +11,7 @@ from PIL import Image
 
 from core import augment, cnn
 from ui.content import say, t
-from ui.runs import Run, RunStore
+from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device, format_seconds
 from ui.training import announce, estimated, lever, run_training, time_check
@@ -81,17 +81,17 @@ def _comparison(settings: cnn.CNNSettings) -> None:
     bc[1].caption(t("augment.estimate", total=format_seconds(total),
                     plain=format_seconds(estimated(cnn.estimate_seconds, replace(settings, augment=augment.Augment()))),
                     augmented=format_seconds(estimated(cnn.estimate_seconds, settings))))
-    allowed = time_check(total, "cnn_aug_train", [lever(t("cnn.epochs"), settings.epochs, range(1, settings.epochs), total),
-                                                 lever(t("cnn.n_train"), settings.n_train, [1_000, 2_000, 5_000, 10_000], total,
-                                                       "{:,}".format)], where=bc[1])
+    allowed = time_check(total, "cnn_aug_train",
+                         [lever(t("cnn.epochs"), settings.epochs, range(1, settings.epochs), total),
+                          lever(t("cnn.n_train"), settings.n_train, [1_000, 2_000, 5_000, 10_000], total,
+                                "{:,}".format)], where=bc[1])
     clicked = bc[0].button(t("augment.train"), key="cnn_aug_train", type="primary",
                            disabled=not settings.augment.active or not allowed)
     if clicked:
         models = {arm: cnn.build_cnn(settings.dataset, settings.seed) for arm in cnn.ARMS}
         run_training(cnn.compare_events(models, settings, current_device()), key="cnn_aug_run", store=store,
                      label=t("augment.training_label"), clear=True, live_view=_live,
-                     make_run=lambda history, end: Run(store.next_id(), settings, history, end,
-                                                       results=cnn.comparison(history)))
+                     settings=settings, results=lambda history, end: cnn.comparison(history))
     run = next((r for r in reversed(store.runs) if r.settings.dataset == settings.dataset), None)
     if run is None:
         return

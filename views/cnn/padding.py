@@ -5,9 +5,9 @@ import numpy as np
 import streamlit as st
 
 from core import cnn
-from ui.cnn_charts import grid_frame, pad_table
 from ui.content import labels, say, t
 from ui.share import setting
+from views.cnn.charts import grid_frame, pad_table
 
 DEFAULT_KERNEL = "blur"  # sums the 3×3 window: at the border each mode's numbers show in the output
 
@@ -17,7 +17,8 @@ def render() -> None:
     st.markdown(t("cnn.pad_intro"))
     pc = st.columns(2)
     padding = setting(pc[0].slider, t("cnn.pad_slider"), 1, 3, 1, key="cnn_pad_p")
-    kernel_name = setting(pc[1].selectbox, t("cnn.pad_kernel"), list(cnn.KERNELS), index=list(cnn.KERNELS).index(DEFAULT_KERNEL),
+    kernel_name = setting(pc[1].selectbox, t("cnn.pad_kernel"), list(cnn.KERNELS),
+                          index=list(cnn.KERNELS).index(DEFAULT_KERNEL),
                           key="cnn_pad_kernel", format_func=labels("cnn.kernel", cnn.KERNELS))
     kernel = np.array(cnn.KERNELS[kernel_name])
     st.caption(t("cnn.pad_image", image=cnn.PAD_EXAMPLE.tolist()))

@@ -4,11 +4,10 @@ probability bars, the run overlay, and core.ann's tables with their words from c
 import altair as alt
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from core.ann import AnnSettings
 from core.engine import OPTIMIZER_LABELS
-from core.models import ACTIVATIONS
+from core.models import activation_name
 from ui.content import t
 from ui.training import end_text
 
@@ -20,24 +19,6 @@ def pixels(image: np.ndarray, scale: int) -> np.ndarray:
         arr = np.clip(np.round(arr * 255), 0, 255).astype(np.uint8)
     return np.kron(arr, np.ones((scale, scale), dtype=np.uint8))
 
-
-def tile(image: np.ndarray, side: int = 112) -> np.ndarray:
-    """A 0..1 image of any size, scaled to fit a side x side tile on gray, so the steps line up.
-
-    Small images are enlarged by whole pixels (crisp MNIST pixels), large ones smoothly shrunk.
-    """
-    img = Image.fromarray(np.clip(np.round(image * 255), 0, 255).astype(np.uint8))
-    scale = side / max(img.size)
-    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    img = img.resize(size, Image.NEAREST if scale >= 1 else Image.LANCZOS)
-    framed = Image.new("L", (side, side), 70)  # gray: shows where the image itself ends
-    framed.paste(img, ((side - size[0]) // 2, (side - size[1]) // 2))
-    return np.asarray(framed)
-
-
-def activation_name(key: str) -> str:
-    """A core.models.ACTIVATIONS key as PyTorch names the layer ("leaky_relu" -> "LeakyReLU")."""
-    return ACTIVATIONS[key].__name__
 
 
 def normalization_name(key: str) -> str:
@@ -146,16 +127,6 @@ def mistakes_gallery(wrong: pd.DataFrame, confusion: np.ndarray, x_test) -> tupl
     return header, images, captions
 
 
-def steps_gallery(steps, reader: str) -> tuple[list[np.ndarray], list[str], str]:
-    """core.digits.DigitSteps as four equal tiles, their captions, and the caption explaining them
-    (`reader` names the model whose normalization the last step used)."""
-    fit_h, fit_w = steps.fitted.shape
-    style = t(f"ann.ink_style_{steps.ink_style.replace(' ', '_')}")
-    captions = [t("ann.step_ink", style=style), t("ann.step_cropped"),
-                t("ann.step_fitted", width=fit_w, height=fit_h), t("ann.step_centered")]
-    caption = t("ann.preprocess_caption", reader=reader, low=float(steps.tensor.min()), high=float(steps.tensor.max()))
-    return [tile(img) for img in (steps.ink, steps.cropped, steps.fitted, steps.centered)], captions, caption
-
 
 def run_message(run) -> str:
     """How the run ended (the end event's words), or how far a run Stop cut short got."""
@@ -163,17 +134,6 @@ def run_message(run) -> str:
         return end_text(run.end)
     return t("ann.stopped_message", done=len(run.epochs), total=run.settings.epochs)
 
-
-def probability_chart(probs: np.ndarray) -> alt.Chart:
-    """Softmax probabilities of the 10 digits, the top one highlighted."""
-    top = int(np.argmax(probs))
-    frame = pd.DataFrame({"digit": [str(d) for d in range(10)], "probability": probs})
-    return alt.Chart(frame).mark_bar().encode(
-        x=alt.X("digit:N", title=t("ann.axis_digit")),
-        y=alt.Y("probability:Q", title=t("ann.axis_probability"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.condition(f"datum.digit == '{top}'", alt.value("#e4572e"), alt.value("#4c78a8")),
-        tooltip=[alt.Tooltip("digit:N", title=t("ann.axis_digit")),
-                 alt.Tooltip("probability:Q", title=t("ann.axis_probability"), format=".3f")]).properties(height=200)
 
 
 def compare_chart(curves: pd.DataFrame, metric: str, runs) -> alt.Chart:

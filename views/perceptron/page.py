@@ -4,14 +4,14 @@ import streamlit as st
 from core import models, perceptron
 from core.engine import OPTIMIZER_LABELS, OPTIMIZERS
 from core.words import LearnerError
-from ui import perceptron_backprop, perceptron_charts
 from ui.charts import show
 from ui.code import show_code
 from ui.content import labels, say, show_messages, t
-from ui.runs import Run, RunStore
+from ui.runs import RunStore
 from ui.share import setting
-from ui.shell import current_device, ensure_app_shell
+from ui.shell import current_device
 from ui.training import announce, estimated, lever, run_training, time_check
+from views.perceptron import backprop, charts
 
 
 def side_by_side(charts: list, captions: list | None = None, widths=(1, 1)) -> list:
@@ -24,7 +24,7 @@ def side_by_side(charts: list, captions: list | None = None, widths=(1, 1)) -> l
 def train(events, store: RunStore, key: str, settings, live_view, replay_key=None, results=None, **options) -> None:
     """run_training, its panel cleared at the end (the run shows below, its replay on the last frame)."""
     run_training(events, key=key, label=t(f"perceptron.{key}_label"), store=store, live_view=live_view,
-                 make_run=lambda history, end: Run(store.next_id(), settings, history, end, results or {}),
+                 settings=settings, results=lambda history, end: results or {},
                  clear=True, **options)
     st.session_state.pop(replay_key, None)
 
@@ -35,7 +35,6 @@ def replay(label: str, key: str, frames: int, help: str) -> int:
     return min(frames - 1, st.slider(label, 0, max(1, frames - 1), key=key, disabled=frames < 2, help=help))
 
 
-ensure_app_shell()
 st.title(t("perceptron.title"))
 st.markdown(t("perceptron.intro", formula=perceptron.FORMULAS["neuron"]))
 
@@ -47,21 +46,22 @@ x_range = setting(c1.slider, t("perceptron.act_range"), -10.0, 10.0, (-5.0, 5.0)
 leaky_slope = setting(c2.slider, t("perceptron.leaky_slope"), 0.0, 1.0, 0.1, 0.01, key="perceptron_leaky_slope",
                       help=t("perceptron.leaky_slope_help"))
 elu_alpha = setting(c3.slider, t("perceptron.elu_alpha"), 0.1, 3.0, 1.0, 0.1, key="perceptron_elu_alpha")
-x_range, message = perceptron_charts.usable_range(x_range)
+x_range, message = charts.usable_range(x_range)
 show_messages(message)
 curves = perceptron.activation_curves(x_range[0], x_range[1], slope=leaky_slope, alpha=elu_alpha)
 for column, name in zip(st.columns(3) * 2, perceptron.ACTIVATIONS):  # two rows of three
-    show(perceptron_charts.activation(curves, name), where=column)
+    show(charts.activation(curves, name), where=column)
     column.latex(perceptron.ACTIVATION_FORMULAS[name])
 st.caption(t("perceptron.act_caption"))
 
 st.markdown(t("perceptron.softmax_intro", formula=perceptron.FORMULAS["softmax"]))  # subheading and formula
 c1, c2 = st.columns([2, 1])
-logit_text = setting(c1.text_input, t("perceptron.logits"), "2.0, 1.0, 0.1, -1.0", key="perceptron_logits", max_chars=120)
+logit_text = setting(c1.text_input, t("perceptron.logits"), "2.0, 1.0, 0.1, -1.0", key="perceptron_logits",
+                     max_chars=120)
 temperature = setting(c2.slider, t("perceptron.temperature"), 0.05, 10.0, 1.0, 0.05, key="perceptron_temperature")
 try:
     logits = perceptron.parse_logits(logit_text)
-    side_by_side(*perceptron_charts.softmax(logits, temperature))
+    side_by_side(*charts.softmax(logits, temperature))
 except LearnerError as error:
     st.error(say(error.words))
 
@@ -72,10 +72,10 @@ c1, c2 = st.columns(2)
 depth = setting(c1.slider, t("perceptron.depth"), 1, 50, 10, key="perceptron_depth")
 z_value = setting(c2.slider, t("perceptron.vanish_z"), -3.0, 3.0, 1.0, 0.1, key="perceptron_vanish_z")
 vanish = perceptron.gradient_through_layers(depth, z_value, slope=leaky_slope)
-show(perceptron_charts.vanishing(vanish, depth))
-for column, (label, value) in zip(st.columns(3), perceptron_charts.vanishing_metrics(vanish, depth, z_value)):
+show(charts.vanishing(vanish, depth))
+for column, (label, value) in zip(st.columns(3), charts.vanishing_metrics(vanish, depth, z_value)):
     column.metric(label, value)
-st.caption(perceptron_charts.vanishing_caption(vanish, depth))
+st.caption(charts.vanishing_caption(vanish, depth))
 
 # --- 3. The perceptron ----------------------------------------------------------------------------
 st.header(t("perceptron.rule_header"), anchor="perceptron")
@@ -91,20 +91,20 @@ if c4.button(t("perceptron.regenerate"), key="perceptron_regenerate", help=t("pe
 data = perceptron.ToyData(dataset, n_points, noise, st.session_state.get("perceptron_data_seed", 0))
 X, y = data.make()
 bounds = perceptron.plot_bounds(X)
-show_messages(perceptron_charts.data_warning(data))
+show_messages(charts.data_warning(data))
 
 st.subheader(t("perceptron.manual_header"))
 c1, c2 = st.columns([1, 2])
-activation = setting(c1.radio, t("perceptron.activation"), ["step", "sigmoid"], horizontal=True, key="perceptron_activation",
-                     format_func=labels("perceptron.activation", ["step", "sigmoid"]),
+activation = setting(c1.radio, t("perceptron.activation"), ["step", "sigmoid"], horizontal=True,
+                     key="perceptron_activation", format_func=labels("perceptron.activation", ["step", "sigmoid"]),
                      help=t("perceptron.activation_help"))
 w1 = setting(c1.slider, "w₁", -5.0, 5.0, 1.0, 0.1, key="perceptron_w1")
 w2 = setting(c1.slider, "w₂", -5.0, 5.0, 1.0, 0.1, key="perceptron_w2")
 b = setting(c1.slider, "b", -5.0, 5.0, -1.5, 0.1, key="perceptron_b")
 c1.metric(t("perceptron.accuracy"), f"{perceptron.perceptron_accuracy(X, y, w1, w2, b):.1f}%")
-show_messages(perceptron_charts.no_line_warning(w1, w2), where=c1)
+show_messages(charts.no_line_warning(w1, w2), where=c1)
 c1.latex(rf"y = f({w1:g}\,x_1 {w2:+g}\,x_2 {b:+g})")
-show(perceptron_charts.neuron_regions(X, y, bounds, w1, w2, b, activation, t("perceptron.manual_title")),
+show(charts.neuron_regions(X, y, bounds, w1, w2, b, activation, t("perceptron.manual_title")),
       t("perceptron.manual_caption"), c2)
 if not perceptron.LINEARLY_SEPARABLE[dataset]:
     st.container(border=True).markdown(t("perceptron.xor_proof" if dataset == "XOR" else "perceptron.not_separable",
@@ -122,20 +122,21 @@ train_rule = c4.button(t("perceptron.rule_train"), key="perceptron_rule_train", 
                        help=t("perceptron.rule_train_help"))
 rule_config = perceptron.PerceptronConfig(lr=rule_lr, epochs=rule_epochs, activation=activation, seed=data.seed,
                                           **({"w1": w1, "w2": w2, "b": b} if rule_start == "sliders" else {}))
-time_check(estimated(lambda k, d: perceptron.estimate_rule_seconds(X, y, rule_config), (data, rule_config)), "rule", where=c4)
+time_check(estimated(lambda k, d: perceptron.estimate_rule_seconds(X, y, rule_config), (data, rule_config)),
+           "rule", where=c4)
 announce(rule_store := RunStore("perceptron_rule_runs", limit=5))
 if train_rule:  # the first frames are paced so that each update can be seen; the rule takes no time
     train(perceptron.paced(perceptron.train_perceptron(X, y, rule_config)), rule_store, "perceptron_rule",
-          rule_config, lambda history: show(perceptron_charts.rule_frame(history[-1], X, y, bounds, activation)),
+          rule_config, lambda history: show(charts.rule_frame(history[-1], X, y, bounds, activation)),
           "perceptron_rule_frame", {"data": data}, redraw_seconds=0.1, queue=False)
 if (run := rule_store.latest) and run.results["data"] != data:
     st.info(t("perceptron.rule_data_changed"))
 elif run and run.history:
-    show_messages(perceptron_charts.rule_outcome(run.end, dataset))
+    show_messages(charts.rule_outcome(run.end, dataset))
     frame = run.history[replay(t("perceptron.replay"), "perceptron_rule_frame", len(run.history),
                                t("perceptron.replay_help"))]
-    c1, c2 = side_by_side(*perceptron_charts.rule_replay(run, frame, X, y, bounds), (2, 1))
-    c2.metric(*perceptron_charts.frame_accuracy(frame, X, y))
+    c1, c2 = side_by_side(*charts.rule_replay(run, frame, X, y, bounds), (2, 1))
+    c2.metric(*charts.frame_accuracy(frame, X, y))
 
 # --- 4. From perceptron to MLP ---------------------------------------------------------------------
 st.header(t("perceptron.mlp_header"), anchor="mlp")
@@ -143,21 +144,24 @@ st.markdown(t("perceptron.mlp_intro", dataset=t(f"perceptron.dataset_{dataset}")
 c1, c2, c3 = st.columns(3)
 mlp_config = perceptron.MLPConfig(
     hidden=setting(c1.slider, t("perceptron.hidden"), 1, 32, 4, key="perceptron_mlp_hidden"),
-    activation=setting(c1.selectbox, t("perceptron.mlp_activation"), list(models.ACTIVATIONS), key="perceptron_mlp_activation",
+    activation=setting(c1.selectbox, t("perceptron.mlp_activation"), list(models.ACTIVATIONS),
+                       key="perceptron_mlp_activation",
                        index=list(models.ACTIVATIONS).index("tanh"), format_func=perceptron.ACTIVATION_LABELS.get),
     optimizer=setting(c2.selectbox, t("perceptron.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index("adam"),
                       format_func=OPTIMIZER_LABELS.get, key="perceptron_mlp_optimizer"),
-    lr=setting(c2.select_slider, t("perceptron.lr"), perceptron.MLP_LEARNING_RATES, value=0.03, key="perceptron_mlp_lr"),
+    lr=setting(c2.select_slider, t("perceptron.lr"), perceptron.MLP_LEARNING_RATES, value=0.03,
+               key="perceptron_mlp_lr"),
     epochs=setting(c3.slider, t("perceptron.epochs"), 10, 2000, 200, 10, key="perceptron_mlp_epochs"),
     batch_size=setting(c3.selectbox, t("perceptron.batch_size"), [0, 64, 16], key="perceptron_mlp_batch",
                        format_func={0: t("perceptron.full_batch"), 64: "64", 16: "16"}.get))
-show_messages(perceptron_charts.lr_warning(mlp_config.lr))
+show_messages(charts.lr_warning(mlp_config.lr))
 announce(mlp_store := RunStore("perceptron_mlp_runs", limit=5))
 mlp_seconds = estimated(lambda k, d: perceptron.estimate_mlp_seconds(X, y, mlp_config, d, bounds), (data, mlp_config))
-mlp_ok = time_check(mlp_seconds, "perceptron_mlp", [lever(t("perceptron.epochs"), mlp_config.epochs, range(10, 2000, 10), mlp_seconds)])
+mlp_ok = time_check(mlp_seconds, "perceptron_mlp",
+                    [lever(t("perceptron.epochs"), mlp_config.epochs, range(10, 2000, 10), mlp_seconds)])
 if st.button(t("perceptron.mlp_train"), key="perceptron_mlp_train", type="primary", disabled=not mlp_ok):
     train(perceptron.train_mlp(X, y, mlp_config, current_device(), bounds), mlp_store, "perceptron_mlp", mlp_config,
-          lambda history: side_by_side(*perceptron_charts.mlp_pair(history, X, y, bounds, mlp_config.resolution),
+          lambda history: side_by_side(*charts.mlp_pair(history, X, y, bounds, mlp_config.resolution),
                                        (3, 2)),
           "perceptron_mlp_snapshot", {"data": data}, redraw_seconds=0.4)  # the heatmap is the costliest chart
 if (run := mlp_store.latest) is None:
@@ -165,14 +169,14 @@ if (run := mlp_store.latest) is None:
 elif run.results["data"] != data:
     st.info(t("perceptron.mlp_data_changed"))
 elif grids := sum(e["kind"] == "grid" for e in run.history):
-    show_messages(perceptron_charts.mlp_status(run.end))
+    show_messages(charts.mlp_status(run.end))
     shown = replay(t("perceptron.snapshot"), "perceptron_mlp_snapshot", grids, t("perceptron.snapshot_help"))
     show_hidden = st.toggle(t("perceptron.show_hidden"), key="perceptron_mlp_show_hidden")
-    side_by_side(*perceptron_charts.mlp_pair(run.history, X, y, bounds, run.settings.resolution, show_hidden, shown,
+    side_by_side(*charts.mlp_pair(run.history, X, y, bounds, run.settings.resolution, show_hidden, shown,
                                              captions=True), (3, 2))
-    for column, (label, value) in zip(st.columns(3), perceptron_charts.mlp_metrics(run)):
+    for column, (label, value) in zip(st.columns(3), charts.mlp_metrics(run)):
         column.metric(label, value)
-    show_messages(perceptron_charts.mlp_verdict(run, dataset))
+    show_messages(charts.mlp_verdict(run, dataset))
 
 # --- 5. Loss functions -----------------------------------------------------------------------------
 st.header(t("perceptron.loss_header"))
@@ -180,9 +184,9 @@ st.markdown(t("perceptron.loss_intro"))
 tab_reg, tab_bce, tab_ce = st.tabs([t("perceptron.tab_regression"), t("perceptron.tab_bce"), t("perceptron.tab_ce")])
 tab_reg.latex(perceptron.FORMULAS["mse_mae"])
 c1, c2 = tab_reg.columns([1, 2])
-table = c1.data_editor(**perceptron_charts.regression_table(), num_rows="dynamic", key="perceptron_reg_table",
+table = c1.data_editor(**charts.regression_table(), num_rows="dynamic", key="perceptron_reg_table",
                        width="stretch")
-reg = perceptron_charts.regression_view(table, setting(c1.slider, t("perceptron.outlier"), -10.0, 10.0, 0.0, 0.5,
+reg = charts.regression_view(table, setting(c1.slider, t("perceptron.outlier"), -10.0, 10.0, 0.0, 0.5,
                                                           key="perceptron_reg_outlier"))
 show_messages(*reg["messages"], where=tab_reg)
 for column, (label, value) in zip(c1.columns(2), reg["metrics"]):
@@ -191,16 +195,16 @@ show(reg["chart"], t("perceptron.regression_caption") if reg["chart"] else None,
 
 tab_bce.latex(perceptron.FORMULAS["bce"])
 c1, c2 = tab_bce.columns([1, 2])
-bce = perceptron_charts.bce_view(
+bce = charts.bce_view(
     setting(c1.slider, t("perceptron.bce_p"), 0.0, 1.0, 0.8, 0.001, format="%.3f", key="perceptron_bce_p"),
     setting(c1.radio, t("perceptron.bce_label"), [1, 0], horizontal=True, key="perceptron_bce_label"))
 c1.metric(**bce["metric"])
 show_messages(bce["warning"], where=c1)
 show(bce["chart"], t("perceptron.bce_caption"), c2)
 
-tab_ce.markdown(perceptron_charts.ce_intro())
+tab_ce.markdown(charts.ce_intro())
 c1, c2 = tab_ce.columns([1, 2])
-ce = perceptron_charts.ce_view(setting(c1.slider, t("perceptron.ce_p"), 0.0, 1.0, 0.90, 0.005, format="%.3f",
+ce = charts.ce_view(setting(c1.slider, t("perceptron.ce_p"), 0.0, 1.0, 0.90, 0.005, format="%.3f",
                                        key="perceptron_ce_p"))
 c1.metric(**ce["metric"], delta_color="inverse")
 show_messages(ce["warning"], where=c1)
@@ -217,20 +221,20 @@ method = setting(c1.radio, t("perceptron.update_rule"), perceptron.CUBIC_METHODS
                  format_func=labels("perceptron.method", perceptron.CUBIC_METHODS))
 sine_config = perceptron.CubicFitConfig(
     method=method, lr=setting(c2.select_slider, t("perceptron.lr"), perceptron.CUBIC_LEARNING_RATES,
-                              format_func=perceptron_charts.scientific,
+                              format_func=charts.scientific,
                               value=perceptron.CUBIC_DEFAULT_LR[method], key=f"perceptron_sine_lr_{method}",
                               help=t("perceptron.sine_lr_help")),
     steps=setting(c3.slider, t("perceptron.steps"), 100, 10000, 2000, 100, key="perceptron_sine_steps"),
     seed=int(setting(c3.number_input, t("perceptron.sine_seed"), 0, 9999, 0, key="perceptron_sine_seed")))
 st.caption(t("perceptron.sine_lr_caption", stable_lr=problem["stable_lr"]))
-show_messages(perceptron_charts.lr_warning(sine_config.lr, method))
+show_messages(charts.lr_warning(sine_config.lr, method))
 announce(sine_store := RunStore("perceptron_sine_runs", limit=6))
 time_check(estimated(lambda k, d: perceptron.estimate_cubic_seconds(sine_config), sine_config), "perceptron_sine")
 if st.button(t("perceptron.sine_run"), key="perceptron_sine_run", type="primary"):
     train(perceptron.fit_cubic(sine_config), sine_store, "perceptron_sine", sine_config,
-          lambda history: show(perceptron_charts.cubic_losses([(t("perceptron.sine_live"), history)])),
+          lambda history: show(charts.cubic_losses([(t("perceptron.sine_live"), history)])),
           keep_partial=bool)  # every logged step counts: a stopped fit is still worth seeing
-sine = perceptron_charts.sine_view(sine_store.runs, method, problem, sine_config.seed)
+sine = charts.sine_view(sine_store.runs, method, problem, sine_config.seed)
 show_messages(sine["message"])
 side_by_side(sine["charts"], sine["captions"])
 if sine["table"] is not None:
@@ -246,5 +250,5 @@ show_code("perceptron_mlp", key="perceptron", optimizer=mlp_config.train_config(
 show_code("perceptron_cubic", key="perceptron_cubic", optimizer=sine_config.train_config(),
           **sine_config.recipe_values())
 
-# --- 8. Backpropagation, step by step (ui/perceptron_backprop.py) -----------------------------------
-perceptron_backprop.render()
+# --- 8. Backpropagation, step by step (ui/backprop.py) -----------------------------------
+backprop.render()

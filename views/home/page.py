@@ -4,7 +4,7 @@ import streamlit as st
 from core.data import DATA_DIR, EMBEDDED_STOCKS
 from core.device import device_info
 from ui.content import t
-from ui.shell import cpu_threads_label, current_device
+from ui.shell import cpu_threads_label, current_device, page_file
 
 st.title(t("home.title"))
 st.markdown(t("home.intro"))
@@ -13,10 +13,10 @@ st.header(t("home.path_header"))
 columns = st.columns(3)
 for index, name in enumerate(["perceptron", "ann", "cnn", "resnet", "rnn", "stocks"]):
     with columns[index % 3].container(border=True):
-        st.page_link(f"pages/{name}.py", label=t(f"app.nav_{name}"))
+        st.page_link(page_file(name), label=t(f"app.nav_{name}"))
         st.caption(t(f"home.step_{name}"))
 st.markdown(t("home.how"))
-st.page_link("pages/lessons.py", label=t("app.nav_lessons"), icon="🎓")
+st.page_link(page_file("lessons"), label=t("app.nav_lessons"), icon="🎓")
 st.caption(t("home.lessons"))
 
 st.header(t("home.status_header"))

@@ -97,8 +97,10 @@ def _settings() -> tuple[backprop.WalkSettings, backprop.TinyNet]:
          setting(c3.number_input, "x₂", -5.0, 5.0, 0.5, 0.1, key=f"{KEY}_x2"))
     target = _target(c4, loss, outputs)
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-    lr = setting(c1.select_slider, t("backprop.lr"), LEARNING_RATES, value=0.5, key=f"{KEY}_lr", help=t("backprop.lr_help"))
-    seed = int(setting(c2.number_input, t("backprop.seed"), 0, 9999, 0, key=f"{KEY}_seed", help=t("backprop.seed_help")))
+    lr = setting(c1.select_slider, t("backprop.lr"), LEARNING_RATES, value=0.5, key=f"{KEY}_lr",
+                 help=t("backprop.lr_help"))
+    seed = int(setting(c2.number_input, t("backprop.seed"), 0, 9999, 0, key=f"{KEY}_seed",
+                       help=t("backprop.seed_help")))
     c3.button(t("backprop.new_weights"), key=f"{KEY}_reseed", on_click=_next_seed)
     settings = backprop.WalkSettings(hidden, outputs, activation, loss, x, target, lr, seed)
     start = backprop.random_net(hidden, outputs, seed)
@@ -154,7 +156,8 @@ def _backward(walk: backprop.Walkthrough, settings: backprop.WalkSettings) -> No
              rf"\left({_mat(f['W2'].t())}{_col(g['delta2'])}\right) \odot {_col(g['derivative1'])} = "
              rf"{_col(g['back1'])} \odot {_col(g['derivative1'])} = {_col(g['delta1'])}")
     st.latex(rf"\frac{{\partial L}}{{\partial W^{{(1)}}}} = \delta^{{(1)}} x^\top = {_col(g['delta1'])}{_mat(f['x'])}"
-             rf" = {_mat(g['W1'])}, \qquad \frac{{\partial L}}{{\partial b^{{(1)}}}} = \delta^{{(1)}} = {_col(g['b1'])}")
+             rf" = {_mat(g['W1'])}, \qquad \frac{{\partial L}}{{\partial b^{{(1)}}}} = \delta^{{(1)}}"
+             rf" = {_col(g['b1'])}")
 
 
 def _chain(walk: backprop.Walkthrough, settings: backprop.WalkSettings) -> None:
@@ -175,7 +178,8 @@ def _chain(walk: backprop.Walkthrough, settings: backprop.WalkSettings) -> None:
         last = rf"x_{{{i}}}" if name == "W1" else "1"
         outs = range(1, len(paths) + 1)
         lines = [" + ".join(rf"\frac{{\partial L}}{{\partial z^{{(2)}}_{{{k}}}}}\frac{{\partial z^{{(2)}}_{{{k}}}}}"
-                            rf"{{\partial a^{{(1)}}_{{{j}}}}}\frac{{\partial a^{{(1)}}_{{{j}}}}}{{\partial z^{{(1)}}_{{{j}}}}}"
+                            rf"{{\partial a^{{(1)}}_{{{j}}}}}\frac{{\partial a^{{(1)}}_{{{j}}}}}"
+                            rf"{{\partial z^{{(1)}}_{{{j}}}}}"
                             rf"\frac{{\partial z^{{(1)}}_{{{j}}}}}{{\partial {symbol}}}" for k in outs),
                  " + ".join(rf"\delta^{{(2)}}_{{{k}}}\cdot w^{{(2)}}_{{{k}{j}}}\cdot f'(z^{{(1)}}_{{{j}}})\cdot {last}"
                             for k in outs)]

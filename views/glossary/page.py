@@ -4,9 +4,8 @@ import streamlit as st
 from core import glossary
 from ui.content import language, t
 from ui.share import setting
-from ui.shell import ensure_app_shell
+from ui.shell import page_file
 
-ensure_app_shell()
 st.title(t("glossary.title"))
 st.markdown(t("glossary.intro"))
 query = setting(st.text_input, t("glossary.search"), key="glossary_query", max_chars=60, help=t("glossary.search_help"))
@@ -18,6 +17,6 @@ for term in found:
     with st.container(border=True):
         left, right = st.columns([2, 3])
         left.markdown(f"**{term[first]}** · {term[second]}")
-        left.page_link(f"pages/{term['page']}.py", label=t(f"app.nav_{term['page']}"))
+        left.page_link(page_file(term['page']), label=t(f"app.nav_{term['page']}"))
         right.markdown(term[f"meaning_{language()}"])
 st.caption(t("glossary.count", shown=len(found), total=len(glossary.terms())))

@@ -4,9 +4,7 @@ import streamlit as st
 from core import lessons
 from ui.content import t
 from ui.lessons import hand_in, lesson_link, open_lesson, records
-from ui.shell import ensure_app_shell
 
-ensure_app_shell()
 st.title(t("lessons.title"))
 st.markdown(t("lessons.intro"))
 

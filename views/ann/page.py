@@ -5,17 +5,16 @@ import streamlit as st
 import torch
 
 from core import ann
-from core.engine import FAILED, OPTIMIZER_LABELS, OPTIMIZERS, train
-from core.models import ACTIVATIONS
-from core.words import LearnerError
-from ui import ann_charts, ann_regression, digit_reader
+from core.engine import FAILED
+from ui import digit_reader
 from ui.charts import training_chart
 from ui.code import show_code
-from ui.content import labels, say, t
-from ui.runs import Run, RunStore, cpu_state_dict
+from ui.content import labels, t
+from ui.runs import RunStore, follow_latest, remove_row
 from ui.share import setting
-from ui.shell import current_device, ensure_app_shell, format_seconds
+from ui.shell import current_device, format_seconds
 from ui.training import announce, end_text, estimated, lever, run_training, time_check, warn_lr
+from views.ann import charts, regression, widgets
 
 _sample_grid = st.cache_resource(show_spinner=False)(ann.sample_grid)
 
@@ -26,19 +25,6 @@ def _untrained_accuracy(hidden: tuple, activation: str, dropout: float, seed: in
     return ann.untrained_accuracy(s, torch.device(device))
 
 
-def _sync_pickers(store: RunStore) -> None:
-    """Point the results, overlay and save pickers at a run kept since the last rerun (a finished
-    run, or one Stop cut short on the rerun before); forget runs that were removed or dropped."""
-    names, latest, state = store.names, store.latest, st.session_state
-    overlaid = [n for n in state.get("ann_compare_runs", names) if n in names]  # every run by default
-    if latest is not None and latest.id > state.get("ann_followed", 0):
-        state["ann_followed"], state["ann_result_run"], state["ann_save_run"] = latest.id, latest.name, latest.name
-        overlaid = [n for n in overlaid if n != latest.name] + [latest.name]
-    state["ann_compare_runs"] = overlaid
-    state.update({k: latest.name for k in ("ann_result_run", "ann_save_run") if latest and state.get(k) not in names})
-
-
-ensure_app_shell()
 store = RunStore("ann_runs")
 announce(store)
 device = current_device()
@@ -48,54 +34,42 @@ st.markdown(t("ann.intro"))
 # --- 1. Data ---
 st.header(t("ann.data_header"))
 grid_images, grid_labels = _sample_grid(per_class=2)
-st.image([ann_charts.pixels(img, 2) for img in grid_images], caption=[t("ann.grid_label", digit=d) for d in grid_labels])
+st.image([charts.pixels(img, 2) for img in grid_images], caption=[t("ann.grid_label", digit=d) for d in grid_labels])
 st.caption(t("ann.grid_caption"))
 n_train = setting(st.slider, t("ann.n_train"), ann.N_TRAIN_MIN, ann.N_TRAIN_MAX, 60_000, step=1_000, key="ann_n_train",
                   help=t("ann.n_train_help"))
 counts = torch.bincount(ann.training_subset(n_train)[1], minlength=10)
 st.caption(t("ann.n_train_caption", n_train=n_train, low=int(counts.min()), high=int(counts.max())))
 col_formula, col_table = st.columns([3, 2])
-normalization = setting(col_formula.selectbox, t("ann.normalization"), list(ann.NORMALIZATIONS), key="ann_normalization",
-                        format_func=labels("ann.normalization", ann.NORMALIZATIONS),
+normalization = setting(col_formula.selectbox, t("ann.normalization"), list(ann.NORMALIZATIONS),
+                        key="ann_normalization", format_func=labels("ann.normalization", ann.NORMALIZATIONS),
                         help=t("ann.normalization_help"))
 mean, std = ann.NORMALIZATIONS[normalization]
 col_formula.markdown(t("ann.normalization_intro"))
 col_formula.latex(t("ann.normalization_latex", mean=mean, std=std))
 col_formula.caption(t("ann.normalization_caption", black=(0 - mean) / std, ink=(1 - mean) / std))
-col_table.dataframe(ann_charts.gray_levels(mean, std), hide_index=True)
+col_table.dataframe(charts.gray_levels(mean, std), hide_index=True)
 col_table.caption(t("ann.gray_levels_caption"))
 
 # --- 2. Model ---
 st.header(t("ann.model_header"))
-col_hidden, col_act, col_drop = st.columns(3)
-hidden_text = setting(col_hidden.text_input, t("ann.hidden"), "128, 64", key="ann_hidden", max_chars=80, help=t("ann.hidden_help"))
-activation = setting(col_act.selectbox, t("ann.activation"), list(ACTIVATIONS), key="ann_activation",
-                     format_func=ann_charts.activation_name)
-dropout = setting(col_drop.slider, t("ann.dropout"), 0.0, 0.8, 0.0, step=0.05, key="ann_dropout", help=t("ann.dropout_help"))
-try:
-    hidden = ann.parse_hidden(hidden_text)
-except LearnerError as exc:
-    hidden = None
-    st.error(say(exc.words))
-else:
+hidden, activation, dropout = widgets.layers("ann", "ann", "128, 64", 0.0)
+if hidden is not None:
     if not hidden:
         st.info(t("ann.no_hidden"))
     table = ann.layer_table(ann.AnnSettings(hidden=hidden, activation=activation, dropout=dropout))
     st.metric(t("ann.parameters"), f"{int(table['params'].iloc[-1]):,}")
-    st.dataframe(ann_charts.layer_frame(table), hide_index=True, width="stretch",
+    st.dataframe(charts.layer_frame(table), hide_index=True, width="stretch",
                  column_config={t("ann.col_params"): st.column_config.NumberColumn(format="localized")})
     st.caption(t("ann.layer_caption"))
 
 # --- 3. Training ---
 st.header(t("ann.training_header"), anchor="training")
-col_opt, col_lr, col_bs = st.columns(3)
-optimizer = setting(col_opt.selectbox, t("ann.optimizer"), OPTIMIZERS, index=OPTIMIZERS.index("sgd_momentum"),
-                    format_func=OPTIMIZER_LABELS.get, key="ann_optimizer")
-lr = setting(col_lr.select_slider, t("ann.lr"), ann.LEARNING_RATES, value=0.01, key="ann_lr", format_func=lambda v: f"{v:g}")
-batch_size = setting(col_bs.select_slider, t("ann.batch_size"), ann.BATCH_SIZES, value=64, key="ann_batch_size")
+optimizer, lr, batch_size = widgets.optimization("ann", "ann", "sgd_momentum", ann.LEARNING_RATES, 0.01,
+                                                 ann.BATCH_SIZES, 64)
 col_ep, col_seed, _ = st.columns(3)
 epochs = setting(col_ep.slider, t("ann.epochs"), 1, 30, 10, key="ann_epochs")
-seed = int(setting(col_seed.number_input, t("ann.seed"), 0, 99_999, 0, step=1, key="ann_seed", help=t("ann.seed_help")))
+seed = widgets.seed("ann", "ann", 0, col_seed)
 warn_lr(optimizer, lr)
 settings = None if hidden is None else ann.AnnSettings(
     hidden=hidden, activation=activation, dropout=dropout, n_train=n_train, optimizer=optimizer, lr=lr,
@@ -111,45 +85,45 @@ if settings is not None:
     col_work.caption(t("ann.steps_caption", n_train=n_train, batch_size=batch_size, epochs=epochs))
     estimate = estimated(ann.estimate_seconds, settings)
     allowed = time_check(estimate, "ann_train", [lever(t("ann.epochs"), epochs, range(1, epochs), estimate),
-                                                 lever(t("ann.n_train"), n_train, range(1_000, n_train, 1_000), estimate,
-                                                       "{:,}".format)])
+                                                 lever(t("ann.n_train"), n_train, range(1_000, n_train, 1_000),
+                                                       estimate, "{:,}".format)])
 if st.button(t("ann.train"), key="ann_train", type="primary", disabled=not allowed,
              help=t("ann.train_help")):
     model, run_id = ann.build_model(settings), store.next_id()
-    events = train(model, ann.training_subset(n_train), settings.train_config(), device,
-                   val_data=ann.test_set(), transform=settings.transform())
-    run = run_training(events, key="ann_live", label=t("ann.run_label", id=run_id), store=store, make_run=lambda h, end: Run(
-        run_id, settings, h, end, ann.analyze(model, settings, h, end, untrained, device), cpu_state_dict(model)))
+    events = ann.train_events(model, settings, device)
+    run = run_training(events, key="ann_live", label=t("ann.run_label", id=run_id), store=store, settings=settings,
+                       weights=model, results=lambda history, end: ann.analyze(model, settings, history, end, untrained,
+                                                                               device))
     st.caption(t("ann.live_caption"))
     if run.results["reason"] in FAILED:
         st.error(t("ann.diverged", message=end_text(run.end)))
     else:
         st.success(t("ann.trained", name=run.name, accuracy=run.results["accuracy"],
                      time=format_seconds(run.results["seconds"]), device=device))
-_sync_pickers(store)
+follow_latest(store, "ann_followed", ("ann_result_run", "ann_save_run"), overlay="ann_compare_runs")
 
 if store.runs:
     st.subheader(t("ann.results_header"))
     shown = store.get(st.selectbox(t("ann.result_run"), store.names, key="ann_result_run",
-                                   format_func=ann_charts.run_labels(store.runs).get))
+                                   format_func=charts.run_labels(store.runs).get))
     res = shown.results
     m1, m2, m3 = st.columns(3)
     m1.metric(t("ann.test_acc"), f"{res['accuracy']:.2f} %",
               delta=t("ann.vs_untrained", points=res["accuracy"] - res["untrained"]))
     m2.metric(t("ann.train_time"), format_seconds(res["seconds"]), help=t("ann.on_device", device=res["device"]))
-    m3.metric(t("ann.epochs_run"), f"{len(shown.epochs)} / {shown.settings.epochs}", help=ann_charts.run_message(shown))
+    m3.metric(t("ann.epochs_run"), f"{len(shown.epochs)} / {shown.settings.epochs}", help=charts.run_message(shown))
     if res["reason"] != "completed":
-        st.caption(ann_charts.run_message(shown))
+        st.caption(charts.run_message(shown))
     st.altair_chart(training_chart(shown.history), width="stretch")
     st.caption(t("ann.overfit_caption"))
     col_cm, col_pc = st.columns(2)
-    col_cm.altair_chart(ann_charts.confusion_chart(res["confusion"]), width="stretch")
-    col_cm.caption(ann_charts.confusion_caption(res["confusion"]))
-    col_pc.altair_chart(ann_charts.per_class_chart(res["per_class"]), width="stretch")
-    col_pc.caption(ann_charts.per_class_caption(res["per_class"]))
+    col_cm.altair_chart(charts.confusion_chart(res["confusion"]), width="stretch")
+    col_cm.caption(charts.confusion_caption(res["confusion"]))
+    col_pc.altair_chart(charts.per_class_chart(res["per_class"]), width="stretch")
+    col_pc.caption(charts.per_class_caption(res["per_class"]))
     wrong = res["misclassified"].head(24)
     if len(wrong):
-        header, images, captions = ann_charts.mistakes_gallery(wrong, res["confusion"], ann.test_set()[0])
+        header, images, captions = charts.mistakes_gallery(wrong, res["confusion"], ann.test_set()[0])
         st.markdown(header)
         st.image(images, caption=captions)
         st.caption(t("ann.misclassified_caption"))
@@ -168,20 +142,18 @@ else:
     if curves.empty:
         st.info(t("ann.compare_pick"))
     else:
-        st.altair_chart(ann_charts.compare_chart(curves, metric, store.runs), width="stretch")
+        st.altair_chart(charts.compare_chart(curves, metric, store.runs), width="stretch")
         st.caption(t("ann.compare_caption"))
-    runs_table = ann_charts.runs_frame(ann.runs_table(store.runs))
+    runs_table = charts.runs_frame(ann.runs_table(store.runs))
     st.dataframe(runs_table, hide_index=True, width="stretch")
     st.download_button(t("ann.download_csv"), runs_table.to_csv(index=False), file_name="mnist_runs.csv",
                        mime="text/csv", key="ann_runs_csv", on_click="ignore")
-    col_sel, col_btn = st.columns([3, 1])
-    col_sel.multiselect(t("ann.remove_select"), store.names, key="ann_remove_select")
-    col_btn.button(t("ann.remove"), key="ann_remove", disabled=not st.session_state.get("ann_remove_select"),
-                   on_click=lambda: store.remove(st.session_state.pop("ann_remove_select", [])))
+    remove_row(store, "ann_remove")
 
 # --- 5. Draw a digit ---
 st.header(t("ann.draw_header"))
-digit_reader.render([r for r in store.runs if ann.usable(r.state_dict) and r.results["reason"] not in FAILED])  # CNN, MLP, my run side by side; shift
+# CNN, MLP, my run side by side; shift
+digit_reader.render([r for r in store.runs if ann.usable(r.state_dict) and r.results["reason"] not in FAILED])
 
 # --- 6. Save ---
 st.header(t("ann.save_header"))
@@ -200,5 +172,5 @@ if settings is None:
 else:
     show_code("ann", key="ann", optimizer=settings.train_config(), **settings.recipe_values())
 
-# --- 8. Regression on a table: its own runs, baselines and code (ui/ann_regression.py) ---
-ann_regression.render(device)
+# --- 8. Regression on a table: its own runs, baselines and code (ui/regression.py) ---
+regression.render(device)

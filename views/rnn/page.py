@@ -1,39 +1,30 @@
 """RNN, LSTM and GRU: sine waves, long-term memory, inside the gates, equations with live shapes."""
 import math
 
-import numpy as np
 import streamlit as st
-import torch
 
 from core import rnn
 from core.models import count_params
-from ui import rnn_charts
 from ui.charts import show
 from ui.code import show_code
 from ui.content import t
-from ui.runs import Run, RunStore, cpu_state_dict
+from ui.runs import RunStore
 from ui.share import setting
-from ui.shell import current_device, ensure_app_shell
+from ui.shell import current_device
 from ui.training import announce, end_text, estimated, lever, run_training, time_check
+from views.rnn import charts
 
-ensure_app_shell()
 st.title(t("rnn.title"))
 st.markdown(t("rnn.intro"))
 sine_runs, memory_runs = RunStore("rnn_runs"), RunStore("rnn_memory")
 for store in (sine_runs, memory_runs):
     announce(store)
-CPU = torch.device("cpu")
 LIVE_REDRAW = 2.0  # seconds between live-chart redraws: the browser drawing them shares the cores
 
 
 @st.cache_resource(show_spinner=False)
 def sine_data(samples: int, seq_len: int) -> dict:
     return rnn.make_sine_data(rnn.SineSettings(samples=samples, seq_len=seq_len))
-
-
-def finished(history: list[dict]) -> bool:
-    """Keep a stopped run when at least one model finished."""
-    return any(e["kind"] == "result" for e in history)
 
 
 # --- 1. The sine task -------------------------------------------------------------------------
@@ -45,8 +36,8 @@ samples = setting(c1.slider, t("rnn.label_samples"), 100, 5000, 1000, step=100, 
                   help=t("rnn.help_samples"))
 hidden = setting(c2.select_slider, t("rnn.label_hidden"), [4, 8, 16, 32, 64, 128], 32, key="rnn_hidden")
 layers = setting(c2.slider, t("rnn.label_layers"), 1, 3, 1, key="rnn_layers", help=t("rnn.help_layers"))
-lr = setting(c3.select_slider, t("rnn.label_lr"), [0.0003, 0.001, 0.003, 0.01, 0.015, 0.03, 0.1, 0.3], 0.015, key="rnn_lr",
-             help=t("rnn.help_defaults"))
+lr = setting(c3.select_slider, t("rnn.label_lr"), [0.0003, 0.001, 0.003, 0.01, 0.015, 0.03, 0.1, 0.3], 0.015,
+             key="rnn_lr", help=t("rnn.help_defaults"))
 epochs = setting(c3.slider, t("rnn.label_epochs"), 1, 300, 60, key="rnn_epochs", help=t("rnn.help_defaults"))
 batch = setting(c3.select_slider, t("rnn.label_batch"), [16, 32, 64, 128, 256, "full"], 128, key="rnn_batch",
                 help=t("rnn.help_batch"),
@@ -67,23 +58,18 @@ allowed = time_check(sine_estimate, "rnn_train", [
 if st.button(t("rnn.train_button"), type="primary", key="rnn_train", disabled=not allowed):
     trained, events = rnn.train_cells(data, settings, current_device())
 
-    def make_sine_run(history: list[dict], end: dict | None) -> Run:
-        found = {e["cell"]: e for e in history if e["kind"] == "result"}
-        results = {cell: found[cell] for cell in rnn.CELLS if cell in found}  # in the page's order
-        weights = {cell: cpu_state_dict(trained[cell]) for cell, r in results.items() if not r["diverged"]}
-        return Run(sine_runs.next_id(), settings, history, end, results, weights)
-
     def live_curves(history: list[dict]) -> None:
-        done = {e["cell"] for e in history if e["kind"] == "result"}
+        done = rnn.finished_cells(history)
         if len(done) < len(rnn.CELLS):
             st.caption(t("rnn.live_caption", label=", ".join(rnn.CELL_LABELS[c] for c in rnn.CELLS if c not in done),
                          done=len(done)))
-        chart = rnn_charts.loss_curves([("", history)], by_run=False)
+        chart = charts.loss_curves([("", history)], by_run=False)
         if chart is not None:
             show(chart)
 
-    run_training(events, key="rnn_live", label=t("rnn.train_label"), store=sine_runs, make_run=make_sine_run,
-                 live_view=live_curves, keep_partial=finished, redraw_seconds=LIVE_REDRAW, clear=True)
+    run_training(events, key="rnn_live", label=t("rnn.train_label"), store=sine_runs, settings=settings,
+                 results=lambda history, end: rnn.finished_cells(history), weights=trained,
+                 live_view=live_curves, keep_partial=rnn.any_finished, redraw_seconds=LIVE_REDRAW, clear=True)
     st.success(t("rnn.trained"))
 
 latest = sine_runs.latest
@@ -95,7 +81,7 @@ else:
             st.error(t("rnn.diverged", name=latest.name, label=rnn.CELL_LABELS[cell], message=end_text(r)))
     st.subheader(t("rnn.curves_header"))
     shown = st.multiselect(t("rnn.label_show_runs"), sine_runs.names, default=[latest.name], key="rnn_show_runs")
-    chart = rnn_charts.loss_curves([(r.name, r.history) for r in sine_runs.runs if r.name in shown],
+    chart = charts.loss_curves([(r.name, r.history) for r in sine_runs.runs if r.name in shown],
                                    by_run=len(shown) > 1)
     if chart is not None:
         show(chart)
@@ -104,7 +90,7 @@ else:
         st.info(t("rnn.curves_empty"))
     st.subheader(t("rnn.table_header"))
     mse_format = st.column_config.NumberColumn(format="%.2e")
-    st.dataframe(rnn_charts.runs_table(sine_runs.runs), hide_index=True, width="stretch",
+    st.dataframe(charts.runs_table(sine_runs.runs), hide_index=True, width="stretch",
                  column_config={t("rnn.col_train_mse"): mse_format, t("rnn.col_test_mse"): mse_format,
                                 t("rnn.col_params"): st.column_config.NumberColumn(format="%d")})
     st.caption(t("rnn.table_caption"))
@@ -112,7 +98,7 @@ else:
         sine_runs.clear()
         st.rerun()
 
-models = rnn.restore_models(latest.settings, latest.state_dict) if latest and latest.state_dict else {}
+models = rnn.restore_models(latest.settings, latest.state_dict, latest.results) if latest and latest.state_dict else {}
 if models:
     run_data = sine_data(latest.settings.samples, latest.settings.seq_len)
     if latest.settings != settings:
@@ -122,21 +108,17 @@ if models:
 
     st.subheader(t("rnn.prediction_header"))
     index = st.slider(t("rnn.label_test_index"), 0, len(x_test) - 1, 0, key="rnn_test_index")
-    with torch.no_grad():
-        predictions = {labels[c]: m(x_test[index:index + 1])[0, :, 0].numpy() for c, m in models.items()}
-    show(rnn_charts.prediction(y_test[index, :, 0].numpy(), predictions))
+    predictions = rnn.predict_one(models, x_test[index:index + 1])
+    show(charts.prediction(y_test[index, :, 0].numpy(), {labels[c]: p for c, p in predictions.items()}))
     st.caption(t("rnn.prediction_caption"))
 
     st.subheader(t("rnn.forecast_header"))
     horizon = st.slider(t("rnn.label_horizon"), 10, 400, 100, step=10, key="rnn_horizon")
-    T_run = x_test.shape[1]
-    truth = rnn.forecast_truth(float(run_data["phases_test"][index]), T_run, horizon)
-    forecasts = {labels[c]: rnn.free_run_forecast(m, x_test[index], horizon, CPU) for c, m in models.items()}
-    show(rnn_charts.forecast(x_test[index, :, 0].numpy(), truth, forecasts))
-    for col, (label, values) in zip(st.columns(len(forecasts)), forecasts.items()):
-        mse = float(np.mean((values - truth) ** 2))
-        col.metric(t("rnn.forecast_metric", label=label), rnn_charts.scientific(mse, 2))
-    st.caption(t("rnn.forecast_caption", T=T_run))
+    truth, forecasts, errors = rnn.forecasts(models, x_test[index], float(run_data["phases_test"][index]), horizon)
+    show(charts.forecast(x_test[index, :, 0].numpy(), truth, {labels[c]: f for c, f in forecasts.items()}))
+    for col, cell in zip(st.columns(len(forecasts)), forecasts):
+        col.metric(t("rnn.forecast_metric", label=labels[cell]), charts.scientific(errors[cell], 2))
+    st.caption(t("rnn.forecast_caption", T=x_test.shape[1]))
 
 # --- 2. Long-term memory ----------------------------------------------------------------------
 st.header(t("rnn.mem_header"), anchor="memory")
@@ -145,7 +127,8 @@ m1, m2, m3 = st.columns(3)
 t_max = setting(m1.select_slider, t("rnn.label_mem_T"), [8, 12, 20, 40, 60, 80, 100], 40, key="rnn_mem_T",
                 help=t("rnn.help_mem_T"))
 mem_epochs = setting(m2.slider, t("rnn.label_mem_epochs"), 2, 100, 30, key="rnn_mem_epochs")
-mem_samples = setting(m3.select_slider, t("rnn.label_mem_samples"), [128, 256, 512, 1024, 2048], 512, key="rnn_mem_samples")
+mem_samples = setting(m3.select_slider, t("rnn.label_mem_samples"), [128, 256, 512, 1024, 2048], 512,
+                      key="rnn_mem_samples")
 t_values = tuple(sorted({max(2, round(t_max / k)) for k in (8, 4, 2, 1)}))
 memory = rnn.MemorySettings(t_values=t_values, samples=mem_samples, epochs=mem_epochs)
 st.caption(t("rnn.mem_caption", grid=", ".join(map(str, t_values)), lengths=len(t_values),
@@ -156,25 +139,18 @@ mem_allowed = time_check(mem_estimate, "rnn_mem_run", [
     lever(t("rnn.label_mem_samples"), mem_samples, [128, 256, 512, 1024], mem_estimate)])
 
 
-def memory_run(history: list[dict], end: dict | None) -> Run:
-    points = [e for e in history if e["kind"] == "result"]
-    grads = {e["cell"]: e for e in history if e["kind"] == "gradients"}
-    return Run(memory_runs.next_id(), memory, history, end, {"points": points, "gradients": grads})
-
-
 def memory_live(history: list[dict]) -> None:
-    last = next((e for e in reversed(history) if e["kind"] == "progress"), None)
-    if last is not None:
-        st.caption(t("rnn.mem_live", label=rnn.CELL_LABELS[last["cell"]], T=last["T"], epoch=last["epoch"],
-                     epochs=memory.epochs, loss=last["loss"]))
-    points = [e for e in history if e["kind"] == "result"]
-    if points:
-        show(rnn_charts.memory_accuracy(points))
+    if (now := rnn.memory_progress(history)) is not None:
+        st.caption(t("rnn.mem_live", label=rnn.CELL_LABELS[now["cell"]], T=now["T"], epoch=now["epoch"],
+                     epochs=memory.epochs, loss=now["loss"]))
+    if points := rnn.memory_results(history)["points"]:
+        show(charts.memory_accuracy(points))
 
 
 if st.button(t("rnn.mem_button"), type="primary", key="rnn_mem_run", disabled=not mem_allowed):
     run_training(rnn.run_memory_experiment(memory, current_device()), key="rnn_mem", label=t("rnn.mem_label"),
-                 store=memory_runs, make_run=memory_run, live_view=memory_live, keep_partial=finished,
+                 store=memory_runs, settings=memory, results=lambda history, end: rnn.memory_results(history),
+                 live_view=memory_live, keep_partial=rnn.any_finished,
                  redraw_seconds=LIVE_REDRAW, clear=True)
 
 last_memory = memory_runs.latest
@@ -185,9 +161,9 @@ else:
         st.warning(t("rnn.mem_stopped"))
     if any(p["diverged"] for p in last_memory.results["points"]):
         st.error(t("rnn.mem_diverged"))
-    show(rnn_charts.memory_accuracy(last_memory.results["points"]))
+    show(charts.memory_accuracy(last_memory.results["points"]))
     st.caption(t("rnn.mem_chart_caption"))
-    chart = rnn_charts.gradients(last_memory.results["gradients"])
+    chart = charts.gradients(last_memory.results["gradients"])
     if chart is not None:
         show(chart)
         st.caption(t("rnn.grad_caption", T=max(last_memory.settings.t_values)))
@@ -209,22 +185,22 @@ else:
 gate_data = sine_data(gate_settings.samples, gate_settings.seq_len)
 g1, g2 = st.columns(2)
 gate_index = setting(g1.slider, t("rnn.label_gate_index"), 0, len(gate_data["x_test"]) - 1, 0, key="rnn_gate_index")
-n_layers = lstm_model.rnn.num_layers
+n_layers = gate_settings.num_layers
 gate_layer = min(setting(g2.slider, t("rnn.label_gate_layer"), 1, max(n_layers, 2), 1, key="rnn_gate_layer",
                          disabled=n_layers == 1, help=t("rnn.help_gate_layer")) - 1, n_layers - 1)
 x_one = gate_data["x_test"][gate_index:gate_index + 1]  # (1, T, 1)
 lstm_in, gru_in = rnn.inside_cell(lstm_model, x_one), rnn.inside_cell(gru_model, x_one)
 st.markdown(t("rnn.input_header"))
-show(rnn_charts.input_line(x_one))
+show(charts.input_line(x_one))
 tab_lstm, tab_gru = st.tabs([t("rnn.tab_lstm"), t("rnn.tab_gru")])
 with tab_lstm:
-    st.altair_chart(rnn_charts.lstm_gates(lstm_in["layers"][gate_layer]), width="content")
-    st.metric(t("rnn.metric_lstm_diff"), rnn_charts.scientific(lstm_in["max_abs_diff"], 1),
+    st.altair_chart(charts.lstm_gates(lstm_in["layers"][gate_layer]), width="content")
+    st.metric(t("rnn.metric_lstm_diff"), charts.scientific(lstm_in["max_abs_diff"], 1),
               help=t("rnn.help_lstm_diff"))
     st.caption(t("rnn.lstm_caption"))
 with tab_gru:
-    st.altair_chart(rnn_charts.gru_gates(gru_in["layers"][gate_layer]), width="content")
-    st.metric(t("rnn.metric_gru_diff"), rnn_charts.scientific(gru_in["max_abs_diff"], 1))
+    st.altair_chart(charts.gru_gates(gru_in["layers"][gate_layer]), width="content")
+    st.metric(t("rnn.metric_gru_diff"), charts.scientific(gru_in["max_abs_diff"], 1))
     st.caption(t("rnn.gru_caption"))
 if max(lstm_in["max_abs_diff"], gru_in["max_abs_diff"]) > 1e-5:
     st.error(t("rnn.mismatch"))

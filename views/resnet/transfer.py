@@ -11,7 +11,7 @@ from core import data, transfer
 from core.engine import FAILED
 from ui.code import show_code
 from ui.content import t
-from ui.runs import Run, RunStore
+from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import format_seconds
 from ui.training import announce, end_text, estimated, lever, run_training, time_check
@@ -108,8 +108,8 @@ def render(device: torch.device) -> None:
     per_class = setting(c1.select_slider, t("transfer.per_class_label"), transfer.PER_CLASS_CHOICES, 50,
                         key="transfer_per_class", help=t("transfer.per_class_help"))
     epochs = setting(c2.slider, t("transfer.epochs_label"), 2, 30, 15, key="transfer_epochs")
-    backbone_lr = setting(c3.select_slider, t("transfer.backbone_lr_label"), BACKBONE_LRS, 1e-4, key="transfer_backbone_lr",
-                          format_func="{:g}".format, help=t("transfer.backbone_lr_help"))
+    backbone_lr = setting(c3.select_slider, t("transfer.backbone_lr_label"), BACKBONE_LRS, 1e-4,
+                          key="transfer_backbone_lr", format_func="{:g}".format, help=t("transfer.backbone_lr_help"))
     settings = transfer.TransferSettings(per_class=per_class, epochs=epochs, backbone_lr=backbone_lr)
 
     counts = _counts(settings.seed)
@@ -135,8 +135,7 @@ def render(device: torch.device) -> None:
         models = transfer.build_models(settings, _backbone())
         run_training(transfer.compare(settings, models, transfer.target_data(settings), device),
                      key="transfer_run", label=t("transfer.label"), store=store,
-                     make_run=lambda history, end: Run(id=store.next_id(), settings=settings, history=history,
-                                                       end=end, results={"table": transfer.summary(history)}),
+                     settings=settings, results=lambda history, end: {"table": transfer.summary(history)},
                      live_view=lambda history: st.altair_chart(curves_chart(history), width="stretch"),
                      clear=True)
 
@@ -177,8 +176,7 @@ def _render_sweep(settings: transfer.TransferSettings, device: torch.device) -> 
         store.clear()
         run_training(transfer.sweep(settings, device, transfer.SWEEP_SIZES, _backbone()),
                      key="transfer_sweep_run", label=t("transfer.sweep_label"), store=store,
-                     make_run=lambda history, end: Run(id=store.next_id(), settings=settings, history=history,
-                                                       end=end, results={"frame": transfer.sweep_frame(history)}),
+                     settings=settings, results=lambda history, end: {"frame": transfer.sweep_frame(history)},
                      live_view=lambda history: st.altair_chart(sweep_chart(transfer.sweep_frame(history)),
                                                                width="stretch"),
                      clear=True)

@@ -1,0 +1,1 @@
+"""The ann page and its own pieces."""

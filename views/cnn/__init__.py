@@ -1,0 +1,1 @@
+"""The cnn page and its own pieces."""

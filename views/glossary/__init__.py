@@ -1,0 +1,1 @@
+"""The glossary page and its own pieces."""

@@ -1,0 +1,1 @@
+"""The lessons page and its own pieces."""

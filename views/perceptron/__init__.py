@@ -1,0 +1,1 @@
+"""The perceptron page and its own pieces."""

@@ -1,0 +1,1 @@
+"""The resnet page and its own pieces."""

@@ -1,0 +1,1 @@
+"""The rnn page and its own pieces."""

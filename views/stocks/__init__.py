@@ -1,0 +1,1 @@
+"""The stocks page and its own pieces."""
