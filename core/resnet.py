@@ -1,5 +1,5 @@
 """ResNet: residual blocks, plain vs residual twins, gradient/activation probes, real ResNets,
-transfer learning. Plain PyTorch; the page (views/resnet/page.py) draws what these return."""
+transfer learning. Plain PyTorch; the page (views/resnet/resnet.py) draws what these return."""
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace

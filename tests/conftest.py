@@ -13,7 +13,7 @@ os.environ.setdefault("PLAYGROUND_FORCE_CPU", "0")
 
 
 def open_page(page: str, timeout: float = 120, query: dict | None = None):
-    """Run app.py under Streamlit's AppTest and switch to `page` (e.g. "views/cnn/page.py"), with
+    """Run app.py under Streamlit's AppTest and switch to `page` (e.g. "views/cnn/cnn.py"), with
     the URL's query parameters `query` (e.g. {"lang": "ko"})."""
     from streamlit.testing.v1 import AppTest
 
@@ -22,14 +22,14 @@ def open_page(page: str, timeout: float = 120, query: dict | None = None):
         at.query_params[name] = value
     at.run()
     assert not at.exception, at.exception
-    if page != "views/home/page.py":
+    if page != "views/home/home.py":
         at.switch_page(page)
         at.run()
     return at
 
 
 def open_link(page: str, query: dict | None = None, timeout: float = 180):
-    """Run app.py under AppTest as a browser opening a link: `page` (e.g. "views/cnn/page.py") with
+    """Run app.py under AppTest as a browser opening a link: `page` (e.g. "views/cnn/cnn.py") with
     the query parameters `query` from the first run, as a fresh session."""
     from streamlit.testing.v1 import AppTest
 

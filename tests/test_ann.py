@@ -12,7 +12,7 @@ from core.digits import canvas_to_mnist, default_digit_model, preprocess_digit
 from core.engine import train
 from ui.runs import Run, cpu_state_dict
 
-PAGE = "views/ann/page.py"
+PAGE = "views/ann/ann.py"
 
 # Hand-made strokes on a 280x280 canvas, the way a learner draws them (not MNIST images).
 STROKES = {

@@ -47,7 +47,7 @@ def import_graph() -> dict[str, set[str]]:
 def test_the_graph_sees_the_imports_it_should():
     graph = import_graph()
     assert "core.fast_mlp" in graph["core.engine"] and "core.engine" in graph["core.backprop"]
-    assert "views.ann.charts" in graph["views.ann.page"] and "ui.training" in graph["views.ann.page"]
+    assert "views.ann.charts" in graph["views.ann.ann"] and "ui.training" in graph["views.ann.ann"]
     assert len(graph) > 60
 
 

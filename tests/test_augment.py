@@ -232,7 +232,7 @@ def test_recipe_augments_each_batch_like_the_engine_on_cifar():
             "same": "✓ `F.pad(mode=...)`, `nn.Conv2d(padding_mode=",
             "test": "테스트 정확도"})])
 def test_page_pads_four_ways_shows_augmented_images_and_compares(language, says):
-    at = open_page("views/cnn/page.py", query={"lang": language})
+    at = open_page("views/cnn/cnn.py", query={"lang": language})
     assert not at.exception, [e.message for e in at.exception]
     checks = [c.value for c in at.caption if says["same"] in c.value]  # one per mode
     assert len(checks) == 4, checks  # zero, reflect, replicate, circular: each agrees with torch

@@ -175,14 +175,14 @@ def test_recipe_matches_the_walkthrough(hidden, outputs, activation, loss):
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_page_section_shows_the_walkthrough(lang):
-    at = open_page("views/perceptron/page.py", query={"lang": lang})
+    at = open_page("views/perceptron/perceptron.py", query={"lang": lang})
     assert not at.exception, [e.message for e in at.exception]
     expected = backprop.walkthrough(backprop.random_net(2, 1, 0), WalkSettings())
     header = {"en": "8 · Backpropagation, step by step", "ko": "8 · 오차 역전파, 한 단계씩"}[lang]
     assert header in [h.value for h in at.header]
     metrics = {m.label: m.value for m in at.metric}
     before, after, biggest = {"en": ("Loss before", "Loss after one step", "Largest difference"),
-                              "ko": ("갱신 전 손실", "한 걸음 뒤 손실", "가장 큰 차이")}[lang]
+                              "ko": ("업데이트 전 손실", "한 걸음 뒤 손실", "가장 큰 차이")}[lang]
     assert metrics[before] == f"{expected.loss:.6f}" == "0.761607"
     assert metrics[after] == f"{expected.new_loss:.6f}" == "0.123079"
     assert float(metrics[biggest]) < TOLERANCE

@@ -249,7 +249,7 @@ def test_every_preset_has_its_words(language):
 
 
 def test_page_renders_checks_torch_and_explains_an_invalid_stack():
-    at = open_page("views/cnn/page.py")
+    at = open_page("views/cnn/cnn.py")
     assert not at.exception
     assert any("matches torch" in s.value for s in at.success)
     metrics = {m.label: m.value for m in at.metric}
@@ -272,7 +272,7 @@ def test_page_renders_checks_torch_and_explains_an_invalid_stack():
 
 
 def test_page_trains_a_small_cnn_and_shows_after_training():
-    at = open_page("views/cnn/page.py")
+    at = open_page("views/cnn/cnn.py")
     assert any("Not trained yet" in i.value for i in at.info)
     at.select_slider(key="cnn_mnist_n_train").set_value(1000)
     at.slider(key="cnn_mnist_epochs").set_value(1)
@@ -312,7 +312,7 @@ def test_full_cifar_offline_says_so_and_keeps_the_subset(monkeypatch, language, 
     monkeypatch.setattr(data, "internet_available", lambda *a, **k: False)
     monkeypatch.setattr(data, "CACHE_DIR", data.CACHE_DIR / "no-full-cifar-here")
     data.load_cifar10_full.cache_clear()
-    at = open_page("views/cnn/page.py", query={"lang": language})
+    at = open_page("views/cnn/cnn.py", query={"lang": language})
     at.radio(key="cnn_dataset").set_value("cifar").run()
     at.checkbox(key="cnn_full_cifar").check().run()
     assert not at.exception, [e.message for e in at.exception]
@@ -336,7 +336,7 @@ def test_page_in_korean_explains_trains_and_names_classes_in_korean():
     """?lang=ko: the calculator's refusal and torch check, the trace table, a short training's
     results (end message, metrics, captions) and the CIFAR-10 classes are Korean."""
     hangul = re.compile(r"[\uac00-\ud7a3]")
-    at = open_page("views/cnn/page.py", query={"lang": "ko"})
+    at = open_page("views/cnn/cnn.py", query={"lang": "ko"})
     assert list(at.table[0].value.columns)[1:] == ["층", "입력", "출력", "파라미터", "수용 영역", "계산식", "참고"]
     at.number_input(key="cnn_in_h").set_value(4).run()  # the 5×5 conv cannot fit
     assert not at.exception, [e.message for e in at.exception]

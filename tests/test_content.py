@@ -9,8 +9,8 @@ from conftest import open_page
 from core import recipes
 from core.words import CONTENT_DIR, sections
 
-PAGES = ["views/home/page.py", "views/perceptron/page.py", "views/ann/page.py", "views/cnn/page.py",
-         "views/resnet/page.py", "views/rnn/page.py", "views/stocks/page.py", "views/glossary/page.py"]
+PAGES = ["views/home/home.py", "views/perceptron/perceptron.py", "views/ann/ann.py", "views/cnn/cnn.py",
+         "views/resnet/resnet.py", "views/rnn/rnn.py", "views/stocks/stocks.py", "views/glossary/glossary.py"]
 FILES = sorted(p.stem for p in (CONTENT_DIR / "en").glob("*.md"))
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 # Words a Korean page may show in Latin letters: names of libraries, data sets, models, layers,
@@ -93,7 +93,7 @@ def test_glossary_holds_the_course_terms_in_both_languages():
     from core import glossary
 
     terms = glossary.terms()
-    pages = {p.parent.name for p in (CONTENT_DIR.parent / "views").glob("*/page.py")}
+    pages = {p.parent.name for p in (CONTENT_DIR.parent / "views").glob("*/*.py") if p.stem == p.parent.name}
     for term in terms:
         assert HANGUL.search(term["ko"]) and HANGUL.search(term["meaning_ko"]), term
         assert term["en"] and term["meaning_en"] and not HANGUL.search(term["en"] + term["meaning_en"]), term
@@ -111,7 +111,7 @@ def test_glossary_holds_the_course_terms_in_both_languages():
 
 
 def test_glossary_page_searches_in_korean():
-    at = open_page("views/glossary/page.py", query={"lang": "ko"})
+    at = open_page("views/glossary/glossary.py", query={"lang": "ko"})
     assert at.title[0].value.startswith("📖 용어집")
     at.text_input(key="glossary_query").input("패딩").run()
     assert not at.exception

@@ -201,7 +201,7 @@ def test_ann_page_uploads_every_case_and_shows_both_readers(lang):
     from core.words import sections
 
     words = sections(lang, "digits")
-    at = open_page("views/ann/page.py", query={"lang": lang})
+    at = open_page("views/ann/ann.py", query={"lang": lang})
     at.radio(key="ann_draw_input").set_value("photo").run()
     assert words["nothing_drawn"] in _said(at)
     for name, (filename, data) in READABLE.items():
@@ -237,7 +237,7 @@ def test_ann_page_shift_control_and_my_latest_run():
                                     transform=s.transform()))
     results = ann.analyze(model, s, history, end, 9.0, torch.device("cpu"))
     run = Run(1, s, history, end, results, cpu_state_dict(model))
-    at = open_page("views/ann/page.py")
+    at = open_page("views/ann/ann.py")
     at.session_state["ann_runs"] = {"runs": [run], "next_id": 2, "notice": None}
     at.run()
     at.radio(key="ann_draw_input").set_value("photo").run()
@@ -260,7 +260,7 @@ def test_cnn_page_uploads_every_case(lang):
     from core.words import sections
 
     words, cnn_words = sections(lang, "digits"), sections(lang, "cnn")
-    at = open_page("views/cnn/page.py", query={"lang": lang})
+    at = open_page("views/cnn/cnn.py", query={"lang": lang})
     at.radio(key="cnn_mnist_source").set_value("upload").run()
     for name, (filename, data) in READABLE.items():
         at.file_uploader(key="cnn_mnist_upload").set_value((filename, data, "image/png")).run()

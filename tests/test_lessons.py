@@ -33,7 +33,7 @@ def test_the_catalog_has_a_dozen_lessons_on_every_topic_with_texts_in_both_langu
 @pytest.mark.parametrize("lesson_id", list(LESSONS))
 def test_every_lesson_opens_its_page_with_its_settings_and_question(lesson_id):
     lesson = LESSONS[lesson_id]
-    at = open_link(f"views/{lesson.page}/page.py", {"lang": "en", **lesson.settings, "lesson": lesson.id})
+    at = open_link(f"views/{lesson.page}/{lesson.page}.py", {"lang": "en", **lesson.settings, "lesson": lesson.id})
     assert not at.exception, at.exception
     assert not [w for w in at.warning.values if "link" in w], at.warning.values  # nothing ignored
     specs = at.session_state["_share"]["specs"]
@@ -53,7 +53,7 @@ def test_every_lesson_opens_its_page_with_its_settings_and_question(lesson_id):
 
 def test_focus_mode_hides_the_settings_a_lesson_does_not_use_with_a_way_out():
     lesson = LESSONS["xor_hidden"]
-    at = open_link("views/perceptron/page.py", {"lang": "en", **lesson.settings, "lesson": lesson.id, "focus": "1"})
+    at = open_link("views/perceptron/perceptron.py", {"lang": "en", **lesson.settings, "lesson": lesson.id, "focus": "1"})
     style = " ".join(e.proto.body for e in at.get("html"))
     assert ".st-key-perceptron_depth," in style and ".st-key-perceptron_noise," in style
     for key in (*lesson.settings, *lesson.focus):
@@ -66,7 +66,7 @@ def test_focus_mode_hides_the_settings_a_lesson_does_not_use_with_a_way_out():
 
 def test_the_question_stays_until_dismissed_and_the_lesson_leaves_the_link():
     lesson = LESSONS["vanishing_depth"]
-    at = open_link("views/perceptron/page.py", {"lang": "ko", **lesson.settings, "lesson": lesson.id})
+    at = open_link("views/perceptron/perceptron.py", {"lang": "ko", **lesson.settings, "lesson": lesson.id})
     question = sections("ko", "lessons")["vanishing_depth_question"].strip()[:30]
     assert question in " ".join(m.value for m in at.markdown)
     at.slider(key="perceptron_depth").set_value(12).run()  # working on the page keeps it
@@ -78,7 +78,7 @@ def test_the_question_stays_until_dismissed_and_the_lesson_leaves_the_link():
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_the_lessons_page_opens_a_lesson_in_the_same_session(lang):
-    at = open_link("views/lessons/page.py", {"lang": lang})
+    at = open_link("views/lessons/lessons.py", {"lang": lang})
     assert not at.exception
     assert len([b for b in at.button if b.key.startswith("lesson_open_")]) == len(LESSONS)
     at.button(key="lesson_open_simplecnn_mismatch").click().run()
@@ -90,7 +90,7 @@ def test_the_lessons_page_opens_a_lesson_in_the_same_session(lang):
 
 def test_a_lesson_run_meets_its_challenge_and_shows_the_tick():
     lesson = LESSONS["xor_hidden"]
-    at = open_link("views/perceptron/page.py", {"lang": "en", **lesson.settings, "lesson": lesson.id})
+    at = open_link("views/perceptron/perceptron.py", {"lang": "en", **lesson.settings, "lesson": lesson.id})
     at.button(key="perceptron_mlp_train").click().run()  # 1 hidden neuron: XOR stays out of reach
     assert not [s for s in at.success.values if "Challenge met" in s]
     at.slider(key="perceptron_mlp_hidden").set_value(2).run()

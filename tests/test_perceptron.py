@@ -301,7 +301,7 @@ def _runs(at, store: str) -> list:
 
 
 def test_page_renders_and_training_clicks_produce_charts():
-    at = open_page("views/perceptron/page.py")
+    at = open_page("views/perceptron/perceptron.py")
     assert not at.exception, [e.message for e in at.exception]
     headers = [h.value for h in at.header]
     assert len(headers) == 8 and headers[0].startswith("1 ·") and headers[-1].startswith("8 ·")
@@ -363,7 +363,7 @@ def test_stopped_runs_are_kept_and_shown():
     sine = perceptron.CubicFitConfig(steps=200)
     sine_events = [e for e in perceptron.fit_cubic(sine) if e["kind"] != "end"][:3]
 
-    at = open_page("views/perceptron/page.py")
+    at = open_page("views/perceptron/perceptron.py")
     for store, settings, events, results in (("perceptron_rule_runs", rule, rule_events, {"data": data}),
                                              ("perceptron_mlp_runs", mlp, mlp_events, {"data": data}),
                                              ("perceptron_sine_runs", sine, sine_events, {})):
@@ -380,7 +380,7 @@ def test_stopped_runs_are_kept_and_shown():
 
 
 def test_page_extreme_values_give_messages_not_exceptions():
-    at = open_page("views/perceptron/page.py")
+    at = open_page("views/perceptron/perceptron.py")
     at.text_input(key="perceptron_logits").set_value("2, abc").run()
     assert any("Could not read" in e.value for e in at.error)
     at.slider(key="perceptron_temperature").set_value(0.05).run()
@@ -422,7 +422,7 @@ def test_page_reads_in_korean_after_training():
     """?lang=ko: the three trainings run, and what they report (messages, metrics, captions, chart
     titles and axes) is Korean; English sentences from core (the end events' messages) never show."""
     hangul = re.compile(r"[\uac00-\ud7a3]")
-    at = open_page("views/perceptron/page.py", query={"lang": "ko"})
+    at = open_page("views/perceptron/perceptron.py", query={"lang": "ko"})
     assert not at.exception, [e.message for e in at.exception]
     at.selectbox(key="perceptron_dataset").set_value("XOR").run()
     at.slider(key="perceptron_rule_epochs").set_value(5).run()

@@ -152,7 +152,7 @@ def test_recipe_matches_the_engine(capsys):
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_page_section_trains_and_shows_results(lang):
-    at = open_page("views/ann/page.py", query={"lang": lang}, timeout=300)
+    at = open_page("views/ann/ann.py", query={"lang": lang}, timeout=300)
     assert not at.exception, [e.message for e in at.exception]
     assert at.number_input(key="reg_split_seed").value == 0
     at.text_input(key="reg_hidden").input("32, x").run()  # bad input: a message, no traceback

@@ -323,7 +323,7 @@ def test_transfer_pipeline_runs_from_cached_weights(fake_cached_weights):
 def test_page_offline_shows_message_and_trains(monkeypatch, tmp_path):
     monkeypatch.setattr(resnet, "pretrained_weights_path", lambda: tmp_path / "missing.pth")
     monkeypatch.setattr(data, "internet_available", lambda *a, **k: False)
-    at = open_page("views/resnet/page.py", timeout=240)
+    at = open_page("views/resnet/resnet.py", timeout=240)
     assert not at.exception, at.exception
     assert any("needs the internet" in w.value for w in at.warning)
     assert len(at.table) == 2  # activation stats and the stage table
@@ -346,7 +346,7 @@ def test_page_offline_shows_message_and_trains(monkeypatch, tmp_path):
 
 
 def test_page_transfer_learning_from_cached_weights(fake_cached_weights, monkeypatch):
-    at = open_page("views/resnet/page.py", timeout=240)
+    at = open_page("views/resnet/resnet.py", timeout=240)
     assert not at.exception, at.exception
     assert not any("needs the internet" in w.value for w in at.warning)
     at.select_slider(key="resnet_tl_n").set_value(200)
@@ -371,7 +371,7 @@ def _hangul(text: str) -> bool:
 
 def test_page_in_korean_trains_both_experiments(fake_cached_weights):
     """?lang=ko: the comparison and the transfer run, and everything they report, in Korean."""
-    at = open_page("views/resnet/page.py", timeout=240, query={"lang": "ko"})
+    at = open_page("views/resnet/resnet.py", timeout=240, query={"lang": "ko"})
     assert not at.exception, at.exception
     at.select_slider(key="resnet_n_train").set_value(500)
     at.slider(key="resnet_depth").set_value(8)
@@ -404,7 +404,7 @@ def test_page_in_korean_says_why_transfer_learning_failed(monkeypatch):
     def fail():
         raise data.OfflineError("HTTP Error 503: Service Unavailable")
     monkeypatch.setattr(resnet, "load_pretrained_resnet18", fail)
-    at = open_page("views/resnet/page.py", timeout=240, query={"lang": "ko"})
+    at = open_page("views/resnet/resnet.py", timeout=240, query={"lang": "ko"})
     at.button(key="resnet_tl_train").click().run()
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == [sections("ko", "resnet")["tl_failed"]]

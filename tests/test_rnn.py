@@ -221,7 +221,7 @@ def test_memory_recipe_matches_the_engine(one_thread, capsys):
 # --- The page -------------------------------------------------------------------------------
 
 def test_page_trains_and_renders():
-    at = open_page("views/rnn/page.py", timeout=180)
+    at = open_page("views/rnn/rnn.py", timeout=180)
     assert not at.exception, [e.message for e in at.exception]
     # gates of untrained cells are shown and verified before any training
     assert any("LSTM vs nn.LSTM" in m.label for m in at.metric)
@@ -261,7 +261,7 @@ def test_page_trains_and_renders():
 
 
 def test_page_reports_divergence():
-    at = open_page("views/rnn/page.py", timeout=180)
+    at = open_page("views/rnn/rnn.py", timeout=180)
     at.slider(key="rnn_samples").set_value(100)
     at.slider(key="rnn_seq_len").set_value(10)
     at.slider(key="rnn_epochs").set_value(3)
@@ -313,7 +313,7 @@ def test_a_stopped_run_keeps_the_finished_cells(one_thread):
 def test_page_trains_and_reports_in_korean():
     """?lang=ko: both trainings run, and what they report (alerts, metrics, captions, the
     progress bar's last words) is Korean."""
-    at = open_page("views/rnn/page.py", timeout=180, query={"lang": "ko"})
+    at = open_page("views/rnn/rnn.py", timeout=180, query={"lang": "ko"})
     assert not at.exception, [e.message for e in at.exception]
     at.slider(key="rnn_samples").set_value(100)
     at.slider(key="rnn_seq_len").set_value(10)

@@ -46,7 +46,7 @@ def test_every_convolution_setting_the_section_allows_renders():
 @pytest.mark.parametrize("keys", [{"cnn_pool_k": 3}, {"cnn_pool_k": 4}, {"cnn_pool_s": 3},
                                   {"cnn_conv_stride": 3}])
 def test_the_issues_crashing_settings_keep_the_page_whole(keys):
-    at = open_page("views/cnn/page.py")
+    at = open_page("views/cnn/cnn.py")
     for key, value in keys.items():
         at.number_input(key=key).set_value(value)
     at.run()
@@ -63,7 +63,7 @@ def test_a_huge_ticker_is_not_echoed_whole():
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_a_run_that_did_not_learn_gets_a_warning_not_a_success(lang):
-    at = open_page("views/ann/page.py", query={"lang": lang})
+    at = open_page("views/ann/ann.py", query={"lang": lang})
     at.slider(key="ann_n_train").set_value(1000)
     at.selectbox(key="ann_optimizer").set_value("adam")
     at.select_slider(key="ann_lr").set_value(1.0)
@@ -79,7 +79,7 @@ def test_a_run_that_did_not_learn_gets_a_warning_not_a_success(lang):
 
 def test_a_run_longer_than_the_limit_asks_first(monkeypatch):
     monkeypatch.setenv("PLAYGROUND_CONFIRM_SECONDS", "0.001")  # every run is "long" now
-    at = open_page("views/rnn/page.py")
+    at = open_page("views/rnn/rnn.py")
     assert at.button(key="rnn_train").disabled
     assert any("Epochs" in w.value for w in at.warning)  # names the setting and a cheaper choice
     at.checkbox(key="rnn_train_confirm").check().run()
@@ -87,7 +87,7 @@ def test_a_run_longer_than_the_limit_asks_first(monkeypatch):
 
 
 def test_the_stock_page_cuts_a_pasted_essay_short():
-    at = open_page("views/stocks/page.py")
+    at = open_page("views/stocks/stocks.py")
     at.selectbox(key="stocks_symbol").set_value("other").run()
     at.text_input(key="stocks_other").input("X" * 5000).run()
     assert not at.exception and len(at.text_input(key="stocks_other").value) <= 20  # the box takes 20 at most
@@ -97,7 +97,7 @@ def test_the_stock_page_cuts_a_pasted_essay_short():
 
 @pytest.mark.parametrize("optimizer", ["sgd", "sgd_momentum", "adam", "adamw", "rmsprop"])
 def test_every_optimizer_on_the_cnn_page_warns_before_a_learning_rate_of_one(optimizer):
-    at = open_page("views/cnn/page.py")
+    at = open_page("views/cnn/cnn.py")
     at.selectbox(key="cnn_mnist_opt").set_value(optimizer)
     at.select_slider(key="cnn_mnist_lr").set_value(1.0)
     at.run()

@@ -11,21 +11,22 @@ from ui import share
 
 # Per page: settings moved away from their defaults (key -> value as the widget holds it).
 ROUND_TRIP = {
-    "views/perceptron/page.py": {"perceptron_dataset": "XOR", "perceptron_mlp_hidden": 2, "perceptron_temperature": 2.5,
+    "views/perceptron/perceptron.py": {"perceptron_dataset": "XOR", "perceptron_mlp_hidden": 2,
+                                       "perceptron_temperature": 2.5,
                             "perceptron_act_range": (-3.0, 4.5), "perceptron_logits": "1, 2, 3",
                             "perceptron_mlp_activation": "relu", "perceptron_rule_start": "sliders",
                             "perceptron_mlp_lr": 0.3, "perceptron_bp_hidden": 3, "perceptron_sine_method": "adam"},
-    "views/ann/page.py": {"ann_hidden": "64", "ann_epochs": 3, "ann_lr": 0.001, "ann_optimizer": "adam",
+    "views/ann/ann.py": {"ann_hidden": "64", "ann_epochs": 3, "ann_lr": 0.001, "ann_optimizer": "adam",
                      "ann_dropout": 0.2, "ann_normalization": "mnist", "reg_epochs": 50, "ann_draw_input": "photo"},
-    "views/cnn/page.py": {"cnn_preset": "simplecnn_cifar", "cnn_pool_k": 3, "cnn_conv_padding": 1,
+    "views/cnn/cnn.py": {"cnn_preset": "simplecnn_cifar", "cnn_pool_k": 3, "cnn_conv_padding": 1,
                      "cnn_dataset": "cifar", "cnn_pad_p": 2, "cnn_shared_scale": False},
-    "views/resnet/page.py": {"resnet_depth": 30, "resnet_activation": "relu", "resnet_kind": "conv",
+    "views/resnet/resnet.py": {"resnet_depth": 30, "resnet_activation": "relu", "resnet_kind": "conv",
                         "resnet_channels": 16, "resnet_bn": True, "transfer_epochs": 5},
-    "views/rnn/page.py": {"rnn_seq_len": 30, "rnn_hidden": 16, "rnn_mem_T": 20, "rnn_batch": "full", "rnn_layers": 2},
-    "views/stocks/page.py": {"stocks_window": 20, "stocks_leaky_demo": True, "stocks_target": "return",
+    "views/rnn/rnn.py": {"rnn_seq_len": 30, "rnn_hidden": 16, "rnn_mem_T": 20, "rnn_batch": "full", "rnn_layers": 2},
+    "views/stocks/stocks.py": {"stocks_window": 20, "stocks_leaky_demo": True, "stocks_target": "return",
                         "stocks_start": dt.date(2021, 1, 4), "stocks_features": ["Open", "Volume"],
                         "stocks_hidden": 16},
-    "views/glossary/page.py": {"glossary_query": "relu"},
+    "views/glossary/glossary.py": {"glossary_query": "relu"},
 }
 
 
@@ -59,7 +60,7 @@ def test_a_pages_settings_survive_the_share_link(page):
 
 
 def test_only_changed_settings_are_in_the_link():
-    at = open_link("views/perceptron/page.py", {"lang": "ko"})
+    at = open_link("views/perceptron/perceptron.py", {"lang": "ko"})
     assert link_query(share_link(at)) == {"lang": "ko"}
     at.slider(key="perceptron_depth").set_value(11).run()
     at.slider(key="perceptron_depth").set_value(10).run()  # back at its default
@@ -68,11 +69,11 @@ def test_only_changed_settings_are_in_the_link():
 
 def test_a_korean_link_opens_the_same_setup_in_english():
     """Option values travel raw (XOR, relu), never as the translated labels."""
-    at = open_link("views/perceptron/page.py", {"lang": "ko", "perceptron_dataset": "XOR",
+    at = open_link("views/perceptron/perceptron.py", {"lang": "ko", "perceptron_dataset": "XOR",
                                            "perceptron_mlp_activation": "relu"})
     query = link_query(share_link(at))
     query["lang"] = "en"
-    again = open_link("views/perceptron/page.py", query)
+    again = open_link("views/perceptron/perceptron.py", query)
     assert again.selectbox(key="perceptron_dataset").value == "XOR"
     assert again.selectbox(key="perceptron_mlp_activation").value == "relu"
     assert not again.warning.values or "link" not in " ".join(again.warning.values)
@@ -100,7 +101,7 @@ HOSTILE = [  # (query, setting and the value it must keep, words the notice must
 
 @pytest.mark.parametrize("query,kept,named", HOSTILE, ids=[str(i) for i in range(len(HOSTILE))])
 def test_a_hostile_link_gets_a_notice_and_safe_values(query, kept, named):
-    at = open_link("views/perceptron/page.py", {"lang": "en", **query})
+    at = open_link("views/perceptron/perceptron.py", {"lang": "en", **query})
     assert not at.exception, at.exception
     key, value = kept
     assert _same(widget(at, key).value, value)
@@ -114,7 +115,7 @@ def test_a_hostile_link_gets_a_notice_and_safe_values(query, kept, named):
 
 def test_hundreds_of_parameters_are_looked_at_in_bulk():
     query = {"lang": "en", **{f"p{i}": str(i) for i in range(900)}}
-    at = open_link("views/glossary/page.py", query)
+    at = open_link("views/glossary/glossary.py", query)
     assert not at.exception
     notice = next(w for w in at.warning.values if "link" in w)
     assert f"and {900 - share.NAMED} more" in notice  # MAX_PARAMS looked at, the rest counted
@@ -123,14 +124,14 @@ def test_hundreds_of_parameters_are_looked_at_in_bulk():
 
 def test_ten_thousand_parameters_leave_a_clean_page():
     """Streamlit itself drops a query string of more than 1,000 parameters: a default page."""
-    at = open_link("views/glossary/page.py", {"lang": "en", **{f"p{i}": str(i) for i in range(10_000)}})
+    at = open_link("views/glossary/glossary.py", {"lang": "en", **{f"p{i}": str(i) for i in range(10_000)}})
     assert not at.exception
     assert set(at.query_params) <= {"lang"}
 
 
 def test_a_stack_of_ten_thousand_cnn_layers_is_cut_to_the_editors_share():
     stack = "1x28x28." + ".".join(["conv-4-3-1-1", "relu"] * 5_000)
-    at = open_link("views/cnn/page.py", {"lang": "en", "cnn_net": stack})
+    at = open_link("views/cnn/cnn.py", {"lang": "en", "cnn_net": stack})
     assert not at.exception, at.exception
     notice = next(w for w in at.warning.values if "link" in w)
     assert "cnn_net" in notice and str(shapes.MAX_SHARED_LAYERS) in notice
@@ -140,13 +141,13 @@ def test_a_stack_of_ten_thousand_cnn_layers_is_cut_to_the_editors_share():
 
 def test_the_cnn_stack_travels_in_the_link():
     net = "3x32x32.conv-8-3-1-1.relu.maxpool-2-2-0.flatten.linear-10"
-    at = open_link("views/cnn/page.py", {"lang": "en", "cnn_net": net})
+    at = open_link("views/cnn/cnn.py", {"lang": "en", "cnn_net": net})
     assert not at.exception
     assert [at.number_input(key=f"cnn_in_{d}").value for d in "chw"] == [3, 32, 32]
     assert link_query(share_link(at))["cnn_net"] == net
     assert "8 × 16 × 16" in " ".join(str(t.value) for t in at.table) or at.session_state["cnn_layers"][0][
         "out_channels"] == 8
-    assert "cnn_net" not in link_query(share_link(open_link("views/cnn/page.py", {"cnn_preset": "vgg_block"})))
+    assert "cnn_net" not in link_query(share_link(open_link("views/cnn/cnn.py", {"cnn_preset": "vgg_block"})))
 
 
 @pytest.mark.parametrize("text", ["", "x", "1x28", "0x28x28.relu", "1x28x28.conv-1-2-3-4-5",
@@ -205,7 +206,7 @@ def test_url_texts_parse_to_the_widgets_values(kind, text, value, problem):
 
 def test_an_embedded_app_keeps_its_embed_option_and_the_learners_settings():
     """?embed=true is Streamlit's own: neither a notice nor a reason to treat reruns as new links."""
-    at = open_link("views/perceptron/page.py", {"lang": "en", "embed": "true", "perceptron_depth": "12"})
+    at = open_link("views/perceptron/perceptron.py", {"lang": "en", "embed": "true", "perceptron_depth": "12"})
     at.slider(key="perceptron_noise").set_value(0.3).run()
     at.slider(key="perceptron_points").set_value(400).run()
     assert (at.slider(key="perceptron_depth").value, at.slider(key="perceptron_noise").value) == (12, 0.3)

@@ -386,7 +386,7 @@ def test_recipe_renders_the_pages_settings():
 
 # --- The page -----------------------------------------------------------------------------------
 def test_page_offline_trains_and_reports_honestly(no_network):
-    at = open_page("views/stocks/page.py")
+    at = open_page("views/stocks/stocks.py")
     assert not at.exception, [e.message for e in at.exception]
     infos = " ".join(i.value for i in at.info)
     assert "embedded CSV data/stocks/005930.csv" in infos and "network is unreachable" in infos
@@ -417,7 +417,7 @@ def test_page_offline_trains_and_reports_honestly(no_network):
 
 
 def test_page_bad_inputs_give_messages():
-    at = open_page("views/stocks/page.py")
+    at = open_page("views/stocks/stocks.py")
     at.selectbox(key="stocks_symbol").set_value("other").run()
     at.text_input(key="stocks_other").input("ZZZZ").run()
     assert not at.exception
@@ -475,7 +475,7 @@ def _chart_titles(at) -> list[str]:
 def test_page_in_korean_trains_and_reports_in_korean(no_network):
     """?lang=ko: the messages, results, tables and charts after training read in Korean, and
     widgets whose options are worded (run picker, stock, chart kind) still work after a run."""
-    at = open_page("views/stocks/page.py", query={"lang": "ko"})
+    at = open_page("views/stocks/stocks.py", query={"lang": "ko"})
     assert any("네트워크에 연결할 수 없습니다" in i.value for i in at.info)
     at.slider(key="stocks_epochs").set_value(2).run()
     at.button(key="stocks_train").click().run()

@@ -152,7 +152,7 @@ def say_in(lang: str, said) -> str:
 
 def _run_section(lang: str, monkeypatch):
     monkeypatch.setattr(transfer, "SWEEP_SIZES", (10, 20))  # two small sizes keep the test quick
-    at = open_page("views/resnet/page.py", timeout=240, query={"lang": lang})
+    at = open_page("views/resnet/resnet.py", timeout=240, query={"lang": lang})
     assert not at.exception, at.exception
     at.select_slider(key="transfer_per_class").set_value(10)
     at.slider(key="transfer_epochs").set_value(2)
@@ -206,7 +206,7 @@ def test_page_without_the_backbone_file_says_how_to_rebuild_it(monkeypatch, tmp_
     broken = tmp_path / "cifar5_backbone.pt"
     broken.write_bytes(b"not a checkpoint")
     monkeypatch.setattr(transfer, "BACKBONE_PATH", broken)
-    at = open_page("views/resnet/page.py", timeout=240, query={"lang": "ko"})
+    at = open_page("views/resnet/resnet.py", timeout=240, query={"lang": "ko"})
     assert not at.exception, at.exception
     assert sections("ko", "transfer")["missing"].format(path=broken) in [
         w.value for w in at.warning]

@@ -7,9 +7,9 @@ from ui.content import t
 
 
 def page_file(name: str) -> str:
-    """The script of page `name` ("ann" -> "views/ann/page.py"): what st.Page, st.page_link and
+    """The script of page `name` ("ann" -> "views/ann/ann.py"): what st.Page, st.page_link and
     st.switch_page take. One place, so a page moves in one line."""
-    return f"views/{name}/page.py"
+    return f"views/{name}/{name}.py"
 
 
 class PageStop(Exception):

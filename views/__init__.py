@@ -1,1 +1,2 @@
-"""The pages: views/<page>/page.py is the script st.navigation runs; beside it, that page's own sections and charts."""
+"""The pages: views/<page>/<page>.py is the script st.navigation runs; beside it, that page's own
+sections and charts."""
