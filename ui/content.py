@@ -7,6 +7,9 @@ A content file is Markdown cut into named sections by marker lines:
 
 `t("ann.intro", n_train=60000)` returns that section of content/<lang>/ann.md with the
 placeholders filled by `str.format` rules (`{name}`, `{name:,.1f}`; write `{{` for a brace).
+A Korean particle after a placeholder goes inside it, after a "|" that ends the format spec:
+`{lr:g|은}` gives "0.1은" but "2는", `{model:|이}` "LSTM이" but "GRU가" (은/는, 이/가, 을/를,
+과/와, 으로/로: either form; core.words.particle picks by the value's last sound).
 Each language is a folder (content/en, content/ko) with the same files, sections and
 placeholders (tests/test_content.py holds them to that). A section missing in Korean falls
 back to English, and that test fails; a section missing in English, or a placeholder value
@@ -16,7 +19,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core.words import Words, sections
+from core.words import Words, fill, sections
 
 LANGUAGES = {"ko": "한국어", "en": "English"}  # code -> its own name, as the switch shows it
 DEFAULT_LANGUAGE = "en"  # also the language of a browser that asks for neither
@@ -70,7 +73,7 @@ def t(key: str, **values) -> str:
         text = _lookup(DEFAULT_LANGUAGE, page, name)
     if text is None:
         raise KeyError(f"no section [[{name}]] in content/{DEFAULT_LANGUAGE}/{page}.md")
-    return text.format(**values) if values or "{" in text else text
+    return fill(text, values) if values or "{" in text else text
 
 
 def _lookup(lang: str, page: str, name: str) -> str | None:
