@@ -4,6 +4,7 @@ import os
 import streamlit as st
 
 from core.device import device_info, share_cpu_with_browser
+from ui import workspace
 from ui.content import language_switch, t
 from ui.lessons import run_page
 from ui.shell import cpu_threads_label, current_device, page_file
@@ -27,8 +28,10 @@ page = st.navigation([
             **({"url_path": url} if url else {}))
     for name, icon, url in PAGES])
 share_cpu_with_browser()  # training leaves a core to the browser drawing the live charts
+workspace.current()  # before the URL's setup is read: a personal link's key leaves the URL at once
 
 with st.sidebar:
+    workspace.sidebar()
     st.toggle(t("app.force_cpu"), key="force_cpu", help=t("app.force_cpu_help"))
     info = device_info(current_device())
     st.markdown(t("app.device", device=info["device"], name=info["name"]))

@@ -2,14 +2,20 @@
 import contextlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["postgres"]  # the postgres_server / postgres_url fixtures: a throwaway PostgreSQL
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PLAYGROUND_FORCE_CPU", "0")
+# Learners' work goes to a database of this test session, never the repository's data/.workspaces
+# (nor a PostgreSQL named in the environment: the database tests choose their own).
+os.environ["PLAYGROUND_DATA_DIR"] = tempfile.mkdtemp(prefix="playground-tests-")
+os.environ.pop("PLAYGROUND_DATABASE_URL", None)
 
 
 def open_page(page: str, timeout: float = 120, query: dict | None = None):
@@ -167,3 +173,44 @@ def page(browser):
     tab = context.new_page()
     yield tab
     context.close()
+
+
+def same_value(a, b) -> bool:
+    """Equal as stored and read back: tensors, arrays and frames by value, floats NaN-aware."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    if isinstance(a, pd.DataFrame | pd.Series):
+        return type(a) is type(b) and a.equals(b)
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
+        return math.isnan(b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return type(a) is type(b) and len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def reopen_workspace(at, page: str, stores: list[str], timeout: float = 240):
+    """A fresh session of the same workspace (its personal link, as a reload or another device
+    would come back) on `page`: every run of `stores` comes back as it was kept."""
+    key = at.session_state["_workspace"]["key"]
+    again = open_link(page, {"ws": key}, timeout=timeout)
+    assert not again.exception, [e.message for e in again.exception]
+    assert again.session_state["_workspace"]["key"] == key and "ws" not in again.query_params
+    for store in stores:
+        before, after = at.session_state[store]["runs"], again.session_state[store]["runs"]
+        assert before and [r.id for r in after] == [r.id for r in before], store
+        for kept, back in zip(before, after):
+            assert back.settings == kept.settings and back.link == kept.link, store
+            assert same_value(kept.end, back.end) and same_value(kept.history, back.history), store
+            assert same_value(kept.results, back.results), store
+            assert same_value(kept.state_dict, back.state_dict), store
+    return again

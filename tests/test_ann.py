@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from conftest import open_page, run_recipe
+from conftest import open_page, reopen_workspace, run_recipe
 from core import ann, digits, recipes
 from core.digits import canvas_to_mnist, default_digit_model, preprocess_digit
 from core.engine import train
@@ -324,6 +324,8 @@ def test_run_history_keeps_two_runs():
     assert at.selectbox(key="ann_result_run").value == "#2"
     assert at.multiselect(key="ann_compare_runs").value == ["#1", "#2"]
     assert at.selectbox(key="ann_save_run").value == "#2"
+    again = reopen_workspace(at, PAGE, ["ann_runs"])  # a reload, a new tab, a restart: both runs are back
+    assert again.selectbox(key="ann_result_run").value == "#2" and again.selectbox(key="ann_save_run").value == "#2"
     # "My latest run" reads digits with the run's weights.
     assert at.multiselect(key="ann_draw_readers").options == ["CNN (default)", "Course MLP", "My latest run"]
     at.multiselect(key="ann_draw_readers").set_value(["cnn", "latest"]).run()

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
-from conftest import open_page, run_recipe
+from conftest import open_page, reopen_workspace, run_recipe
 from core import augment, cnn
 from core.data import DataError
 from core.engine import run_to_end
@@ -258,6 +258,7 @@ def test_page_pads_four_ways_shows_augmented_images_and_compares(language, says)
     assert len(verdict) == 1 and f"{runs[0].results['plain']['test']:.1f}%" in verdict[0]
     tests = [m.value for m in at.metric if m.label == says["test"]]
     assert f"{runs[0].results['augmented']['test']:.2f}%" in tests
+    reopen_workspace(at, "views/cnn/cnn.py", ["cnn_augment_runs"])
     if language == "ko":
         assert HANGUL.search(verdict[0]) and all(HANGUL.search(m.label) for m in at.metric)
     for tg in ("cnn_aug_mnist_crop", "cnn_aug_mnist_rotate"):

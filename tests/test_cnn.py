@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import open_page, run_recipe
+from conftest import open_page, reopen_workspace, run_recipe
 from core import cnn, recipes, shapes
 from core.data import DataError
 from core.digits import canvas_to_mnist
@@ -293,6 +293,7 @@ def test_page_trains_a_small_cnn_and_shows_after_training():
     assert len(at.session_state["cnn_runs"]["runs"]) == 2
     picker = next(s for s in at.selectbox if s.label == "Run")
     assert picker.value == "#2" and len(picker.options) == 2 and picker.options[0].startswith("#2: 1 epoch(s)")
+    reopen_workspace(at, "views/cnn/cnn.py", ["cnn_runs"])
     runs = at.session_state["cnn_runs"]["runs"]
     runs[1].end = None  # as if Stop had cut it short after its first epoch
     at.run()

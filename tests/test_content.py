@@ -42,8 +42,8 @@ def _texts(node) -> list[str]:
         value = getattr(node, attr, None) if attr != "value" or type(node).__name__ in (
             "Markdown", "Caption", "Header", "Subheader", "Title", "Alert", "Info", "Warning", "Error",
             "Success", "Toast") else None
-        if isinstance(value, str) and value:
-            found.append(value)
+        if isinstance(value, str) and value and not (attr == "body" and value.startswith(("<script>", "<style>"))):
+            found.append(value)  # a script or a style in st.html is not text a learner reads
     options = getattr(node, "options", None)
     if type(node).__name__ in ("Radio", "Selectbox", "Multiselect", "SelectSlider", "ButtonGroup") and options:
         found += [str(o) for o in options]

@@ -53,7 +53,8 @@ def test_every_lesson_opens_its_page_with_its_settings_and_question(lesson_id):
 
 def test_focus_mode_hides_the_settings_a_lesson_does_not_use_with_a_way_out():
     lesson = LESSONS["xor_hidden"]
-    at = open_link("views/perceptron/perceptron.py", {"lang": "en", **lesson.settings, "lesson": lesson.id, "focus": "1"})
+    at = open_link("views/perceptron/perceptron.py",
+                   {"lang": "en", **lesson.settings, "lesson": lesson.id, "focus": "1"})
     style = " ".join(e.proto.body for e in at.get("html"))
     assert ".st-key-perceptron_depth," in style and ".st-key-perceptron_noise," in style
     for key in (*lesson.settings, *lesson.focus):

@@ -9,7 +9,7 @@ import pyarrow
 import pytest
 import torch
 
-from conftest import open_page, run_recipe
+from conftest import open_page, reopen_workspace, run_recipe
 from core import perceptron
 from core.engine import TrainConfig
 
@@ -339,6 +339,8 @@ def test_page_renders_and_training_clicks_produce_charts():
     at.button(key="perceptron_sine_run").click().run()
     sine_runs = _runs(at, "perceptron_sine_runs")
     assert [r.settings.method for r in sine_runs] == ["plain", "adam"]  # both overlaid in the loss chart
+    reopen_workspace(at, "views/perceptron/perceptron.py",
+                     ["perceptron_rule_runs", "perceptron_mlp_runs", "perceptron_sine_runs"])
     code = at.code[0].value
     assert "nn.Sequential(nn.Linear(2, HIDDEN), getattr(nn, ACTIVATION)()" in code
     assert "ACTIVATION = 'Tanh'" in code and "DATASET = 'XOR'" in code and "EPOCHS = 150" in code

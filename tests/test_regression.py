@@ -8,7 +8,7 @@ import torch
 from sklearn.linear_model import LinearRegression
 from test_content import HANGUL, _latin_words, _texts
 
-from conftest import open_page, run_recipe
+from conftest import open_page, reopen_workspace, run_recipe
 from core import regression
 from core.engine import run_to_end
 from ui.runs import Run
@@ -173,6 +173,7 @@ def test_page_section_trains_and_shows_results(lang):
     assert any(verdict in m.value and f"{res['baselines']['linear']['rmse']:.2f}" in m.value for m in at.success)
     assert at.session_state["ann_reg_runs"]["runs"][0].results["rmse"] == pytest.approx(res["rmse"], rel=1e-6)
     assert at.multiselect(key="reg_compare_runs").value == ["#1"]
+    reopen_workspace(at, "views/ann/ann.py", ["ann_reg_runs"])
     if lang == "ko":  # the results, tables and run comparison read in Korean too
         english = [text[:80] for text in _texts(at.main) if not HANGUL.search(text) and _latin_words(text)]
         assert not english, english

@@ -5,7 +5,7 @@ import torch
 import torchvision
 from torch import nn
 
-from conftest import open_page, run_recipe
+from conftest import open_page, reopen_workspace, run_recipe
 from core import data, recipes, resnet
 from core.engine import TrainConfig, evaluate, run_to_end, train
 from core.models import count_params
@@ -335,6 +335,7 @@ def test_page_offline_shows_message_and_trains(monkeypatch, tmp_path):
     kept = at.session_state["resnet_runs"]["runs"]
     assert len(kept) == 1 and kept[0].results["done"] and kept[0].settings.n_train == 500
     assert set(kept[0].state_dict) == {"plain", "residual"}
+    reopen_workspace(at, "views/resnet/resnet.py", ["resnet_runs"])
     labels = [m.label for m in at.metric]
     assert "Plain: gradient at layer 1" in labels and "Residual: test accuracy" in labels
     ratio = next(m for m in at.metric if m.label == "Residual: gradient at layer 1").delta
@@ -361,6 +362,7 @@ def test_page_transfer_learning_from_cached_weights(fake_cached_weights, monkeyp
     assert len(kept) == 1 and kept[0].end["reason"] in ("completed", "not_learned")
     assert set(resnet.transfer_frame(kept[0].history)["model"]) == {"pretrained", "scratch"}
     assert set(kept[0].state_dict) == {"pretrained", "scratch"}
+    reopen_workspace(at, "views/resnet/resnet.py", ["resnet_tl_runs"])
     labels = [m.label for m in at.metric]
     assert "pretrained + new last layer" in labels and "from scratch" in labels
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import open_page, run_recipe
+from conftest import open_link, open_page, reopen_workspace, run_recipe
 from core import rnn
 from core.engine import run_to_end
 from core.models import count_params
@@ -255,9 +255,12 @@ def test_page_trains_and_renders():
     assert not memory.stopped and memory.state_dict is None
     assert len(memory.results["points"]) == 3 * len(memory.settings.t_values) == 9  # T = 2, 4, 8
     assert set(memory.results["gradients"]) == set(rnn.CELLS)
+    reopen_workspace(at, "views/rnn/rnn.py", ["rnn_runs", "rnn_memory"])
     # clearing the sine runs goes back to the empty page
     at.button(key="rnn_clear_runs").click().run()
     assert not at.exception and at.session_state["rnn_runs"]["runs"] == []
+    again = open_link("views/rnn/rnn.py", {"ws": at.session_state["_workspace"]["key"]})  # cleared for good
+    assert again.session_state["rnn_runs"]["runs"] == [] and len(again.session_state["rnn_memory"]["runs"]) == 1
 
 
 def test_page_reports_divergence():

@@ -13,7 +13,7 @@ import torch
 from sklearn.preprocessing import MinMaxScaler
 from test_content import HANGUL, _latin_words, _texts
 
-from conftest import open_page, run_recipe
+from conftest import open_page, reopen_workspace, run_recipe
 from core import data, device, recipes, stocks
 from core.engine import TrainConfig, evaluate, run_to_end
 from core.words import sections
@@ -413,6 +413,7 @@ def test_page_offline_trains_and_reports_honestly(no_network):
     at.button(key="stocks_train").click().run()
     assert not at.exception and len(at.session_state["stocks_runs"]["runs"]) == 2
     assert at.selectbox(key="stocks_pick").value == "#2"
+    reopen_workspace(at, "views/stocks/stocks.py", ["stocks_runs"])
     assert not any("settings changed" in i.value for i in at.info)
 
 

@@ -5,7 +5,7 @@ import torch
 from test_content import HANGUL, _latin_words, _texts
 from torch import nn
 
-from conftest import open_page, run_recipe
+from conftest import open_page, reopen_workspace, run_recipe
 from core import data, transfer
 from core.engine import evaluate
 from core.words import Words, sections
@@ -188,6 +188,7 @@ def test_page_compares_the_three_and_sweeps(lang, monkeypatch):
     assert said in [m.value for m in at.markdown]
     assert any("requires_grad = False" in c.value for c in at.code)
     [sweep] = at.session_state["transfer_sweeps"]["runs"]
+    reopen_workspace(at, "views/resnet/resnet.py", ["transfer_runs", "transfer_sweeps"])
     frame = sweep.results["frame"]
     assert frame["size"].tolist() == [10] * 3 + [20] * 3
     gains = [transfer.verdict(frame[frame["size"] == n]) for n in (10, 20)]

@@ -3,6 +3,7 @@ controls, teacher focus mode, the 🔗 Share box with the hand-in report; and th
 import contextlib
 import datetime as dt
 import json
+import logging
 import math
 from dataclasses import asdict, is_dataclass
 
@@ -11,12 +12,13 @@ import streamlit as st
 from core import lessons
 from core.engine import FAILED
 from core.stocks import NAIVE
-from ui import share
+from ui import share, workspace
 from ui.content import language, t
 from ui.runs import Run
 from ui.shell import PageStop, page_file
 
 DISMISSED = "_lessons_dismissed"  # session_state: lessons whose question the learner closed
+log = logging.getLogger("playground.lessons")
 
 
 def run_page(page) -> None:
@@ -32,6 +34,8 @@ def run_page(page) -> None:
 
 def _after(page, top, box) -> None:
     lesson = current_lesson(page.url_path)
+    if lesson is not None:
+        _note_lesson(lesson)
     share.finish()
     with top:
         if notice := share.shown_notice():
@@ -53,6 +57,34 @@ def hand_in(key: str) -> None:
                        key=f"{key}_report_md", on_click="ignore")
     c2.download_button(t("share.report_json"), report_json(data), "hand-in.json", "application/json",
                        key=f"{key}_report_json", on_click="ignore")
+
+
+def _note_lesson(lesson: lessons.Lesson) -> None:
+    """A lesson opened: kept in the workspace's progress once per session (the teacher's view reads it)."""
+    noted = st.session_state.setdefault("_lessons_noted", set())
+    if lesson.id not in noted:
+        noted.add(lesson.id)
+        _save_progress("lesson", lesson.id, "opened")
+
+
+def note_run(store: str) -> None:
+    """After a run was kept in `store`: the verdict of each challenge that reads it, into the
+    workspace's progress ("met" with the run and its link, else "tried")."""
+    for challenge in lessons.challenges().values():
+        if challenge.runs == store:
+            result = lessons.verdict(challenge, records(store))
+            run = result.record or {}
+            _save_progress("challenge", challenge.id, "met" if result.met else "tried",
+                           {"run": run.get("run"), "link": run.get("link")})
+
+
+def _save_progress(kind: str, item: str, status: str, detail=None) -> None:
+    database, ws = workspace.database(), workspace.current()
+    if database is not None and ws is not None:
+        try:
+            database.save_progress(ws, kind, item, status, detail)
+        except Exception as exc:  # progress is a record for the teacher: never a reason to break a page
+            log.error("saving %s progress failed (%s)", kind, type(exc).__name__)
 
 
 def current_lesson(page_path: str) -> lessons.Lesson | None:

@@ -2,18 +2,20 @@
 import functools
 import time
 from collections.abc import Callable, Iterable
+from urllib.parse import parse_qsl, urlsplit
 
 import streamlit as st
 from torch import nn
 
 from core import slots
 from core.engine import lr_risk
-from ui import share
+from ui import lessons, share
 from ui.charts import training_chart
 from ui.content import say, t
 from ui.runs import Run, RunStore, cpu_state_dict
 from ui.shell import current_device, format_seconds
 
+RERUN = "_rerun_store"  # session_state: the store whose interrupted run the learner asked to run again
 REDRAW_SECONDS = 0.25  # redraw the live view and progress at most ~4 times a second
 HISTORY_LIMIT = 2000   # batch events kept per run: bounded, so redrawing stays cheap
 
@@ -24,10 +26,39 @@ def has_epoch(history: list[dict]) -> bool:
 
 
 def announce(store: RunStore) -> None:
-    """Show what happened to a run that Stop interrupted (it could not draw it itself)."""
+    """Show what happened to a run that Stop interrupted (it could not draw it itself), and the
+    runs a stopped server interrupted, each with a one-click rerun of its settings."""
     notice = store.pop_notice()
     if notice:
         st.toast(notice)
+    for run in store.interrupted:
+        with st.container(border=True):
+            st.warning(t("workspace.interrupted", name=f"#{run.run_no}",
+                         when=run.updated.astimezone().strftime("%Y-%m-%d %H:%M")), icon="⚡")
+            c1, c2 = st.columns(2)
+            c1.button(t("workspace.rerun"), key=f"{store.key}_rerun_{run.run_no}", type="primary",
+                      on_click=_rerun, args=(store, run), disabled=not run.link)
+            c2.button(t("workspace.dismiss"), key=f"{store.key}_dismiss_{run.run_no}", on_click=store.dismiss,
+                      args=(run.run_no,))
+
+
+def _rerun(store: RunStore, run) -> None:
+    """Open the interrupted run's link (its settings come back as a link's do) and start it again:
+    the page's train button (train_button) finds the request on the next run."""
+    query = dict(parse_qsl(urlsplit(run.link).query))
+    st.query_params.from_dict(query)
+    st.session_state[RERUN] = store.key
+    store.dismiss(run.run_no)
+
+
+def train_button(store: RunStore, label: str, key: str, disabled: bool = False, where=st, **kwargs) -> bool:
+    """A page's train button: pressed, or an interrupted run of `store` asked to run again (when the
+    settings allow it; else the learner sees why below the button and presses it)."""
+    pressed = where.button(label, key=key, disabled=disabled, **kwargs)
+    requested = st.session_state.get(RERUN) == store.key
+    if requested:
+        del st.session_state[RERUN]
+    return pressed or (requested and not disabled)
 
 
 def warn_lr(optimizer: str, lr: float, where=st) -> None:
@@ -126,21 +157,23 @@ def run_training(events: Iterable[dict], *, key: str, label: str, store: RunStor
     ticket = _take_slot(button, key) if queue else None
     try:
         button.button(t("common.stop"), key=f"{key}_stop", help=t("common.stop_help"))
-        make_run = functools.partial(_make_run, store, settings, results, weights)
+        link = share.run_link()
+        make_run = functools.partial(_make_run, store.start(settings, link), settings, results, weights, link)
         return _drain(events, key, label, store, make_run, live_view, metric, keep_partial, redraw_seconds)
     finally:
+        store.discard()  # a run that started and was not kept (an error, a Stop before its first epoch)
         if hasattr(events, "close"):  # a stopped run's generator (and any threads it runs) ends now
             events.close()
         if ticket is not None:
             slots.shared(current_device().type).release(ticket)
 
 
-def _make_run(store: RunStore, settings, results, weights: Weights, history: list[dict], end: dict | None) -> Run:
-    """The run as kept: its number in `store`, figures, weights on the CPU and the link that reproduces it."""
+def _make_run(run_no: int, settings, results, weights: Weights, link: str, history: list[dict],
+              end: dict | None) -> Run:
+    """The run as kept: its number, figures, weights on the CPU and the link that reproduces it."""
     state_dict = (None if weights is None else cpu_state_dict(weights) if isinstance(weights, nn.Module)
                   else {name: cpu_state_dict(model) for name, model in weights.items()})
-    return Run(store.next_id(), settings, history, end, results(history, end) if results else {}, state_dict,
-               link=share.run_link())
+    return Run(run_no, settings, history, end, results(history, end) if results else {}, state_dict, link)
 
 
 def _take_slot(button, key: str) -> slots.Ticket:
@@ -197,8 +230,9 @@ def _drain(events, key, label, store, make_run, live_view, metric, keep_partial,
         if not finished:  # Stop, a widget change or an error cut the run short: keep what ran
             if keep_partial(history):
                 run = make_run(history, None)
-                store.add(run)
-                store.set_notice(t("common.stopped_kept", name=run.name))
+                told = store.add(run)
+                store.set_notice(" ".join([t("common.stopped_kept", name=run.name), *told]))
+                lessons.note_run(store.key)
             else:
                 store.set_notice(t("common.stopped_nothing"))
     if history:
@@ -206,9 +240,9 @@ def _drain(events, key, label, store, make_run, live_view, metric, keep_partial,
             draw(history)
     progress.progress(1.0, text=f"{label}: {end_text(end)}")
     run = make_run(history, end)
-    dropped = store.add(run)
-    if dropped is not None:
-        st.info(t("common.runs_dropped", limit=store.limit, name=dropped.name))
+    for told in store.add(run):
+        st.info(told)
+    lessons.note_run(store.key)
     return run
 
 

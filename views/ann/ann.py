@@ -13,7 +13,7 @@ from ui.content import labels, t
 from ui.runs import RunStore, follow_latest, remove_row
 from ui.share import setting
 from ui.shell import current_device, format_seconds
-from ui.training import announce, end_text, estimated, lever, run_training, time_check, warn_lr
+from ui.training import announce, end_text, estimated, lever, run_training, time_check, train_button, warn_lr
 from views.ann import charts, regression, widgets
 
 _sample_grid = st.cache_resource(show_spinner=False)(ann.sample_grid)
@@ -87,8 +87,7 @@ if settings is not None:
     allowed = time_check(estimate, "ann_train", [lever(t("ann.epochs"), epochs, range(1, epochs), estimate),
                                                  lever(t("ann.n_train"), n_train, range(1_000, n_train, 1_000),
                                                        estimate, "{:,}".format)])
-if st.button(t("ann.train"), key="ann_train", type="primary", disabled=not allowed,
-             help=t("ann.train_help")):
+if train_button(store, t("ann.train"), "ann_train", type="primary", disabled=not allowed, help=t("ann.train_help")):
     model, run_id = ann.build_model(settings), store.next_id()
     events = ann.train_events(model, settings, device)
     run = run_training(events, key="ann_live", label=t("ann.run_label", id=run_id), store=store, settings=settings,

@@ -15,7 +15,7 @@ from ui.content import labels, t
 from ui.runs import Run, RunStore, follow_latest, remove_row
 from ui.share import setting
 from ui.shell import format_seconds
-from ui.training import end_text, estimated, lever, run_training, time_check, warn_lr
+from ui.training import end_text, estimated, lever, run_training, time_check, train_button, warn_lr
 from views.ann import widgets
 
 COLUMNS = (*regression.FEATURES, regression.TARGET)
@@ -38,7 +38,7 @@ def render(device: torch.device) -> None:
         allowed = time_check(estimate, "reg_train", [lever(t("regression.epochs"), settings.epochs,
                                                            range(1, settings.epochs), estimate)], where=col_estimate)
         col_estimate.caption(t("regression.estimate", steps=settings.steps_per_epoch() * settings.epochs))
-    if col_button.button(t("regression.train"), key="reg_train", type="primary", disabled=not allowed):
+    if train_button(store, t("regression.train"), "reg_train", where=col_button, type="primary", disabled=not allowed):
         _train(settings, split, store, device)
     follow_latest(store, "reg_followed", ("reg_result_run",), overlay="reg_compare_runs")
     _results(store)

@@ -14,7 +14,7 @@ from ui.content import say, t
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device, format_seconds
-from ui.training import announce, estimated, lever, run_training, time_check
+from ui.training import announce, estimated, lever, run_training, time_check, train_button
 
 GRID_IMAGES = 4    # training images in the grid, one per row
 GRID_VERSIONS = 6  # augmented versions of each, next to the original
@@ -85,7 +85,7 @@ def _comparison(settings: cnn.CNNSettings) -> None:
                          [lever(t("cnn.epochs"), settings.epochs, range(1, settings.epochs), total),
                           lever(t("cnn.n_train"), settings.n_train, [1_000, 2_000, 5_000, 10_000], total,
                                 "{:,}".format)], where=bc[1])
-    clicked = bc[0].button(t("augment.train"), key="cnn_aug_train", type="primary",
+    clicked = train_button(store, t("augment.train"), "cnn_aug_train", where=bc[0], type="primary",
                            disabled=not settings.augment.active or not allowed)
     if clicked:
         models = {arm: cnn.build_cnn(settings.dataset, settings.seed) for arm in cnn.ARMS}

@@ -15,7 +15,7 @@ from ui.content import labels, say, show_messages, t
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device
-from ui.training import announce, estimated, lever, run_training, time_check, warn_lr
+from ui.training import announce, estimated, lever, run_training, time_check, train_button, warn_lr
 from views.cnn import augment, charts, padding
 
 st.title(t("cnn.title"))
@@ -158,7 +158,7 @@ allowed = time_check(cnn_estimate, "cnn_train",
                      [lever(t("cnn.epochs"), settings.epochs, range(1, settings.epochs), cnn_estimate),
                       lever(t("cnn.n_train"), settings.n_train, cnn.image_counts(dataset, full_cifar),
                             cnn_estimate, "{:,}".format)])
-if st.button(t("cnn.train"), key="cnn_train", type="primary", disabled=not allowed):
+if train_button(store, t("cnn.train"), "cnn_train", type="primary", disabled=not allowed):
     model = cnn.build_cnn(dataset, settings.seed)
     just_trained = run_training(
         cnn.train_events(model, settings, current_device()), key="cnn_run", store=store,

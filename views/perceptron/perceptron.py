@@ -10,7 +10,7 @@ from ui.content import labels, say, show_messages, t
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device
-from ui.training import announce, estimated, lever, run_training, time_check
+from ui.training import announce, estimated, lever, run_training, time_check, train_button
 from views.perceptron import backprop, charts
 
 
@@ -118,13 +118,13 @@ rule_epochs = setting(c2.slider, t("perceptron.rule_epochs"), 1, 200, 20, key="p
 rule_start = setting(c3.radio, t("perceptron.rule_start"), ["zero", "sliders"], key="perceptron_rule_start",
                      format_func=labels("perceptron.rule_start", ["zero", "sliders"]),
                      help=t("perceptron.rule_start_help"))
-train_rule = c4.button(t("perceptron.rule_train"), key="perceptron_rule_train", type="primary",
-                       help=t("perceptron.rule_train_help"))
+announce(rule_store := RunStore("perceptron_rule_runs", limit=5))
+train_rule = train_button(rule_store, t("perceptron.rule_train"), "perceptron_rule_train", where=c4, type="primary",
+                          help=t("perceptron.rule_train_help"))
 rule_config = perceptron.PerceptronConfig(lr=rule_lr, epochs=rule_epochs, activation=activation, seed=data.seed,
                                           **({"w1": w1, "w2": w2, "b": b} if rule_start == "sliders" else {}))
 time_check(estimated(lambda k, d: perceptron.estimate_rule_seconds(X, y, rule_config), (data, rule_config)),
            "rule", where=c4)
-announce(rule_store := RunStore("perceptron_rule_runs", limit=5))
 if train_rule:  # the first frames are paced so that each update can be seen; the rule takes no time
     train(perceptron.paced(perceptron.train_perceptron(X, y, rule_config)), rule_store, "perceptron_rule",
           rule_config, lambda history: show(charts.rule_frame(history[-1], X, y, bounds, activation)),
@@ -159,7 +159,7 @@ announce(mlp_store := RunStore("perceptron_mlp_runs", limit=5))
 mlp_seconds = estimated(lambda k, d: perceptron.estimate_mlp_seconds(X, y, mlp_config, d, bounds), (data, mlp_config))
 mlp_ok = time_check(mlp_seconds, "perceptron_mlp",
                     [lever(t("perceptron.epochs"), mlp_config.epochs, range(10, 2000, 10), mlp_seconds)])
-if st.button(t("perceptron.mlp_train"), key="perceptron_mlp_train", type="primary", disabled=not mlp_ok):
+if train_button(mlp_store, t("perceptron.mlp_train"), "perceptron_mlp_train", type="primary", disabled=not mlp_ok):
     train(perceptron.train_mlp(X, y, mlp_config, current_device(), bounds), mlp_store, "perceptron_mlp", mlp_config,
           lambda history: side_by_side(*charts.mlp_pair(history, X, y, bounds, mlp_config.resolution),
                                        (3, 2)),
@@ -230,7 +230,7 @@ st.caption(t("perceptron.sine_lr_caption", stable_lr=problem["stable_lr"]))
 show_messages(charts.lr_warning(sine_config.lr, method))
 announce(sine_store := RunStore("perceptron_sine_runs", limit=6))
 time_check(estimated(lambda k, d: perceptron.estimate_cubic_seconds(sine_config), sine_config), "perceptron_sine")
-if st.button(t("perceptron.sine_run"), key="perceptron_sine_run", type="primary"):
+if train_button(sine_store, t("perceptron.sine_run"), "perceptron_sine_run", type="primary"):
     train(perceptron.fit_cubic(sine_config), sine_store, "perceptron_sine", sine_config,
           lambda history: show(charts.cubic_losses([(t("perceptron.sine_live"), history)])),
           keep_partial=bool)  # every logged step counts: a stopped fit is still worth seeing

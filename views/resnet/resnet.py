@@ -13,7 +13,7 @@ from ui.content import labels, say, t
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device, format_seconds, stop_page
-from ui.training import announce, end_text, estimated, lever, run_training, time_check, warn_lr
+from ui.training import announce, end_text, estimated, lever, run_training, time_check, train_button, warn_lr
 from views.resnet import charts, transfer
 
 st.title(t("resnet.title"))
@@ -96,7 +96,7 @@ allowed = time_check(estimate, "resnet_train",
                       lever(t("resnet.n_train_label"), n_train, [500, 1000, 2000, 3000, 5000, 10000, 20000],
                             estimate, "{:,}".format)])
 announce(store := RunStore("resnet_runs"))
-if st.button(t("resnet.train_button"), type="primary", key="resnet_train", disabled=not allowed):
+if train_button(store, t("resnet.train_button"), "resnet_train", type="primary", disabled=not allowed):
     store.clear()  # the page compares the twins of the latest run only
     plain, residual = resnet.build_pair(net_cfg, settings.seed)
     run_training(resnet.plain_vs_residual(plain, residual, settings, exp, device), key="resnet_run",
@@ -210,7 +210,7 @@ tl_cfg = resnet.TransferConfig(
 st.caption(t("resnet.tl_cost", size=tl_cfg.image_size, gflops=1.82 * (tl_cfg.image_size / 224) ** 2))
 tl_store = RunStore("resnet_tl_runs")
 announce(tl_store)
-if st.button(t("resnet.tl_button"), type="primary", key="resnet_tl_train"):
+if train_button(tl_store, t("resnet.tl_button"), "resnet_tl_train", type="primary"):
     tl_store.clear()  # the page shows the latest run only
     try:
         with st.spinner(t("resnet.tl_loading")):

@@ -14,7 +14,7 @@ from ui.content import t
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import format_seconds
-from ui.training import announce, end_text, estimated, lever, run_training, time_check
+from ui.training import announce, end_text, estimated, lever, run_training, time_check, train_button
 
 COLORS = ["#7f7f7f", "#1f77b4", "#ff7f0e"]  # scratch grey, frozen blue, fine-tuning orange
 BACKBONE_LRS = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3]
@@ -129,7 +129,8 @@ def render(device: torch.device) -> None:
     allowed = time_check(estimate, "transfer_train", [
         lever(t("transfer.epochs_label"), epochs, range(2, epochs), estimate),
         lever(t("transfer.per_class_label"), settings.per_class, transfer.PER_CLASS_CHOICES, estimate)], where=right)
-    clicked = left.button(t("transfer.button"), type="primary", key="transfer_train", disabled=not allowed)
+    clicked = train_button(store, t("transfer.button"), "transfer_train", where=left, type="primary",
+                           disabled=not allowed)
     if clicked:
         store.clear()  # the section compares the three models of the latest run only
         models = transfer.build_models(settings, _backbone())
@@ -171,7 +172,7 @@ def _render_sweep(settings: transfer.TransferSettings, device: torch.device) -> 
     right.caption(t("transfer.sweep_estimate", epochs=settings.epochs, estimate=format_seconds(estimate)))
     allowed = time_check(estimate, "transfer_sweep", [
         lever(t("transfer.epochs_label"), settings.epochs, range(2, settings.epochs), estimate)], where=right)
-    clicked = left.button(t("transfer.sweep_button"), key="transfer_sweep", disabled=not allowed)
+    clicked = train_button(store, t("transfer.sweep_button"), "transfer_sweep", where=left, disabled=not allowed)
     if clicked:
         store.clear()
         run_training(transfer.sweep(settings, device, transfer.SWEEP_SIZES, _backbone()),

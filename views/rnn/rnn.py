@@ -11,7 +11,7 @@ from ui.content import t
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device
-from ui.training import announce, end_text, estimated, lever, run_training, time_check
+from ui.training import announce, end_text, estimated, lever, run_training, time_check, train_button
 from views.rnn import charts
 
 st.title(t("rnn.title"))
@@ -55,7 +55,7 @@ sine_estimate = estimated(rnn.estimate_sine_seconds, settings)
 allowed = time_check(sine_estimate, "rnn_train", [
     lever(t("rnn.label_epochs"), epochs, range(1, epochs), sine_estimate),
     lever(t("rnn.label_samples"), samples, range(100, samples, 100), sine_estimate)], steps=steps_total)
-if st.button(t("rnn.train_button"), type="primary", key="rnn_train", disabled=not allowed):
+if train_button(sine_runs, t("rnn.train_button"), "rnn_train", type="primary", disabled=not allowed):
     trained, events = rnn.train_cells(data, settings, current_device())
 
     def live_curves(history: list[dict]) -> None:
@@ -147,7 +147,7 @@ def memory_live(history: list[dict]) -> None:
         show(charts.memory_accuracy(points))
 
 
-if st.button(t("rnn.mem_button"), type="primary", key="rnn_mem_run", disabled=not mem_allowed):
+if train_button(memory_runs, t("rnn.mem_button"), "rnn_mem_run", type="primary", disabled=not mem_allowed):
     run_training(rnn.run_memory_experiment(memory, current_device()), key="rnn_mem", label=t("rnn.mem_label"),
                  store=memory_runs, settings=memory, results=lambda history, end: rnn.memory_results(history),
                  live_view=memory_live, keep_partial=rnn.any_finished,

@@ -12,7 +12,7 @@ from ui.content import labels, say, t
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device, stop_page
-from ui.training import announce, estimated, lever, run_training, time_check
+from ui.training import announce, estimated, lever, run_training, time_check, train_button
 from views.stocks import charts
 
 OTHER = "other"
@@ -174,7 +174,7 @@ allowed = time_check(stock_estimate, "stocks_train",
                      [lever(t("stocks.epochs"), epochs, range(5, epochs, 5), stock_estimate),
                       lever(t("stocks.window"), window, range(5, window, 5), stock_estimate)],
                      at_most=early)
-trained_now = st.button(t("stocks.train"), type="primary", key="stocks_train", disabled=not allowed)
+trained_now = train_button(store, t("stocks.train"), "stocks_train", type="primary", disabled=not allowed)
 if trained_now:
     st.session_state.pop("stocks_pick", None)  # the picker below shows the new run, even a stopped one
     plan, models = stocks.plans(data.frame, prepared), {}
