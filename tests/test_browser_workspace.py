@@ -73,7 +73,7 @@ def test_runs_survive_a_reload_and_a_killed_server_and_stay_private(browser, dat
         idle(page)
         before = _results(page)
         key = _key(context)
-        assert len(key) >= 22 and key not in page.url
+        assert len(key) >= 43 and key not in page.url
 
         page.reload()  # what a learner does without thinking: the run must not go
         _open(page, page.url)

@@ -128,8 +128,8 @@ def sidebar() -> None:
         st.caption(t("workspace.usage", runs=usage.runs, used=usage.bytes / 2**20, quota=usage.quota_bytes / 2**20,
                      since=ws.created.astimezone().strftime("%Y-%m-%d")))
         st.markdown(t("workspace.link_header"))
-        st.warning(t("workspace.link_warning"), icon="🔑")
-        if st.toggle(t("workspace.show_link"), key="workspace_show_link"):
+        if st.toggle(t("workspace.show_link"), key="workspace_show_link"):  # the warning comes with the link
+            st.warning(t("workspace.link_warning"), icon="🔑")
             st.code(share.link("", {LINK_PARAM: key()}), language=None, wrap_lines=True)
         st.download_button(t("workspace.download"), lambda: database_.export_workspace(ws),
                            f"playground-work-{dt.date.today():%Y%m%d}.zip", "application/zip",
