@@ -1,19 +1,34 @@
 """Real Chromium sessions against a running app: what the classroom and pages workloads share.
 
 Debian's chromium through Playwright's async API, so many learners act at the same moment.
+`CHROMIUM` is the one lookup of the browser, shared with the tests (tests/conftest.py).
 "Click to result" ends when the app's script state (`data-test-script-state` on the stApp
 element) is back to "notRunning": the script run the click started has drawn everything,
 results included.
 """
 import contextlib
+import os
 import re
+import shutil
 import subprocess
 import time
 
 from core.words import sections
-from deploy.classroom import Classroom, free_port, start_app, wait_healthy
+from deploy.classroom import Classroom, free_port, start_app, wait_healthy, wait_ready
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_MISSING = "Chromium is not installed (apt-get install -y chromium)"
+
+
+def find_chromium() -> str | None:
+    """The Chromium to drive: $PLAYGROUND_CHROMIUM if set, else `chromium` (Debian) or
+    `chromium-browser` (Ubuntu) on PATH; None when there is none."""
+    named = os.environ.get("PLAYGROUND_CHROMIUM")
+    if named:
+        return named if shutil.which(named) else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+CHROMIUM = find_chromium()
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-dev-shm-usage"]
@@ -22,8 +37,11 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 @contextlib.contextmanager
-def app_url(url: str | None = None, replicas: int = 0, env: dict | None = None, server: list | None = None):
-    """Yield a base URL: `url` as given, else a fresh app (behind HAProxy with `replicas` ≥ 1).
+def app_url(url: str | None = None, replicas: int = 0, env: dict | None = None, server: list | None = None,
+            warm: bool = True):
+    """Yield a base URL: `url` as given, else a fresh app (behind HAProxy with `replicas` ≥ 1),
+    as the servers run it: warmed up (deploy/serve.py, yielded once its /ready says so), or with
+    `warm=False` plain `streamlit run app.py` (yielded once it answers its health check).
     A fresh single app's process is appended to `server` when a list is given (to read its RSS)."""
     if url:
         yield url.rstrip("/")
@@ -33,13 +51,14 @@ def app_url(url: str | None = None, replicas: int = 0, env: dict | None = None, 
             yield classroom.url
         return
     port = free_port()
-    process = start_app(port, env)
+    process = start_app(port, env, warm=warm)
     if server is not None:
         server.append(process)
     try:
-        if not wait_healthy(f"http://127.0.0.1:{port}"):
-            raise RuntimeError("the app did not start within 90 s")
-        yield f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{port}"
+        if not (wait_ready(base, process=process) if warm else wait_healthy(base, process=process)):
+            raise RuntimeError("the app did not start (and warm up) within its time")
+        yield base
     finally:
         process.terminate()
         try:
@@ -61,6 +80,8 @@ def rss_mb(pid: int) -> float:
 async def chromium():
     from playwright.async_api import async_playwright
 
+    if CHROMIUM is None:
+        raise RuntimeError(CHROMIUM_MISSING)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:

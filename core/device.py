@@ -1,11 +1,35 @@
 """Pick the device to train on (CUDA, then Apple MPS, then CPU) and the one CPU-thread policy."""
 import contextlib
 import os
+from pathlib import Path
 
 import torch
 
-# PyTorch's own choice of intra-op threads (one per physical core), before anything changes it.
-_DEFAULT_THREADS = torch.get_num_threads()
+
+def available_cpus(cgroup: str = "/sys/fs/cgroup") -> int:
+    """The CPUs this process may use: its CPU affinity, capped by a container's CPU quota
+    (cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`), at least 1.
+    In a container limited to 3 CPUs on a 64-core node this is 3, not 64."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = None
+    try:
+        limit, period = Path(cgroup, "cpu.max").read_text().split()[:2]
+        quota = None if limit == "max" else int(limit) / int(period)
+    except (OSError, ValueError):
+        try:
+            limit = int(Path(cgroup, "cpu", "cpu.cfs_quota_us").read_text())
+            period = int(Path(cgroup, "cpu", "cpu.cfs_period_us").read_text())
+            quota = limit / period if limit > 0 and period > 0 else None
+        except (OSError, ValueError):
+            pass
+    if quota is not None:
+        cpus = min(cpus, int(quota))  # 2.5 CPUs of quota: 2 threads, not 3 that get throttled
+    return max(1, cpus)
+
+
+# PyTorch's own choice of intra-op threads (one per physical core), capped by the container's CPU
+# quota (PyTorch counts the host's cores), before anything changes it.
+_DEFAULT_THREADS = min(torch.get_num_threads(), available_cpus())
 
 
 def pick_device(force_cpu: bool = False) -> torch.device:

@@ -164,6 +164,12 @@ _shared: TrainingSlots | None = None
 _shared_lock = threading.Lock()
 
 
+def load() -> tuple[int, int]:
+    """(trainings running, trainings waiting) in this process now; (0, 0) before the first."""
+    with _shared_lock:
+        return _shared.busy if _shared is not None else (0, 0)
+
+
 def shared(device_type: str = "cpu") -> TrainingSlots:
     """The server process's one queue (made on first use)."""
     global _shared

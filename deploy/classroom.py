@@ -1,12 +1,18 @@
 """N app processes on this machine behind HAProxy with sticky sessions: one URL for a class.
 
-    python3 run.py classroom --replicas 2 [--port 8500] [--host 0.0.0.0]
+    python3 run.py classroom --replicas 2 [--port 8500] [--host 0.0.0.0] [--database URL]
 
 Streamlit keeps a learner's session (its state, runs and uploads) in one process and talks
 to the browser over a WebSocket, so a learner must stay on one replica: HAProxy inserts a
 cookie naming the replica on the first response and routes every later request (the
 WebSocket included) by it. New learners go to the replica with the fewest connections.
-Health checks use Streamlit's /_stcore/health. Each replica's sidebar names it.
+Each replica warms up at start (deploy/serve.py) and HAProxy sends learners only to a replica
+whose /ready says so. Each replica's sidebar names it.
+
+Logs: logs/classroom/haproxy.log (one line per request) and logs/classroom/r1.log, r2.log, …
+(each replica's output); a new start keeps the previous run's files as *.log.1.
+Anyone who can reach this machine's address and port can open the app: it listens on
+every network interface unless --host says otherwise.
 """
 import argparse
 import os
@@ -21,14 +27,21 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = ROOT / "logs" / "classroom"
+SERVE = ROOT / "deploy" / "serve.py"  # app.py with a warm-up at start and a /ready route
+HAPROXY_MISSING = "HAProxy is not installed. On Debian or Ubuntu: sudo apt-get install -y haproxy"
 
 HAPROXY_TEMPLATE = """\
 global
     maxconn 4096
+    log stdout format raw local0     # to haproxy.log: run.py classroom collects HAProxy's output
 
 defaults
     mode http
+    log global
+    option httplog
     timeout connect 5s
+    timeout http-request 10s   # a client must send its request headers within 10 s (slow-request attacks)
     timeout client 1h
     timeout server 1h
     timeout tunnel 1h          # a learner's WebSocket stays open while the tab is open
@@ -41,7 +54,7 @@ frontend playground
 backend replicas
     balance leastconn          # a new learner goes to the least busy replica
     cookie PLAYGROUND_REPLICA insert indirect nocache httponly
-    option httpchk GET /_stcore/health
+    option httpchk GET /ready  # 200 once the replica has warmed up (deploy/serve.py)
     http-check expect status 200
     http-response set-header X-Playground-Replica %[srv_name]
 {servers}
@@ -61,8 +74,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def replica_env(name: str, replicas: int, cpu_cores: int | None = None) -> dict:
-    """A replica's environment: its name for the sidebar, and its share of the cores.
+def replica_env(name: str, replicas: int, cpu_cores: int | None = None, database: str | None = None) -> dict:
+    """A replica's environment: its name for the sidebar, its share of the cores, the database.
 
     The replicas split the cores but one (left to HAProxy, the servers and the browsers):
     each trains on its share of threads, one training at a time unless set otherwise.
@@ -72,41 +85,70 @@ def replica_env(name: str, replicas: int, cpu_cores: int | None = None) -> dict:
     env = {**os.environ, "PLAYGROUND_REPLICA": name}
     env.setdefault("OMP_NUM_THREADS", str(share))
     env.setdefault("PLAYGROUND_TRAINING_SLOTS", "1")
+    if database:
+        env["PLAYGROUND_DATABASE_URL"] = database
     return env
 
 
-def start_app(port: int, env: dict | None = None, python: str = sys.executable) -> subprocess.Popen:
-    """`streamlit run app.py` on 127.0.0.1:<port>, headless."""
-    return subprocess.Popen(
-        [python, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_app(port: int, env: dict | None = None, python: str = sys.executable, warm: bool = True,
+              log: Path | None = None) -> subprocess.Popen:
+    """The app on 127.0.0.1:<port>, headless: deploy/serve.py (warms up at start, GET /ready), or
+    plain `streamlit run app.py` with `warm=False`. Its output goes to `log` (else nowhere)."""
+    output = subprocess.DEVNULL
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        output = open(log, "ab")  # noqa: SIM115  (the child holds it; closed here once started)
+    try:
+        return subprocess.Popen(
+            [python, "-m", "streamlit", "run", str(SERVE if warm else ROOT / "app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    finally:
+        if log is not None:
+            output.close()
 
 
-def wait_healthy(url: str, timeout: float = 90) -> bool:
+def wait_healthy(url: str, timeout: float = 90, path: str = "/_stcore/health",
+                 process: subprocess.Popen | None = None) -> bool:
+    """Whether GET url+path answered 200 within `timeout` seconds (False at once if `process` ended)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
         try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+            with urllib.request.urlopen(url + path, timeout=2) as response:
                 if response.status == 200:
                     return True
-        except OSError:
+        except OSError:  # not listening yet, or 503 while warming (HTTPError is an OSError)
             time.sleep(0.5)
     return False
+
+
+def wait_ready(url: str, timeout: float = 240, process: subprocess.Popen | None = None) -> bool:
+    """Whether a deploy/serve.py server at `url` finished its warm-up within `timeout` seconds."""
+    return wait_healthy(url, timeout, "/ready", process)
+
+
+def keep_previous(log: Path) -> Path:
+    """Move last run's `log` to `log`.1 (one run kept) so this run starts a fresh file; returns `log`."""
+    if log.exists():
+        os.replace(log, log.with_name(log.name + ".1"))
+    return log
 
 
 class Classroom:
     """Replicas plus HAProxy, started together and stopped together (a context manager)."""
 
-    def __init__(self, replicas: int, port: int | None = None, host: str = "127.0.0.1"):
+    def __init__(self, replicas: int, port: int | None = None, host: str = "127.0.0.1",
+                 database: str | None = None, log_dir: Path = LOG_DIR):
         if shutil.which("haproxy") is None:
-            raise RuntimeError("HAProxy is not installed. On Debian or Ubuntu: "
-                               "sudo apt-get install -y haproxy")
-        self.replicas, self.host = replicas, host
+            raise RuntimeError(HAPROXY_MISSING)
+        self.replicas, self.host, self.database = replicas, host, database
         self.port = port or free_port()
         self.processes: list[subprocess.Popen] = []
         self.workdir = Path(tempfile.mkdtemp(prefix="playground-classroom-"))
+        self.log_dir = Path(log_dir)
 
     @property
     def url(self) -> str:
@@ -117,18 +159,21 @@ class Classroom:
         ports = [free_port() for _ in range(self.replicas)]
         try:
             for i, port in enumerate(ports, start=1):
-                self.processes.append(start_app(port, replica_env(f"r{i}", self.replicas)))
-            for port in ports:
-                if not wait_healthy(f"http://127.0.0.1:{port}"):
-                    raise RuntimeError(f"a replica on port {port} did not start within 90 s")
+                env = replica_env(f"r{i}", self.replicas, database=self.database)
+                self.processes.append(start_app(port, env, log=keep_previous(self.log_dir / f"r{i}.log")))
+            for i, (port, process) in enumerate(zip(ports, self.processes), start=1):
+                if not wait_ready(f"http://127.0.0.1:{port}", process=process):
+                    raise RuntimeError(f"replica r{i} (port {port}) did not start and warm up within 240 s; "
+                                       f"its log: {self.log_dir / f'r{i}.log'}")
             config = self.workdir / "haproxy.cfg"
             config.write_text(haproxy_config(ports, self.port, self.host))
-            self.processes.append(subprocess.Popen(["haproxy", "-f", str(config)],
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
-            if not wait_healthy(self.url, timeout=30):
-                haproxy = self.processes[-1]
-                why = haproxy.stderr.read(2000).decode(errors="replace") if haproxy.poll() is not None else ""
-                raise RuntimeError(f"HAProxy did not answer within 30 s. {why}")
+            log = keep_previous(self.log_dir / "haproxy.log")
+            with open(log, "ab") as output:
+                self.processes.append(subprocess.Popen(["haproxy", "-f", str(config)],
+                                                       stdout=output, stderr=subprocess.STDOUT))
+            if not wait_healthy(self.url, timeout=30, process=self.processes[-1]):
+                why = log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"HAProxy did not answer within 30 s ({log}): {why}")
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -151,16 +196,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicas", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                         help="app processes to start (default: half the CPU cores)")
     parser.add_argument("--port", type=int, default=8500, help="the port to hand out (default 8500)")
-    parser.add_argument("--host", default="0.0.0.0", help="the address HAProxy listens on")
+    parser.add_argument("--host", default="0.0.0.0",
+                        help="the address HAProxy listens on (default: every interface, anyone on the network)")
+    parser.add_argument("--database", metavar="URL", default=os.environ.get("PLAYGROUND_DATABASE_URL"),
+                        help="the database every replica uses, as PLAYGROUND_DATABASE_URL "
+                             "(default: that variable, if set)")
     args = parser.parse_args(argv)
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # from the start: stops the replicas too
     try:
-        with Classroom(args.replicas, args.port, args.host) as classroom:
+        print(f"Starting {args.replicas} replica(s); each warms up first (up to a minute) …", flush=True)
+        with Classroom(args.replicas, args.port, args.host, args.database) as classroom:
             print(f"{args.replicas} replica(s) behind HAProxy. Hand out: "
                   f"http://{socket.gethostname()}:{args.port} (or this machine's address) "
-                  f"(on this machine: {classroom.url}). Ctrl+C stops everything.", flush=True)
-            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+                  f"(on this machine: {classroom.url}). Anyone who can reach this address can use it. "
+                  f"Logs: {classroom.log_dir}. Ctrl+C stops everything.", flush=True)
             while all(p.poll() is None for p in classroom.processes):
                 time.sleep(1)
             print("A replica or HAProxy stopped; shutting down.", file=sys.stderr)

@@ -118,16 +118,14 @@ def page_app():
 
 
 # --- Real browser: one Streamlit server and one headless Chromium for the session ----------
-from bench._browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (one set of browser settings)
+from bench._browser import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING  # noqa: E402  (one lookup, one set of settings)
 
 
 def _require_browser():
     """Skip (with the reason) on a learner's machine without Chromium; never under CI=true."""
-    import shutil
-
     reason = None
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        reason = "Chromium is not installed (apt-get install -y chromium)"
+    if CHROMIUM is None:
+        reason = CHROMIUM_MISSING
     else:
         try:
             import playwright.sync_api  # noqa: F401
@@ -141,7 +139,8 @@ def _require_browser():
 
 @contextlib.contextmanager
 def serve_app():
-    """Run `streamlit run app.py` on a free localhost port; yield its base URL."""
+    """Start the app as the servers do (deploy/serve.py) on a free localhost port; yield its base
+    URL once its /ready says the warm-up is done."""
     from bench._browser import app_url
 
     _require_browser()
