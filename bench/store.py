@@ -6,7 +6,7 @@ db.load_runs), p50 and p95 over REPETITIONS, on SQLite and on a throwaway Postgr
 A "typical" run is a real one (core's training code on a small subset, so its events, end and
 results have the page's own shapes), its history repeated up to about what the page's default
 settings log (TYPICAL_EVENTS) and its weights those of the page's default-size model. PostgreSQL
-comes from tests/postgres.py's throwaway cluster; where it cannot start, its line says why.
+comes from deploy/postgres.py's throwaway cluster; where it cannot start, its line says why.
 page_runs() also gives tests/test_db.py a real run of every store.
 """
 import contextlib
@@ -161,9 +161,9 @@ def _backends():
     with tempfile.TemporaryDirectory(prefix="bench-store-") as folder:
         found = [("sqlite", f"sqlite:///{Path(folder) / 'playground.db'}", None)]
         try:
-            from tests.postgres import throwaway_postgres, unavailable
+            from deploy.postgres import throwaway_postgres, unavailable
         except ImportError as error:
-            yield [*found, ("postgresql", None, f"tests/postgres.py is not importable: {error}")]
+            yield [*found, ("postgresql", None, f"deploy/postgres.py is not importable: {error}")]
             return
         reason = unavailable()
         if reason:

@@ -1,8 +1,10 @@
 """Lesson progress and challenge verdicts per workspace: what the teacher's view reads.
 
 One row per (workspace, kind, item): kind "lesson" (item = the lesson's id, status e.g.
-"opened" or "dismissed") or "challenge" (item = the challenge's id, status "met" or "open",
-detail = the verdict: the run that met it, or the closest try). Written when it changes.
+"opened" or "dismissed"), "challenge" (item = the challenge's id, status "met" or "open",
+detail = the verdict: the run that met it, or the closest try) or "prediction" (item = the
+lesson's id, detail = the learner's answer, asked before the lesson's first run). Written when
+it changes.
 """
 import datetime as dt
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from db.engine import reading, writing
 from db.schema import ProgressRow, utcnow
 from db.workspaces import Workspace, lock, workspace_id
 
-KINDS = ("lesson", "challenge")
+KINDS = ("lesson", "challenge", "prediction")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,10 @@ workspaces       one per learner; only the SHA-256 of its key is stored, never t
 runs             every kept run of every page (store = the RunStore key), and the training ones
 lesson_progress  lessons opened and challenge verdicts, for the teacher's view
 servers          a heartbeat per app process, so a run of a dead process reads as interrupted
+classes          a teacher's classes (issue 28): a name, the join code, an optional closing time
+members          who joined which class: a workspace and its display name (unique per class, in any case)
+assignments      the lessons of a class, in order, each with an optional due time
+sign_in_failures wrong teacher passwords, so every replica sees the same sign-in lock
 """
 import datetime as dt
 
@@ -99,7 +103,7 @@ class ProgressRow(Base):
     __table_args__ = (UniqueConstraint("workspace_id", "kind", "item"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))    # "lesson" or "challenge"
+    kind: Mapped[str] = mapped_column(String(16))    # "lesson", "challenge" or "prediction"
     item: Mapped[str] = mapped_column(String(64))    # the lesson's or the challenge's id
     status: Mapped[str] = mapped_column(String(32))  # e.g. "opened", "dismissed", "met", "open"
     detail: Mapped[str] = mapped_column(Text)        # db.codec JSON: the verdict, the run that met it…
@@ -113,3 +117,43 @@ class ServerRow(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ClassRow(Base):
+    __tablename__ = "classes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    code: Mapped[str] = mapped_column(String(16), unique=True)     # the join code, canonical: upper case, no dash
+    closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # no one joins after this (None: open)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MemberRow(Base):
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("class_id", "workspace_id"),  # also the index of roster()
+        UniqueConstraint("class_id", "name_key"),      # display names unique in a class, in any case
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    display_name: Mapped[str] = mapped_column(String(40))  # as the learner typed it (stripped, NFC)
+    name_key: Mapped[str] = mapped_column(String(160))     # db.classes.name_key(display_name): what must be unique
+    joined: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AssignmentRow(Base):
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("class_id", "lesson_id"),)  # also the index of assignments()
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"))
+    lesson_id: Mapped[str] = mapped_column(String(64))  # an id of content/lessons.toml
+    position: Mapped[int] = mapped_column(Integer)      # the order the teacher gave, from 0
+    due: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInFailureRow(Base):
+    __tablename__ = "sign_in_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    source: Mapped[str] = mapped_column(Text)  # what the caller knows of who tried (may be empty)

@@ -15,6 +15,7 @@ Anyone who can reach this machine's address and port can open the app: it listen
 every network interface unless --host says otherwise.
 """
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -46,6 +47,8 @@ defaults
     timeout server 1h
     timeout tunnel 1h          # a learner's WebSocket stays open while the tab is open
     option forwardfor
+    option redispatch          # a learner whose replica died goes to another one (their work is in the database)
+    retries 2
 
 frontend playground
     bind {host}:{port}
@@ -66,6 +69,9 @@ def haproxy_config(replica_ports: list[int], port: int, host: str = "0.0.0.0") -
     servers = "\n".join(f"    server r{i} 127.0.0.1:{p} check inter 2s cookie r{i}"
                         for i, p in enumerate(replica_ports, start=1))
     return HAPROXY_TEMPLATE.format(host=host, port=port, servers=servers)
+
+
+LOCAL_POSTGRES = "local-postgres"  # --database: start a throwaway PostgreSQL for a trial class
 
 
 def free_port() -> int:
@@ -199,22 +205,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="0.0.0.0",
                         help="the address HAProxy listens on (default: every interface, anyone on the network)")
     parser.add_argument("--database", metavar="URL", default=os.environ.get("PLAYGROUND_DATABASE_URL"),
-                        help="the database every replica uses, as PLAYGROUND_DATABASE_URL "
-                             "(default: that variable, if set)")
+                        help="the database every replica uses, as PLAYGROUND_DATABASE_URL (default: that "
+                             f"variable, else the SQLite file in data/.workspaces); {LOCAL_POSTGRES!r}: "
+                             "a throwaway PostgreSQL started for this class")
     args = parser.parse_args(argv)
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # from the start: stops the replicas too
     try:
         print(f"Starting {args.replicas} replica(s); each warms up first (up to a minute) …", flush=True)
-        with Classroom(args.replicas, args.port, args.host, args.database) as classroom:
+        with contextlib.ExitStack() as stack:
+            database = args.database
+            if database == LOCAL_POSTGRES:  # a trial: a throwaway cluster, gone (with the work) at the end
+                from deploy.postgres import throwaway_postgres
+
+                database = stack.enter_context(throwaway_postgres()).create_database("playground")
+                print(f"A throwaway PostgreSQL for this class: {database} (deleted when the class stops).",
+                      flush=True)
+            classroom = stack.enter_context(Classroom(args.replicas, args.port, args.host, database))
             print(f"{args.replicas} replica(s) behind HAProxy. Hand out: "
                   f"http://{socket.gethostname()}:{args.port} (or this machine's address) "
                   f"(on this machine: {classroom.url}). Anyone who can reach this address can use it. "
                   f"Logs: {classroom.log_dir}. Ctrl+C stops everything.", flush=True)
-            while all(p.poll() is None for p in classroom.processes):
+            replicas, proxy, gone = classroom.processes[:-1], classroom.processes[-1], set()
+            while proxy.poll() is None and any(p.poll() is None for p in replicas):
+                for i, process in enumerate(replicas, start=1):
+                    if process.poll() is not None and i not in gone:  # its learners move on, with their work
+                        gone.add(i)
+                        print(f"Replica r{i} stopped (exit {process.returncode}); HAProxy sends its learners to "
+                              f"the others and their kept runs are in the database. Its log: "
+                              f"{classroom.log_dir / f'r{i}.log'}", file=sys.stderr, flush=True)
                 time.sleep(1)
-            print("A replica or HAProxy stopped; shutting down.", file=sys.stderr)
+            print("HAProxy or every replica stopped; shutting down.", file=sys.stderr)
             return 1
     except RuntimeError as exc:
         print(exc, file=sys.stderr)

@@ -139,3 +139,37 @@ def test_runs_survive_a_reload_and_a_killed_server_and_stay_private(browser, dat
         context.close()
         process.terminate()
         process.wait(timeout=30)
+
+
+def _replica(app: dict, name: str) -> str:
+    return app["replica"].format(name=name).replace("**", "")  # as the sidebar shows it, bold drawn
+
+
+def test_a_killed_replica_moves_its_learner_to_another_with_their_runs(browser):
+    """Two replicas behind HAProxy on one PostgreSQL (`run.py classroom --database`): kill the
+    replica a learner trained on; HAProxy moves them, and their kept run is there."""
+    from deploy.classroom import Classroom
+    from deploy.postgres import throwaway_postgres
+    from postgres import require_postgres
+
+    require_postgres()
+    app = sections("en", "app")
+    with throwaway_postgres() as server, Classroom(2, database=server.create_database("class")) as classroom:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        try:
+            _open(page, classroom.url + QUICK)
+            page.get_by_role("button", name=EN["train"], exact=True).click()
+            page.wait_for_timeout(1_000)
+            idle(page)
+            before = _results(page)
+            sidebar = page.locator("[data-testid='stSidebar']")
+            first = next(name for name in ("r1", "r2") if _replica(app, name) in sidebar.inner_text())
+            os.kill(classroom.processes[int(first[1]) - 1].pid, signal.SIGKILL)
+            page.wait_for_timeout(8_000)  # HAProxy's health check marks it down (every 2 s, three misses)
+            _open(page, classroom.url + QUICK)
+            second = "r2" if first == "r1" else "r1"
+            assert _replica(app, second) in page.locator("[data-testid='stSidebar']").inner_text()
+            assert _results(page) == before
+        finally:
+            context.close()

@@ -465,16 +465,21 @@ def test_migrations_upgrade_downgrade_and_match_the_models(url):
 
     assert current(url) is None
     migrate(url)
-    assert current(url) == head() == "0001"
+    assert current(url) == head() == "0002"
     with get_engine(url).connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    downgrade(url, "-1")
+    downgrade(url, "-1")  # one step down: the classes go, the workspaces stay
+    assert current(url) == "0001"
+    with get_engine(url).connect() as connection:
+        tables = connection.dialect.get_table_names(connection)
+        assert "runs" in tables and "classes" not in tables
+    downgrade(url, "base")
     assert current(url) is None
     with get_engine(url).connect() as connection:
         assert "runs" not in connection.dialect.get_table_names(connection)
     migrate(url)
-    assert current(url) == "0001"
+    assert current(url) == head()
     database = db.connect(url, heartbeat=False)
     try:
         _, ws = database.create_workspace()
@@ -489,7 +494,7 @@ def test_processes_starting_together_migrate_once(url):
                for _ in range(3)]
     for process in started:
         assert process.wait(timeout=120) == 0, process.stderr.read()
-    assert current(url) == "0001"
+    assert current(url) == head()
 
 
 # --- configuration ----------------------------------------------------------------------------------------
