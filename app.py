@@ -4,7 +4,7 @@ import os
 import streamlit as st
 
 from core.device import device_info, share_cpu_with_browser
-from ui import workspace
+from ui import classroom, workspace
 from ui.content import language_switch, t
 from ui.lessons import run_page
 from ui.shell import cpu_threads_label, current_device, page_file
@@ -22,16 +22,19 @@ PAGES = [  # (page file, icon, URL path); the title is the content section nav_<
     ("rnn", "🔁", "rnn"),
     ("stocks", "📈", "stocks"),
     ("glossary", "📖", "glossary"),
+    ("teacher", "🧑‍🏫", "teacher"),
 ]
+DOOR = [("join", "🎓", None), ("teacher", "🧑‍🏫", "teacher")]  # a closed class server, before joining
 page = st.navigation([
     st.Page(page_file(name), title=t(f"app.nav_{name}"), icon=icon, default=url is None,
             **({"url_path": url} if url else {}))
-    for name, icon, url in PAGES])
+    for name, icon, url in (PAGES if classroom.admitted() else DOOR)])
 share_cpu_with_browser()  # training leaves a core to the browser drawing the live charts
 workspace.current()  # before the URL's setup is read: a personal link's key leaves the URL at once
 
 with st.sidebar:
     workspace.sidebar()
+    classroom.sidebar()
     st.toggle(t("app.force_cpu"), key="force_cpu", help=t("app.force_cpu_help"))
     info = device_info(current_device())
     st.markdown(t("app.device", device=info["device"], name=info["name"]))

@@ -58,6 +58,20 @@ def _mlp(config: perceptron.MLPConfig, device) -> tuple[float, Callable]:
             lambda: list(perceptron.train_mlp(X, y, config, device, bounds)))
 
 
+def _rule(config: perceptron.PerceptronConfig, device, dataset: str = "circles", n_points: int = 1000,
+          noise: float = 1.0) -> tuple[float, Callable]:
+    X, y = perceptron.ToyData(dataset, n_points, noise, 0).make()
+    return (perceptron.estimate_rule_seconds(X, y, config),
+            lambda: list(perceptron.paced(perceptron.train_perceptron(X, y, config))))
+
+
+def _noisy_mlp(config: perceptron.MLPConfig, device, n_points: int = 1000) -> tuple[float, Callable]:
+    X, y = perceptron.ToyData("circles", n_points, 1.0, 0).make()
+    bounds = perceptron.plot_bounds(X)
+    return (perceptron.estimate_mlp_seconds(X, y, config, device, bounds),
+            lambda: list(perceptron.train_mlp(X, y, config, device, bounds)))
+
+
 def _cubic(config: perceptron.CubicFitConfig, device) -> tuple[float, Callable]:
     return perceptron.estimate_cubic_seconds(config), lambda: list(perceptron.fit_cubic(config))
 
@@ -132,7 +146,53 @@ def cases(quick: bool) -> list[tuple[str, str, Callable]]:
             dataclasses.replace(stocks.StockSettings(), patience=None), d)),
         ("stocks", "window 120, hidden 63, 2 layers, 20 epochs", lambda d: _stocks(
             dataclasses.replace(stocks.StockSettings(), window=120, hidden=63, layers=2, epochs=20, patience=None), d)),
+        *EXTREMES,
     ]
+
+
+WIDE = (4096,) * 6  # the widest and deepest MLP the ANN page's hidden-layer boxes accept
+# The settings that froze a page before the estimates were bounded (issue 32), and the widgets'
+# other far ends, each with few epochs: the estimate scales with them, the measured run would not end.
+EXTREMES = [
+    ("perceptron", "extreme: rule, 1,000 noisy circles, 200 epochs", lambda d: _rule(
+        perceptron.PerceptronConfig(lr=0.001, epochs=200), d)),
+    ("perceptron", "extreme: MLP, 1,000 noisy circles, 32 wide, batch 16, 300 epochs", lambda d: _noisy_mlp(
+        perceptron.MLPConfig(hidden=32, epochs=300, batch_size=16, optimizer="rmsprop"), d)),
+    ("perceptron", "extreme: sin(x), 10,000 steps", lambda d: _cubic(perceptron.CubicFitConfig(steps=10_000), d)),
+    ("ann", "extreme: six hidden layers of 4,096, 1,000 images, 1 epoch", lambda d: _ann(
+        ann.AnnSettings(hidden=WIDE, n_train=1000, epochs=1), d)),
+    ("ann", "extreme: six hidden layers of 4,096, batch 1,024, 2,000 images, 1 epoch", lambda d: _ann(
+        ann.AnnSettings(hidden=WIDE, n_train=2000, epochs=1, batch_size=1024), d)),
+    ("ann", "extreme: 60,000 images, batch 16, 1 epoch", lambda d: _ann(
+        ann.AnnSettings(batch_size=16, epochs=1), d)),
+    ("ann", "extreme: regression, six hidden layers of 4,096, batch 8, 1 epoch", lambda d: _regression(
+        regression.RegressionSettings(hidden=WIDE, batch_size=8, epochs=1, patience=0), d)),
+    ("cnn", "extreme: CIFAR-10, batch 256, 2,000 images, 1 epoch", lambda d: _cnn(
+        dataclasses.replace(cnn.DEFAULTS["cifar"], batch_size=256, n_train=2000, epochs=1), d)),
+    ("cnn", "extreme: CIFAR-10, batch 16, every augmentation, 2,000 images, 1 epoch", lambda d: _cnn(
+        dataclasses.replace(cnn.DEFAULTS["cifar"], batch_size=16, n_train=2000, epochs=1, optimizer="rmsprop",
+                            augment=augment.from_toggles("cifar", ["crop", "flip", "jitter"])), d)),
+    ("resnet", "extreme: convolutional, depth 50, 32 channels, CIFAR-10, batch 256, 1,000 images, 1 epoch",
+     lambda d: _resnet(resnet.ExperimentSettings(kind="conv", depth=50, width=32, dataset="cifar10", batchnorm=True,
+                                                 activation="relu", batch_size=256, n_train=1000, epochs=1), d)),
+    ("resnet", "extreme: fully connected, depth 50, width 256, batch 16, 2,000 images, 1 epoch",
+     lambda d: _resnet(resnet.ExperimentSettings(depth=50, width=256, batch_size=16, n_train=2000, epochs=1), d)),
+    ("resnet", "extreme: transfer, 500 labels per class, 2 epochs", lambda d: _transfer(
+        transfer.TransferSettings(per_class=500, epochs=2), d)),
+    ("rnn", "issue: T 200, 4,300 sequences, 2 layers, hidden 128, full batch, 2 epochs", lambda d: _sine(
+        rnn.SineSettings(seq_len=200, samples=4300, num_layers=2, hidden_size=128, batch_size=3440, epochs=2), d)),
+    ("rnn", "extreme: T 200, 1,000 sequences, 3 layers, hidden 128, batch 16, 1 epoch", lambda d: _sine(
+        rnn.SineSettings(seq_len=200, samples=1000, num_layers=3, hidden_size=128, batch_size=16, epochs=1), d)),
+    ("rnn", "extreme: T 5, 5,000 sequences, hidden 4, batch 16, 3 epochs", lambda d: _sine(
+        rnn.SineSettings(seq_len=5, samples=5000, hidden_size=4, batch_size=16, epochs=3), d)),
+    ("rnn", "extreme: memory, T up to 100, 2,048 sequences, 3 epochs", lambda d: _memory(
+        rnn.MemorySettings(t_values=(12, 25, 50, 100), samples=2048, epochs=3), d)),
+    ("stocks", "extreme: window 120, 6 features, hidden 64, 3 layers, batch 8, 2 epochs", lambda d: _stocks(
+        dataclasses.replace(stocks.StockSettings(), features=stocks.FEATURE_CHOICES, window=120, hidden=64, layers=3,
+                            batch_size=8, epochs=2, patience=None), d)),
+    ("stocks", "extreme: window 5, hidden 2, batch 256, 300 epochs", lambda d: _stocks(
+        dataclasses.replace(stocks.StockSettings(), window=5, hidden=2, batch_size=256, epochs=300, patience=None), d)),
+]
 
 
 def run(quick: bool, device) -> Iterator[dict]:

@@ -1,7 +1,7 @@
 """The ANN-on-MNIST lesson: settings, layer arithmetic, evaluation of a run, the runs table."""
 import functools
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +19,8 @@ N_TRAIN_MIN, N_TRAIN_MAX = 1_000, 60_000  # the training-set slider's range
 MAX_HIDDEN_LAYERS = 6   # deeper plain MLPs teach nothing new here and train slowly
 MAX_WIDTH = 4096        # units per hidden layer
 IMAGE_SHAPE = (1, 28, 28)
-UNTRAINED_ROWS = 1_000  # test images the untrained model reads before training (cheap for any size)
+UNTRAINED_ROWS = 1_000  # test images the untrained model reads before training
+UNTRAINED_PARAMETERS = 2_500_000  # up to this size the rerun reads them (a fraction of a second); larger on demand
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]  # the slider's stops
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 # name -> (mean, std) on 0..1 pixels. The notebook's choice maps 0..255 to -1..1.
@@ -173,27 +174,52 @@ def layer_table(s: AnnSettings) -> pd.DataFrame:
 
 # --- After training: confusion matrix, per-class accuracy, misclassified digits ---
 
+def untrained_quick(s: AnnSettings) -> bool:
+    """Whether the untrained accuracy is cheap enough for every rerun (UNTRAINED_PARAMETERS); a
+    larger network's takes seconds (building it alone does), measured on demand (`untrained_steps`)."""
+    return engine.mlp_parameters(784, tuple(s.hidden), 10) <= UNTRAINED_PARAMETERS
+
+
 def untrained_accuracy(s: AnnSettings, device: torch.device, rows: int = UNTRAINED_ROWS) -> float:
     """Accuracy of the freshly initialized model on the first `rows` test images: about 10%,
     it is guessing (a slice: a huge model needs it before every settings change)."""
+    return next(e for e in untrained_steps(s, device, rows) if e["kind"] == "end")["accuracy"]
+
+
+def untrained_steps(s: AnnSettings, device: torch.device, rows: int = UNTRAINED_ROWS,
+                    chunk: int = 100) -> Iterator[dict]:
+    """`untrained_accuracy` in small steps, for a network whose takes seconds: a {"kind":
+    "progress", "progress": 0..1} event once the model is built and after every `chunk` images,
+    then {"kind": "end", "accuracy": %}. A page draws the progress and stops it between steps."""
     x_test, y_test = test_set()
-    return evaluate(build_model(s), x_test[:rows], y_test[:rows], device, transform=s.transform())["accuracy"]
+    model, correct, rows = build_model(s), 0.0, min(rows, len(x_test))
+    yield {"kind": "progress", "progress": 0.1}
+    for start in range(0, rows, chunk):
+        stop = min(start + chunk, rows)
+        correct += evaluate(model, x_test[start:stop], y_test[start:stop], device,
+                            transform=s.transform())["accuracy"] * (stop - start) / 100
+        yield {"kind": "progress", "progress": 0.1 + 0.9 * stop / rows}
+    yield {"kind": "end", "accuracy": 100.0 * correct / max(rows, 1)}
 
 
 def estimate_seconds(s: AnnSettings, device: torch.device) -> float:
     """How long training with `s` takes here: a few real steps timed (core.engine.measure_costs),
-    once per network and batch size; the training-set size and epochs only scale them."""
-    costs = _costs(tuple(s.hidden), s.activation, s.dropout, s.batch_size, s.optimizer, s.normalization, str(device))
-    return costs.seconds(s.n_train, s.train_config(), len(test_set()[0]))
+    once per network and batch size; the training-set size and epochs only scale them. A network
+    too large to time within a rerun is timed as narrower copies (core.engine.costs_by_width)."""
+    costs = _costs(tuple(s.hidden), s.activation, s.dropout, engine.timed_batch(s.batch_size), s.optimizer,
+                   s.normalization, str(device))
+    return costs.at_batch(s.batch_size).seconds(s.n_train, s.train_config(), len(test_set()[0]))
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=64)
 def _costs(hidden: tuple, activation: str, dropout: float, batch_size: int, optimizer: str, normalization: str,
            device: str) -> engine.Costs:
-    s = AnnSettings(hidden=hidden, activation=activation, dropout=dropout, batch_size=batch_size,
-                    optimizer=optimizer, normalization=normalization, n_train=N_TRAIN_MIN)
-    return engine.measure_costs(build_model(s), training_subset(N_TRAIN_MIN), s.train_config(), torch.device(device),
-                                val_data=test_set(), transform=s.transform())
+    def measure(widths: tuple[int, ...]) -> engine.Costs:
+        s = AnnSettings(hidden=widths, activation=activation, dropout=dropout, batch_size=batch_size,
+                        optimizer=optimizer, normalization=normalization, n_train=N_TRAIN_MIN)
+        return engine.measure_costs(build_model(s), training_subset(N_TRAIN_MIN), s.train_config(),
+                                    torch.device(device), val_data=test_set(), transform=s.transform())
+    return engine.costs_by_width(hidden, 784, 10, measure)
 
 
 def analyze(model: nn.Module, s: AnnSettings, history: list[dict], end: dict | None,
@@ -251,3 +277,27 @@ def runs_curves(runs) -> pd.DataFrame:
     rows = [{"run": r.name, "epoch": e["epoch"], "test_acc": e["val_acc"], "train_loss": e["train_loss"]}
             for r in runs for e in r.epochs]
     return pd.DataFrame(rows, columns=["run", "epoch", "test_acc", "train_loss"])
+
+
+# --- Figures: what a run shows, by name (core.lessons reads them) -----------------------------
+
+def parameter_count(s: AnnSettings) -> int:
+    """The model's parameters for these settings (counted on the meta device: nothing allocated)."""
+    with torch.device("meta"):
+        return count_params(_mlp(s))
+
+
+def run_figures(run) -> dict:
+    """ann_runs: accuracy (test %), train_accuracy (% of the training images right during the last
+    epoch; None before the first), gap (train − test accuracy, points) and parameters."""
+    epochs = [e for e in run.history if e["kind"] == "epoch"]
+    accuracy = float(run.results["accuracy"])
+    train = float(epochs[-1]["train_acc"]) if epochs and epochs[-1]["train_acc"] is not None else None
+    return {"accuracy": accuracy, "train_accuracy": train, "gap": None if train is None else train - accuracy,
+            "parameters": parameter_count(run.settings)}
+
+
+FIGURES = {  # store -> its settings dataclass, the figures its runs show beyond them, and their reader
+    "ann_runs": {"settings": AnnSettings, "figures": ("accuracy", "train_accuracy", "gap", "parameters"),
+                 "read": run_figures},
+}

@@ -611,3 +611,40 @@ def conv_cell(x, kernel, stride: int, padding: int, row: int, col: int) -> dict:
     text = " + ".join(f"{a:g}×{b:g}" for a, b in terms) + f" = {total:g}"
     return {"padded": padded, "rows": (r0, r0 + k), "cols": (c0, c0 + k), "terms": terms,
             "value": total, "text": text}
+
+
+# --- Figures: what a section shows, by name (core.lessons reads them) -------------------------
+
+@dataclass(frozen=True)
+class ShapeSettings:
+    """The shape calculator's preset, as the page's widget holds it (keys in FIGURES below)."""
+    preset: str = "worked_example"  # a key of core.shapes.PRESETS: the page's first
+
+
+@dataclass(frozen=True)
+class ConvSettings:
+    """The convolution tab's settings, as the page's widgets hold them."""
+    kernel: str = "vertical"  # a key of KERNELS: the page's first
+    stride: int = 1
+    padding: int = 0
+
+
+def shape_figures(s: ShapeSettings) -> dict:
+    """flatten: the numbers per sample Flatten passes on (None without a Flatten), parameters."""
+    input_shape, layers = shapes.preset(s.preset)
+    rows = shapes.trace(input_shape, layers)
+    flatten = next((r["output_shape"][0] for r in rows if r["type"] == "flatten"), None)
+    return {"flatten": flatten, "parameters": shapes.summary(input_shape, rows)["params"]}
+
+
+def conv_figures(s: ConvSettings) -> dict:
+    """output_size: the rows (= columns) of the convolution of the 5×5 CONV_EXAMPLE."""
+    return {"output_size": int(conv_by_hand(CONV_EXAMPLE, np.array(KERNELS[s.kernel]), s.stride, s.padding).shape[0])}
+
+
+FIGURES = {  # computed sections: their settings dataclass, figures, reader, and page widget -> settings field
+    "cnn_shapes": {"settings": ShapeSettings, "figures": ("flatten", "parameters"), "read": shape_figures,
+                   "keys": {"cnn_preset": "preset"}},
+    "cnn_conv": {"settings": ConvSettings, "figures": ("output_size",), "read": conv_figures,
+                 "keys": {"cnn_conv_kernel": "kernel", "cnn_conv_stride": "stride", "cnn_conv_padding": "padding"}},
+}

@@ -471,19 +471,67 @@ def _pick_step(model: nn.Module, x: torch.Tensor, config: TrainConfig, device: t
                         classification=config.task == "classification")
 
 
+# --- How long a training will take: a few steps timed on a bounded copy, then scaled -----------
+# The page waits on these timings at every settings change, so they are capped whatever the
+# settings: rows per timed step, steps, rows per timed evaluation and the model's size. What
+# lies beyond a cap is extrapolated from two sizes below it (rows here; sequence length, depth
+# or width by the pages, with `Costs.along`).
+TIMED_ROWS = 256               # rows one timed step takes at most: a larger batch is extrapolated
+TIMED_STEPS = 48               # training steps one measure_costs takes at most, warm-up and repeats included
+TIMED_EVAL_ROWS = 256          # rows one timed evaluation reads at most
+TIMED_PARAMETERS = 4_500_000   # parameters of a model measure_costs accepts: pages time a narrower copy
+TIMED_SEQUENCE = 16            # positions per sequence the pages time at most: longer ones are extrapolated
+STEP_SECONDS = 0.01            # about how long one timed step may take: the timed rows grow up to it
+SHORT_CALL = 0.003             # a timed call this short gets a third sample (it is the most easily disturbed)
+
+
 @dataclass(frozen=True)
 class Costs:
-    """What one training costs here, measured: seconds per step at its batch size, and per
-    evaluation (a fixed part per call plus a part per row)."""
+    """What one training costs here, measured: seconds per step at `batch` rows (and per row
+    more or less, `step_row`), per evaluation (a fixed part per call plus a part per row), and
+    per epoch besides its steps."""
     step: float
     eval_fixed: float = 0.0
     eval_row: float = 0.0
     epoch_fixed: float = 0.0  # per epoch besides its steps: the epoch's figures and events
+    step_row: float = 0.0     # seconds a step takes per row beyond (or short of) `batch`
+    batch: int = 0            # the batch size `step` is for (0: the config's, whatever it is)
 
     def seconds(self, n_train: int, config: TrainConfig, n_val: int = 0) -> float:
         """The whole training: every step of every epoch, and an evaluation after each epoch."""
         evaluation = self.eval_fixed + self.eval_row * n_val if n_val else 0.0
-        return config.epochs * (math.ceil(n_train / config.batch_size) * self.step + evaluation + self.epoch_fixed)
+        step = self.at_batch(config.batch_size).step
+        return config.epochs * (math.ceil(n_train / config.batch_size) * step + evaluation + self.epoch_fixed)
+
+    def at_batch(self, batch_size: int) -> "Costs":
+        """The same costs for steps of `batch_size` rows (linear in rows: a fixed part and a part per row)."""
+        if not self.batch or batch_size == self.batch:
+            return self
+        return replace(self, step=max(0.0, self.step + self.step_row * (batch_size - self.batch)), batch=batch_size)
+
+    def along(self, size: float, other: "Costs", other_size: float, to: float) -> "Costs":
+        """The costs of a model of size `to` (sequence length, depth, parameters), linear in the
+        size through these costs at `size` and `other` at `other_size` (the same batch size);
+        past the larger size, a cost grows with the size and never shrinks."""
+        if other_size == size:
+            return other
+
+        def value(a: float, b: float) -> float:
+            slope = (b - a) / (other_size - size)
+            if to > max(size, other_size):
+                slope = max(0.0, slope)
+            return max(0.0, a + slope * (to - size))
+        return Costs(*(value(getattr(self, f), getattr(other, f))
+                       for f in ("step", "eval_fixed", "eval_row", "epoch_fixed", "step_row")), batch=self.batch)
+
+
+def _rows(data: tuple[torch.Tensor, torch.Tensor], n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first `n` rows of (x, y), the data repeated when it has fewer (timing reads no values)."""
+    x, y = data
+    if n <= len(x):
+        return x[:n], y[:n]
+    index = torch.arange(n) % len(x)
+    return x[index], y[index]
 
 
 def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig,
@@ -491,54 +539,133 @@ def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor
                   transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
                   loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
                   threads: int | None = None, steps: int = 3) -> Costs:
-    """Time a copy of `model` taking a few real steps through `train` (the same step path,
-    batch size and transform) and evaluating two slices of `val_data`. `threads` times it
-    with that many CPU threads, as a phase of `combined` gets."""
+    """Time a copy of `model` taking a few real steps through `train` (the same step path and
+    transform) and evaluating slices of `val_data`; `threads` times it with that many CPU
+    threads, as a phase of `combined` gets. Bounded whatever the settings: at most TIMED_STEPS
+    steps of at most TIMED_ROWS rows, evaluations of at most TIMED_EVAL_ROWS rows, a model of
+    at most TIMED_PARAMETERS parameters. A batch larger than the rows timed is extrapolated
+    from two sizes (a step's fixed part and its part per row)."""
+    parameters = sum(p.numel() for p in model.parameters())
+    if parameters > TIMED_PARAMETERS:
+        raise ValueError(f"a model of {parameters:,} parameters is too large to time: time a narrower copy")
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
     try:
         probe = copy.deepcopy(model)
-        x, y = train_data
-        batch = min(config.batch_size, len(x))
+        batch = max(1, min(config.batch_size, len(train_data[0])))
+        top = min(batch, TIMED_ROWS)
         quick = replace(config, epochs=1, patience=None, log_every=10**9, shuffle=False)
+        left, seen = [TIMED_STEPS], {}
 
-        def timed_train(batches: int, repeats: int = 2) -> tuple[float, int]:
-            """The fastest of `repeats` timings: another process busy for a moment only slows some."""
-            rows, fastest = min(len(x), batch * batches), math.inf
-            for _ in range(repeats):
+        def timed(rows: int, batches: int, repeats: int = 2) -> float:
+            """The fastest call of `train` on `batches` batches of `rows` rows, of `repeats` more
+            and any made before (another process busy for a moment only slows some)."""
+            data = _rows(train_data, rows * batches)
+            for count in range(repeats + 1):
+                if count == repeats and (repeats < 2 or seen[rows, batches] > SHORT_CALL):
+                    break  # one more sample only for a short call, which a moment's noise doubles
+                left[0] -= batches
+                assert left[0] >= 0, "measure_costs took more steps than TIMED_STEPS"
                 started = time.perf_counter()
-                run_to_end(train(probe, (x[:rows], y[:rows]), quick, device, transform=transform, loss_fn=loss_fn))
-                fastest = min(fastest, time.perf_counter() - started)
-            return fastest, math.ceil(rows / batch)
-        timed_train(1, repeats=1)  # warm-up
-        # Two lengths: a call to train has a fixed cost (set-up, the epoch's end) besides its
-        # cost per step; with small models it dominates a few steps. Slow steps need one length.
-        first, few = timed_train(2)
-        step, epoch_fixed = first / few, 0.0
-        if step < 0.1:
-            second, more = timed_train(2 + 2 * steps)
-            if more > few and second > first:
-                step = (second - first) / (more - few)
-                epoch_fixed = max(0.0, first - step * few)
+                run_to_end(train(probe, data, replace(quick, batch_size=rows), device, transform=transform,
+                                 loss_fn=loss_fn))
+                seen[rows, batches] = min(seen.get((rows, batches), math.inf), time.perf_counter() - started)
+            return seen[rows, batches]
+
+        # Rows: from a few, doubled while a step stays short, or still costs about what a step of
+        # the first size did (its fixed part: a recurrent net's steps in time), up to the batch.
+        rows = min(top, 8)
+        timed(rows, 1, repeats=1)  # warm-up: the first call pays for allocations and kernels' set-up
+        seen.clear()
+        first = one = timed(rows, 1, repeats=1)
+        while rows < top and one < 2 * STEP_SECONDS and (one < STEP_SECONDS / 2 or one < 1.5 * first):
+            rows = min(2 * rows, top)
+            one = timed(rows, 1, repeats=1)
+        # Steps: two lengths at those rows, for a call's fixed cost (set-up, the epoch's end)
+        # apart from its cost per step.
+        one = timed(rows, 1)
+        more = int(min(1 + 2 * steps, max(2, 2 * STEP_SECONDS / max(one, 1e-6))))
+        step = (timed(rows, more) - one) / (more - 1)
+        if step <= 0:  # noise larger than the steps themselves
+            step, epoch_fixed = seen[rows, more] / more, 0.0
+        else:
+            epoch_fixed = max(0.0, one - step)
+        step_row = 0.0
+        if rows < batch:  # a larger batch: one step at a quarter of the rows gives the cost per row
+            small = max(1, rows // 4)
+            step_row = max(0.0, (one - timed(small, 1, repeats=3)) / (rows - small)) if rows > small else 0.0
+            step += step_row * (batch - rows)
+        costs = Costs(step, epoch_fixed=epoch_fixed, step_row=step_row, batch=batch)
         if val_data is None or not len(val_data[0]):
-            return Costs(step, epoch_fixed=epoch_fixed)
+            return costs
 
-        def timed_eval(rows: int) -> float:
+        def timed_eval(n: int, repeats: int = 2) -> float:
             fastest = math.inf
-            for _ in range(2):
+            for count in range(repeats + 1):
+                if count == repeats and (repeats < 2 or fastest > SHORT_CALL):
+                    break
                 started = time.perf_counter()
-                evaluate(probe, val_data[0][:rows], val_data[1][:rows], device, config.task, transform=transform)
+                evaluate(probe, val_data[0][:n], val_data[1][:n], device, config.task, transform=transform)
                 fastest = min(fastest, time.perf_counter() - started)
             return fastest
-        timed_eval(8)  # warm-up
         # Two sizes: a call has a fixed cost besides its cost per row (a small slice alone misleads).
-        small, large = min(len(val_data[0]), 128), min(len(val_data[0]), 640)
-        first, second = timed_eval(small), timed_eval(large)
+        # A forward pass costs about a third of a step: the rows stay within about one step's time.
+        row_time = max(step / batch, 1e-9)
+        large = max(2, min(len(val_data[0]), TIMED_EVAL_ROWS, int(3 * STEP_SECONDS / row_time)))
+        small = max(1, large // 5)
+        timed_eval(small, repeats=1)  # warm-up
+        first = timed_eval(small)
+        second = timed_eval(large, repeats=2 if first * large / small < STEP_SECONDS else 1)
         per_row = max(0.0, (second - first) / (large - small)) if large > small else second / large
-        return Costs(step, max(0.0, first - per_row * small), per_row, epoch_fixed)
+        return replace(costs, eval_fixed=max(0.0, first - per_row * small), eval_row=per_row)
     finally:
         torch.set_num_threads(before)
+
+
+def timed_batch(batch_size: int) -> int:
+    """The batch size to time for `batch_size`: itself, or past 4 × TIMED_ROWS (the costs are
+    extrapolated in rows anyway) that size, so every larger batch shares one timing; the page
+    then takes `Costs.at_batch(batch_size)`."""
+    return min(batch_size, 4 * TIMED_ROWS)
+
+
+def mlp_parameters(inputs: int, hidden: tuple[int, ...], outputs: int) -> int:
+    """Weights and biases of the MLP inputs → hidden → outputs."""
+    widths = (inputs, *hidden, outputs)
+    return sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def costs_by_width(hidden: tuple[int, ...], inputs: int, outputs: int,
+                   measure: Callable[[tuple[int, ...]], Costs]) -> Costs:
+    """The costs of the MLP inputs → hidden → outputs: `measure(hidden)` when it is small enough
+    to time (TIMED_PARAMETERS), else measured on two copies with every hidden layer narrowed
+    alike (the widest that can be timed, and one at most 16 wide) and taken linearly in the
+    parameters: a step's matrix products and its optimizer update both grow with them."""
+    size = mlp_parameters(inputs, hidden, outputs)
+    if size <= TIMED_PARAMETERS:
+        return measure(hidden)
+    low, high = 0.0, 1.0  # the scale of the widest narrowed copy within the limit, by bisection
+    for _ in range(40):
+        middle = (low + high) / 2
+        fits = mlp_parameters(inputs, tuple(max(1, int(h * middle)) for h in hidden), outputs) <= TIMED_PARAMETERS
+        low, high = (middle, high) if fits else (low, middle)
+    wide = tuple(max(1, int(h * low)) for h in hidden)
+    thin = tuple(min(h, 16) for h in hidden)
+    return measure(thin).along(mlp_parameters(inputs, thin, outputs), measure(wide),
+                               mlp_parameters(inputs, wide, outputs), size)
+
+
+def costs_by_length(length: int, measure: Callable[[int], Costs]) -> Costs:
+    """The costs of a recurrent model reading sequences of `length` positions: `measure(T)` at
+    the length itself up to TIMED_SEQUENCE, else at TIMED_SEQUENCE with its steps and the rows
+    it evaluates scaled to the length (every position is one more step of the recurrence, the
+    same work each; the few parts that do not grow with it, an optimizer update, are scaled too,
+    a little too long)."""
+    if length <= TIMED_SEQUENCE:
+        return measure(length)
+    costs, scale = measure(TIMED_SEQUENCE), length / TIMED_SEQUENCE
+    return replace(costs, step=costs.step * scale, step_row=costs.step_row * scale, eval_row=costs.eval_row * scale)
 
 
 def estimate_seconds(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig,

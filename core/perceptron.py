@@ -664,9 +664,18 @@ def _timed(events: Iterable[dict]) -> tuple[float, int]:
     return time.perf_counter() - started, count
 
 
+TIMED_VISITS = 20_000  # points the rule's estimate visits at most (epochs × points): the rest is scaled
+TIMED_MLP_STEPS = 300  # engine steps the MLP's estimate takes at most, in its two timed runs together
+
+
 def estimate_rule_seconds(X: torch.Tensor, y: torch.Tensor, config: PerceptronConfig) -> float:
-    """The rule itself (run once: it takes milliseconds) plus the pauses `paced` adds."""
-    seconds, count = _timed(train_perceptron(X, y, config))
+    """The rule itself plus the pauses `paced` adds: run for at most TIMED_VISITS point visits
+    (it takes milliseconds); a run that needs more epochs is scaled to all of them (at most: it
+    may converge sooner)."""
+    epochs = max(1, min(config.epochs, TIMED_VISITS // max(1, len(X))))
+    seconds, count = _timed(train_perceptron(X, y, dataclasses.replace(config, epochs=epochs)))
+    if epochs < config.epochs and count:
+        seconds, count = seconds * config.epochs / epochs, max(count, PACED_FIRST + 1)
     return seconds + min(PACED_FIRST, count - 1) * PACED_PAUSE
 
 
@@ -683,11 +692,80 @@ def _two_point(run, total: int, short: int = 5, longer: int = 25) -> float:
 
 def estimate_mlp_seconds(X: torch.Tensor, y: torch.Tensor, config: MLPConfig, device: torch.device,
                          bounds=None) -> float:
-    """A few epochs timed twice, extended to all of them (grid snapshots included)."""
-    return _two_point(lambda n: _timed(train_mlp(X, y, dataclasses.replace(config, epochs=n), device, bounds))[0],
-                      config.epochs, 10, 50)
+    """A few epochs timed twice (at most TIMED_MLP_STEPS steps in all), extended to all of them,
+    the decision-region grids drawn as often as in the whole run."""
+    steps_per_epoch = math.ceil(len(X) / config.train_config(len(X)).batch_size)
+    longer = max(2, min(50, TIMED_MLP_STEPS // steps_per_epoch * 5 // 7))  # warm-up, short and longer: 7/5 of it
+    short = max(1, longer // 5)
+    every = max(1, math.ceil(config.epochs / max(1, config.snapshots)))  # epochs between grids in the whole run
+
+    def run(n: int) -> float:
+        timed = dataclasses.replace(config, epochs=n, snapshots=max(1, n // every))
+        return _timed(train_mlp(X, y, timed, device, bounds))[0]
+    return _two_point(run, config.epochs, short, longer)
 
 
 def estimate_cubic_seconds(config: CubicFitConfig) -> float:
     """A few steps timed twice, extended to all of them."""
     return _two_point(lambda n: _timed(fit_cubic(dataclasses.replace(config, steps=n)))[0], config.steps, 50, 250)
+
+
+# --- Figures: what a run (or a section) shows, by name (core.lessons reads them) ------------------
+
+@dataclass(frozen=True)
+class VanishingSettings:
+    """Section 2's settings, as the page's widgets hold them (keys in FIGURES below)."""
+    depth: int = 10      # layers the gradient goes back through
+    z: float = 1.0       # every layer's pre-activation
+    slope: float = 0.1   # Leaky ReLU's slope below 0 (section 1's slider)
+
+
+@dataclass(frozen=True)
+class SoftmaxSettings:
+    """Section 1's softmax settings, as the page's widgets hold them."""
+    logits: str = "2.0, 1.0, 0.1, -1.0"  # the logits box, as typed
+    temperature: float = 1.0             # T in softmax(z / T)
+
+
+def vanishing_figures(s: VanishingSettings) -> dict:
+    """<activation>_gradient: the gradient left after s.depth layers, f'(z)^depth."""
+    frame = gradient_through_layers(s.depth, s.z, s.slope)
+    last = frame[frame["layer"] == s.depth].set_index("activation")["gradient"]
+    return {f"{name}_gradient": float(last[name]) for name in VANISHING_ACTIVATIONS}
+
+
+def softmax_figures(s: SoftmaxSettings) -> dict:
+    """top_probability: the largest class's probability (%) at temperature T (None while the
+    logits box holds no logits: the page says why)."""
+    try:
+        probs, _ = softmax_with_jacobian(parse_logits(s.logits), s.temperature)
+    except LearnerError:
+        return {"top_probability": None}
+    return {"top_probability": 100.0 * float(probs.max())}
+
+
+def rule_figures(run) -> dict:
+    """perceptron_rule_runs: dataset (the points' name), accuracy (% right after the last epoch
+    trained; None before the first)."""
+    epochs = [e for e in run.history if e["kind"] == "epoch" and e["epoch"] > 0]
+    return {"dataset": run.results["data"].name, "accuracy": float(epochs[-1]["accuracy"]) if epochs else None}
+
+
+def mlp_figures(run) -> dict:
+    """perceptron_mlp_runs: dataset, accuracy (% of the points right at the last snapshot; None
+    before the first)."""
+    grids = [e for e in run.history if e["kind"] == "grid"]
+    return {"dataset": run.results["data"].name, "accuracy": float(grids[-1]["accuracy"]) if grids else None}
+
+
+FIGURES = {  # store -> its settings dataclass, the figures its runs show beyond them, and their reader;
+    # a computed section (keys: page widget -> settings field) is read from its settings, no run
+    "perceptron_rule_runs": {"settings": PerceptronConfig, "figures": ("dataset", "accuracy"), "read": rule_figures},
+    "perceptron_mlp_runs": {"settings": MLPConfig, "figures": ("dataset", "accuracy"), "read": mlp_figures},
+    "perceptron_vanishing": {"settings": VanishingSettings, "read": vanishing_figures,
+                             "figures": tuple(f"{name}_gradient" for name in VANISHING_ACTIVATIONS),
+                             "keys": {"perceptron_depth": "depth", "perceptron_vanish_z": "z",
+                                      "perceptron_leaky_slope": "slope"}},
+    "perceptron_softmax": {"settings": SoftmaxSettings, "figures": ("top_probability",), "read": softmax_figures,
+                           "keys": {"perceptron_logits": "logits", "perceptron_temperature": "temperature"}},
+}

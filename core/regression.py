@@ -176,21 +176,25 @@ def train_events(model: nn.Module, s: Split, settings: RegressionSettings, devic
 
 def estimate_seconds(settings: RegressionSettings, device: torch.device) -> float:
     """Seconds a run takes at most (every epoch; early stopping often ends it sooner): a few
-    real steps timed (core.engine.measure_costs), once per network and batch size."""
+    real steps timed (core.engine.measure_costs), once per network and batch size; a network too
+    large to time within a rerun is timed as narrower copies (core.engine.costs_by_width)."""
     costs = _costs(tuple(settings.hidden), settings.activation, settings.dropout, settings.batch_size,
                    settings.optimizer, settings.val_share, settings.test_share, str(device))
     n_train, n_val, _ = n_rows(settings.val_share, settings.test_share)
     return costs.seconds(n_train, settings.train_config(), n_val)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=64)
 def _costs(hidden: tuple, activation: str, dropout: float, batch_size: int, optimizer: str, val_share: float,
            test_share: float, device: str) -> engine.Costs:
-    settings = RegressionSettings(hidden=hidden, activation=activation, dropout=dropout, batch_size=batch_size,
-                                  optimizer=optimizer, val_share=val_share, test_share=test_share)
     s = split(0, val_share, test_share)
-    return engine.measure_costs(build_model(settings), s.tensors("train"), settings.train_config(),
-                                torch.device(device), val_data=s.tensors("val"))
+
+    def measure(widths: tuple[int, ...]) -> engine.Costs:
+        settings = RegressionSettings(hidden=widths, activation=activation, dropout=dropout, batch_size=batch_size,
+                                      optimizer=optimizer, val_share=val_share, test_share=test_share)
+        return engine.measure_costs(build_model(settings), s.tensors("train"), settings.train_config(),
+                                    torch.device(device), val_data=s.tensors("val"))
+    return engine.costs_by_width(hidden, len(FEATURES), 1, measure)
 
 
 # --- Results: the test rows in the target's own units, and the baselines ---

@@ -1,5 +1,6 @@
 """ResNet: residual blocks, plain vs residual twins, gradient/activation probes, real ResNets,
 transfer learning. Plain PyTorch; the page (views/resnet/resnet.py) draws what these return."""
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -10,7 +11,7 @@ import torch
 from torch import nn
 
 from core import data
-from core.engine import TrainConfig, build_seeded, combined, measure_costs, train
+from core.engine import TIMED_EVAL_ROWS, Costs, TrainConfig, build_seeded, combined, measure_costs, timed_batch, train
 from core.models import ACTIVATIONS, count_params
 from core.words import english, words
 
@@ -256,16 +257,34 @@ def gradient_frame(history: list[dict], model: str | None = None) -> pd.DataFram
     return pd.DataFrame(rows, columns=["network", "step", "layer", "layer_index", "grad_norm"])
 
 
+TIMED_DEPTHS = (8, 12)  # depths the estimate times the twins at: a deeper net is linear in its blocks
+
+
 def estimate_seconds(settings: ExperimentSettings, device: torch.device) -> float:
-    """Both twins trained one after the other: each one's few real steps and evaluations timed
-    (core.engine.measure_costs) on a slice of the data, scaled to every step and epoch."""
-    exp = experiment_data(settings.dataset, n_train=min(settings.n_train, 8 * settings.batch_size),
-                          n_test=settings.n_test)
+    """Both twins trained one after the other: a few real steps and evaluations timed
+    (core.engine.measure_costs) on random images of the dataset's shape, with the residual twin
+    at two small depths (TIMED_DEPTHS), taken linearly in the blocks to `settings.depth` (every
+    block is the same work, at every stage); the plain twin costs the same, less its additions."""
     config = settings.train_config()
-    return sum(measure_costs(model, (exp["x_train"], exp["y_train"]), config, device,
-                             val_data=(exp["x_test"], exp["y_test"])).seconds(settings.n_train, config,
-                                                                               len(exp["x_test"]))
-               for model in build_pair(settings.net_config()))
+    shape = (settings.kind, settings.width, settings.activation, settings.batchnorm, settings.dataset,
+             settings.optimizer, timed_batch(settings.batch_size), str(device))
+    short, deep = (_timed_twin(*shape, depth) for depth in TIMED_DEPTHS)
+    costs = short.along(blocks_for_depth(TIMED_DEPTHS[0]), deep, blocks_for_depth(TIMED_DEPTHS[1]),
+                        blocks_for_depth(settings.depth))
+    return 2 * costs.at_batch(settings.batch_size).seconds(settings.n_train, config, settings.n_test)
+
+
+@functools.lru_cache(maxsize=64)
+def _timed_twin(kind: str, width: int, activation: str, batchnorm: bool, dataset: str, optimizer: str, batch: int,
+                device: str, depth: int) -> Costs:
+    s = ExperimentSettings(depth=depth, width=width, activation=activation, batchnorm=batchnorm, kind=kind,
+                           dataset=dataset, optimizer=optimizer, batch_size=batch)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, *IN_SHAPES[dataset], generator=generator)
+    y = torch.randint(0, 10, (batch,), generator=generator)
+    model = build_pair(s.net_config())[1]
+    return measure_costs(model, (x, y), s.train_config(), torch.device(device),
+                         val_data=(x[:TIMED_EVAL_ROWS], y[:TIMED_EVAL_ROWS]))
 
 
 # --- Several trainings as one run ----------------------------------------------------------
@@ -394,7 +413,7 @@ def activation_histograms(cfg: NetConfig, x: torch.Tensor, seed: int = 0, bins: 
 # --- Real architectures: torchvision ResNet-18/34/50 ---------------------------------------
 
 def stage_table(name: str = "resnet18", image_size: int = 224) -> pd.DataFrame:
-    """Run torchvision's model (weights=None) on a 1x3xSxS input and tabulate each stage.
+    """Run torchvision's model (weights=None, on the meta device) on a 1x3xSxS input and tabulate each stage.
 
     Columns: stage (an id: stem, pool, layer1..layer4, avgpool, fc, total), layers (what the
     stage is, as core.words.Words for the page to say), blocks, weight layers,
@@ -405,7 +424,8 @@ def stage_table(name: str = "resnet18", image_size: int = 224) -> pd.DataFrame:
 
     if name not in TORCHVISION_RESNETS:
         raise ValueError(f"name must be one of {TORCHVISION_RESNETS}, got {name!r}")
-    model = getattr(torchvision.models, name)(weights=None).eval()
+    with torch.device("meta"):  # shapes and counts only: no memory, no init, no arithmetic (a preview)
+        model = getattr(torchvision.models, name)(weights=None).eval()
     block = type(model.layer1[0]).__name__  # BasicBlock (18/34) or Bottleneck (50)
     stages = [
         ("stem", words("resnet.layers_stem"), [model.conv1, model.bn1, model.relu], None),
@@ -420,7 +440,7 @@ def stage_table(name: str = "resnet18", image_size: int = 224) -> pd.DataFrame:
         lambda _m, _i, out, stage=stage: shapes.__setitem__(stage, tuple(out.shape[1:])))
         for stage, _d, modules, _b in stages]
     with torch.no_grad():
-        model(torch.zeros(1, 3, image_size, image_size))  # (1, 3, 224, 224)
+        model(torch.zeros(1, 3, image_size, image_size, device="meta"))  # (1, 3, 224, 224)
     for h in handles:
         h.remove()
     rows = []
@@ -602,3 +622,17 @@ def transfer_frame(history: list[dict]) -> pd.DataFrame:
              "seconds": e.get("model_elapsed", e["elapsed"])}
             for e in history if e["kind"] == "epoch"]
     return pd.DataFrame(rows, columns=["model", "epoch", "accuracy", "seconds"])
+
+
+# --- Figures: what a run shows, by name (core.lessons reads them) -----------------------------
+
+def run_figures(run) -> dict:
+    """resnet_runs: <model>_accuracy, each network's last test accuracy (%; None before its first
+    epoch) from the run's comparison()."""
+    return {f"{m}_accuracy": run.results["accuracy"][m] for m in MODELS}
+
+
+FIGURES = {  # store -> its settings dataclass, the figures its runs show beyond them, and their reader
+    "resnet_runs": {"settings": ExperimentSettings, "figures": tuple(f"{m}_accuracy" for m in MODELS),
+                    "read": run_figures},
+}

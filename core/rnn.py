@@ -1,4 +1,5 @@
 """RNN, LSTM and GRU: sine-wave prediction, a long-term recall task, and the cells step by step."""
+import functools
 import math
 import os
 import time
@@ -9,7 +10,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.engine import FAILED, TrainConfig, build_seeded, combined, estimate_seconds, parallel_seconds, predict, train
+from core.engine import (
+    FAILED,
+    TIMED_EVAL_ROWS,
+    Costs,
+    TrainConfig,
+    build_seeded,
+    combined,
+    costs_by_length,
+    measure_costs,
+    parallel_seconds,
+    predict,
+    timed_batch,
+    train,
+)
 from core.models import count_params, with_weights
 from core.words import LearnerError, english, words
 
@@ -156,15 +170,35 @@ def _workers(jobs: int) -> int:
 
 def estimate_sine_seconds(settings: SineSettings, device: torch.device, cells: tuple = CELLS) -> float:
     """How long `train_cells` takes here on `settings`' data: each cell's few real steps timed
-    with the threads it will get, then laid out on the workers as `combined` runs them."""
-    data = make_sine_data(settings)
+    with the threads it will get (on short sequences and a bounded batch, then scaled: see
+    `_sequence_costs`), then laid out on the workers as `combined` runs them."""
+    n_test = min(max(1, round(settings.samples * settings.test_fraction)), settings.samples - 1)
+    n_train, config = settings.samples - n_test, settings.train_config()
     workers = _workers(len(cells))
     threads = max(1, torch.get_num_threads() // workers)
     order = sorted(cells, key=lambda c: -CELL_COST[c])
-    return parallel_seconds([estimate_seconds(make_model(cell, settings.hidden_size, settings.num_layers),
-                                              (data["x_train"], data["y_train"]), settings.train_config(), device,
-                                              val_data=(data["x_test"], data["y_test"]), threads=threads)
-                             for cell in order], workers)
+    return parallel_seconds([_sequence_costs(cell, settings.hidden_size, settings.num_layers, 1, True,
+                                             timed_batch(config.batch_size), threads, str(device), settings.seq_len)
+                             .at_batch(config.batch_size).seconds(n_train, config, n_test) for cell in order], workers)
+
+
+def _sequence_costs(cell: str, hidden: int, layers: int, inputs: int, with_test: bool, batch: int, threads: int,
+                    device: str, length: int) -> Costs:
+    """The costs of a SeqModel reading sequences of `length` steps (core.engine.costs_by_length:
+    timed at two short lengths, linear in the length), on random sequences of the same shape."""
+    return costs_by_length(length, lambda T: _timed_sequences(cell, hidden, layers, inputs, with_test, batch,
+                                                              threads, device, T))
+
+
+@functools.lru_cache(maxsize=128)
+def _timed_sequences(cell: str, hidden: int, layers: int, inputs: int, with_test: bool, batch: int, threads: int,
+                     device: str, T: int) -> Costs:
+    generator = torch.Generator().manual_seed(0)
+    x, y = torch.randn(batch, T, inputs, generator=generator), torch.randn(batch, T, 1, generator=generator)
+    test = (x[:TIMED_EVAL_ROWS], y[:TIMED_EVAL_ROWS]) if with_test else None
+    config = TrainConfig(batch_size=batch, lr=0.001, optimizer="adam", task="regression")
+    return measure_costs(make_model(cell, hidden, layers, input_size=inputs), (x, y), config, torch.device(device),
+                         val_data=test, threads=threads)
 
 
 def test_mse(model: nn.Module, data: dict, device: torch.device) -> float:
@@ -360,18 +394,17 @@ def memory_progress(history: list[dict]) -> dict | None:
 
 
 def estimate_memory_seconds(settings: MemorySettings, device: torch.device, cells: tuple = CELLS) -> float:
-    """How long `run_memory_experiment` takes here: each cell timed at the longest T (a few
-    real steps), shorter T scaled by their length (each step walks T time steps), laid out on
-    the workers in the experiment's order."""
+    """How long `run_memory_experiment` takes here: each cell's few real steps timed on short
+    sequences (`_sequence_costs`, scaled to each T), laid out on the workers in the
+    experiment's order."""
     t_values = sorted({int(t) for t in settings.t_values})
-    longest = t_values[-1]
     jobs = len(cells) * len(t_values)
     workers, threads = _workers(jobs), max(1, torch.get_num_threads() // _workers(jobs))
-    x, y = make_memory_data(longest, settings.samples, settings.seed)
-    at_longest = {cell: estimate_seconds(make_model(cell, settings.hidden_size, input_size=2), (x, y),
-                                         settings.train_config(), device, threads=threads) for cell in cells}
+    config = settings.train_config()
     order = sorted(((c, T) for c in cells for T in t_values), key=lambda ct: -ct[1] * CELL_COST[ct[0]])
-    return parallel_seconds([at_longest[c] * T / longest for c, T in order], workers)
+    return parallel_seconds([_sequence_costs(c, settings.hidden_size, 1, 2, False, timed_batch(config.batch_size),
+                                             threads, str(device), T).at_batch(config.batch_size)
+                             .seconds(settings.samples, config) for c, T in order], workers)
 
 
 # --- Inside the cells: step by step with the trained weights --------------------------------
@@ -532,3 +565,19 @@ def shape_table(input_size: int, hidden_size: int, num_layers: int, batch_size: 
     return {"x_t": f"{d}×1", "h_t": f"{H}×1", "w_x": f"{H}×{d}", "w_h": f"{H}×{H}", "b": f"{H}×1",
             "stacked": f"{4 * H}×{d} / {3 * H}×{d}", "batch_input": f"{N}×{T}×{d}",
             "output": f"{N}×{T}×{H}", "h_n": f"{L}×{N}×{H}", "head": f"{N}×{T}×1"}
+
+
+# --- Figures: what a run shows, by name (core.lessons reads them) -----------------------------
+
+def memory_figures(run) -> dict:
+    """rnn_memory: longest_T (the longest sequence the run was set to test) and <cell>_accuracy,
+    each cell's accuracy (%) at that T (None: the cell did not get there, as in a stopped run)."""
+    longest = max(int(T) for T in run.settings.t_values)
+    at = {p["cell"]: float(p["accuracy"]) for p in run.results["points"] if p["T"] == longest}
+    return {"longest_T": longest, **{f"{cell}_accuracy": at.get(cell) for cell in CELLS}}
+
+
+FIGURES = {  # store -> its settings dataclass, the figures its runs show beyond them, and their reader
+    "rnn_memory": {"settings": MemorySettings, "figures": ("longest_T", *(f"{cell}_accuracy" for cell in CELLS)),
+                   "read": memory_figures},
+}

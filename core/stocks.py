@@ -4,6 +4,7 @@ The prices come from core.data (FinanceDataReader online, the embedded CSVs offl
 a learner must read about are raised as core.data.DataError with Words, never sentences.
 """
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -308,11 +309,26 @@ def train_models(plan: list[tuple[str, Prepared]], device: torch.device, models:
 
 def estimate_seconds(plan: list[tuple[str, Prepared]], device: torch.device) -> float:
     """How long `train_models(plan)` takes here if no model stops early: each model's few real
-    steps timed (core.engine.estimate_seconds), one model after the other."""
-    return sum(engine.estimate_seconds(make_model(CELLS[name], prepared.n_features, prepared.settings),
-                                       (prepared.x_train, prepared.y_train), prepared.settings.train_config(),
-                                       device, val_data=(prepared.x_val, prepared.y_val))
-               for name, prepared in plan)
+    steps timed (core.engine.measure_costs) on random windows of two short lengths, taken
+    linearly in the window's length (core.engine.costs_by_length), one model after the other."""
+    total = 0.0
+    for name, prepared in plan:
+        s = prepared.settings
+        shape = (CELLS[name], prepared.n_features, s.hidden, s.layers, s.dropout, s.head,
+                 engine.timed_batch(s.batch_size))
+        costs = engine.costs_by_length(s.window, lambda T, shape=shape: _timed_windows(*shape, str(device), T))
+        total += costs.at_batch(s.batch_size).seconds(len(prepared.x_train), s.train_config(), len(prepared.x_val))
+    return total
+
+
+@functools.lru_cache(maxsize=128)
+def _timed_windows(cell: str, n_features: int, hidden: int, layers: int, dropout: float, head: int, batch: int,
+                   device: str, window: int) -> engine.Costs:
+    settings = StockSettings(hidden=hidden, layers=layers, dropout=dropout, head=head, batch_size=batch, patience=None)
+    generator = torch.Generator().manual_seed(0)
+    x, y = torch.randn(batch, window, n_features, generator=generator), torch.randn(batch, 1, generator=generator)
+    return engine.measure_costs(make_model(cell, n_features, settings), (x, y), settings.train_config(),
+                                torch.device(device), val_data=(x[:engine.TIMED_EVAL_ROWS], y[:engine.TIMED_EVAL_ROWS]))
 
 
 def predict_prices(model: nn.Module, prepared: Prepared, device: torch.device) -> np.ndarray:
@@ -444,3 +460,23 @@ def format_price(value: float, currency: str) -> str:
     if not math.isfinite(value):
         return "—"
     return f"₩{value:,.0f}" if currency == "₩" else f"${value:,.2f}"
+
+
+# --- Figures: what a run shows, by name (core.lessons reads them) -----------------------------
+
+RMSE_ROWS = {"lstm_rmse": "lstm", "gru_rmse": "gru", "leaky_rmse": "lstm_leaky", "naive_rmse": NAIVE}
+
+
+def run_figures(run) -> dict:
+    """stocks_runs: the test RMSE (in the data's currency) of the LSTM, the GRU, the leaky LSTM and
+    tomorrow = today (None for a model the run did not judge: not asked for, diverged or stopped
+    before its first epoch), and best_model_rmse, the lower of the LSTM's and the GRU's."""
+    table = run.results["table"]
+    rmse = {name: float(table.loc[row, "RMSE"]) if row in table.index else None for name, row in RMSE_ROWS.items()}
+    models = [v for v in (rmse["lstm_rmse"], rmse["gru_rmse"]) if v is not None and math.isfinite(v)]
+    return {**rmse, "best_model_rmse": min(models) if models else None}
+
+
+FIGURES = {  # store -> its settings dataclass, the figures its runs show beyond them, and their reader
+    "stocks_runs": {"settings": StockSettings, "figures": (*RMSE_ROWS, "best_model_rmse"), "read": run_figures},
+}

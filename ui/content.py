@@ -15,6 +15,7 @@ placeholders (tests/test_content.py holds them to that). A section missing in Ko
 back to English, and that test fails; a section missing in English, or a placeholder value
 missing anywhere, raises.
 """
+import re
 from collections.abc import Callable
 
 import streamlit as st
@@ -81,6 +82,15 @@ def _lookup(lang: str, page: str, name: str) -> str | None:
         return sections(lang, page).get(name)
     except FileNotFoundError:
         return None
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&])")
+
+
+def escape(text) -> str:
+    """Text a person typed (a learner's name, a class's name), safe inside Markdown: every
+    character Markdown could read as syntax is backslash-escaped, so it shows as typed."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def labels(section: str, options, name: Callable[[object], str] | None = None) -> Callable[[object], str]:

@@ -4,16 +4,12 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import math
-from dataclasses import asdict, is_dataclass
 
 import streamlit as st
 
 from core import lessons
-from core.engine import FAILED
-from core.stocks import NAIVE
 from ui import share, workspace
-from ui.content import language, t
+from ui.content import labels, language, t
 from ui.runs import Run
 from ui.shell import PageStop, page_file
 
@@ -59,32 +55,100 @@ def hand_in(key: str) -> None:
                        key=f"{key}_report_json", on_click="ignore")
 
 
+PROGRESS = "_progress"  # session_state: this workspace's progress, {(kind, item): (status, detail)}
+
+
+def progress() -> dict:
+    """This workspace's progress rows (read once per session, then kept in step with what is saved)."""
+    if PROGRESS not in st.session_state:
+        database, ws = workspace.database(), workspace.current()
+        rows = []
+        if database is not None and ws is not None:
+            try:
+                rows = database.load_progress(ws)
+            except Exception as exc:
+                log.error("reading progress failed (%s)", type(exc).__name__)
+        st.session_state[PROGRESS] = {(r.kind, r.item): (r.status, r.detail) for r in rows}
+    return st.session_state[PROGRESS]
+
+
 def _note_lesson(lesson: lessons.Lesson) -> None:
-    """A lesson opened: kept in the workspace's progress once per session (the teacher's view reads it)."""
-    noted = st.session_state.setdefault("_lessons_noted", set())
-    if lesson.id not in noted:
-        noted.add(lesson.id)
-        _save_progress("lesson", lesson.id, "opened")
+    """A lesson opened (written once: never over "ran"); a computed lesson's figure, shown now,
+    counts as its run (core.lessons' table of progress rows)."""
+    if ("lesson", lesson.id) not in progress():
+        _save_progress("lesson", lesson.id, "opened", {})
+    spec = lessons.stores().get(lesson.runs)
+    answered = lesson.predict is None or ("prediction", lesson.id) in progress()
+    if spec is not None and spec.computed and answered:  # its figure counts once the prediction is locked
+        values = {key: st.session_state[key] for key in spec.keys if key in st.session_state}
+        _ran(lesson, lessons.computed_record(lesson, values))
 
 
 def note_run(store: str) -> None:
-    """After a run was kept in `store`: the verdict of each challenge that reads it, into the
-    workspace's progress ("met" with the run and its link, else "tried")."""
+    """After a run was kept in `store`: the verdict of each challenge that reads it ("met" is never
+    rewritten), and for the lesson open on this page, its "ran" row and the prediction compared."""
+    kept = records(store)
     for challenge in lessons.challenges().values():
-        if challenge.runs == store:
-            result = lessons.verdict(challenge, records(store))
-            run = result.record or {}
+        if challenge.runs == store and progress().get(("challenge", challenge.id), ("",))[0] != "met":
+            result = lessons.verdict(challenge, kept)
             _save_progress("challenge", challenge.id, "met" if result.met else "tried",
-                           {"run": run.get("run"), "link": run.get("link")})
+                           lessons.run_detail(lessons.lesson_of(challenge.id), result.record or {}))
+    lesson = lessons.lessons().get(st.query_params.get("lesson", ""))
+    if lesson is not None and lesson.runs == store and kept and lesson.id not in st.session_state.get(DISMISSED, ()):
+        _ran(lesson, kept[-1])
+
+
+def _ran(lesson: lessons.Lesson, record: dict) -> None:
+    if progress().get(("lesson", lesson.id)) != ("ran", lessons.run_detail(lesson, record)):
+        _save_progress("lesson", lesson.id, "ran", lessons.run_detail(lesson, record))
+    status, detail = progress().get(("prediction", lesson.id), ("", None))
+    if lesson.predict is not None and status == "answered":
+        compared = lessons.compare(lesson.predict, detail["answer"], record)
+        if compared["outcome"] is not None:
+            _save_progress("prediction", lesson.id, "compared", compared)
 
 
 def _save_progress(kind: str, item: str, status: str, detail=None) -> None:
+    progress()[(kind, item)] = (status, detail)
     database, ws = workspace.database(), workspace.current()
     if database is not None and ws is not None:
         try:
             database.save_progress(ws, kind, item, status, detail)
         except Exception as exc:  # progress is a record for the teacher: never a reason to break a page
             log.error("saving %s progress failed (%s)", kind, type(exc).__name__)
+
+
+def _predict(lesson: lessons.Lesson) -> None:
+    """The lesson's prediction: asked before its first run and locked once answered; after the run,
+    what was predicted beside what the run gave."""
+    guess = lesson.predict
+    status, detail = progress().get(("prediction", lesson.id), ("", None))
+    words = f"lessons.{lesson.id}_predict"
+    if not status:
+        with st.container(border=True, key="lesson_predict"):
+            st.markdown("🤔 **" + t("classroom.predict_first") + "** " + t(words))
+            if guess.kind == "choice":
+                answer = st.radio(t("classroom.predict_label"), guess.options, index=None, key="lesson_predict_answer",
+                                  format_func=labels(words, guess.options), horizontal=True)
+            else:
+                answer = st.number_input(t("classroom.predict_number", unit=guess.unit), min_value=guess.min,
+                                         max_value=guess.max, step=guess.step, value=None,
+                                         key="lesson_predict_answer")
+            st.button(t("classroom.predict_lock"), key="lesson_predict_lock", disabled=answer is None,
+                      on_click=_save_progress, args=("prediction", lesson.id, "answered", {"answer": answer}))
+        return
+    said = _answer_text(lesson, detail.get("answer"))
+    if status == "compared" and detail.get("outcome") is not None:
+        getattr(st, "success" if detail.get("right") else "info")(t(
+            "classroom.predict_compared", answer=said, outcome=_answer_text(lesson, detail["outcome"])), icon="🤔")
+    else:
+        st.caption(t("classroom.predict_locked", answer=said))
+
+
+def _answer_text(lesson: lessons.Lesson, value) -> str:
+    if lesson.predict.kind == "choice":
+        return t(f"lessons.{lesson.id}_predict_{value}") if value in lesson.predict.options else str(value)
+    return f"{value:g}{lesson.predict.unit}" if isinstance(value, int | float) else str(value)
 
 
 def current_lesson(page_path: str) -> lessons.Lesson | None:
@@ -122,6 +186,8 @@ def _banner(lesson: lessons.Lesson) -> None:
             st.markdown(t(f"lessons.{lesson.id}_look"))
         with st.expander(t("lessons.why_label")):
             st.markdown(t(f"lessons.{lesson.id}_why"))
+        if lesson.predict is not None:
+            _predict(lesson)
         if lesson.challenge:
             _challenge(lessons.challenges()[lesson.challenge])
         c1, c2 = st.columns(2)
@@ -158,63 +224,10 @@ def _plain(value) -> str:
 
 # --- Run records: what challenges check and the hand-in lists -----------------------------------
 
-def _last_grid_accuracy(run: Run):
-    grids = [e for e in run.history if e["kind"] == "grid"]
-    return float(grids[-1]["accuracy"]) if grids else None
-
-
-def _stock_figures(run: Run) -> dict:
-    table = run.results.get("table")
-    if table is None:
-        return {}
-    rmse = {name: float(table.loc[name, "RMSE"]) for name in table.index}
-    models = [rmse[m] for m in ("lstm", "gru") if m in rmse]
-    return {"lstm_rmse": rmse.get("lstm"), "gru_rmse": rmse.get("gru"), "naive_rmse": rmse.get(NAIVE),
-            "best_model_rmse": min(models) if models else None}
-
-
-def _memory_figures(run: Run) -> dict:
-    points = run.results.get("points", [])
-    if not points:
-        return {}
-    longest = max(p["T"] for p in points)
-    return {"longest_T": longest, **{f"{p['cell']}_accuracy": float(p["accuracy"]) for p in points
-                                     if p["T"] == longest}}
-
-
-FIGURES = {  # a store's figures a challenge or the hand-in reads, beyond the run's settings
-    "perceptron_mlp_runs": lambda run: {"dataset": run.results["data"].name, "accuracy": _last_grid_accuracy(run)},
-    "ann_runs": lambda run: {"accuracy": run.results.get("accuracy"),
-                             "parameters": sum(v.numel() for v in (run.state_dict or {}).values())},
-    "resnet_runs": lambda run: {f"{name}_accuracy": value for name, value in run.results["accuracy"].items()},
-    "stocks_runs": _stock_figures,
-    "rnn_memory": _memory_figures,
-}
-
-
 def record(store: str, run: Run) -> dict:
-    """A run as one flat record: its settings' plain fields, then its page's figures, and
-    `ok` (it finished and did not fail)."""
-    fields = asdict(run.settings) if is_dataclass(run.settings) else {}
-    rec = {"store": store, "run": run.name, "link": getattr(run, "link", ""),
-           "ok": run.end is not None and run.end["reason"] not in FAILED,
-           "end": run.end["reason"] if run.end else "stopped",
-           **{k: _jsonable(v) for k, v in fields.items()}}
-    with contextlib.suppress(KeyError, IndexError, TypeError):  # a stopped run may lack its figures
-        rec.update({k: _jsonable(v) for k, v in FIGURES.get(store, lambda r: {})(run).items()})
-    return rec
-
-
-def _jsonable(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return str(value)
+    """A run as one flat record (core.lessons.record): its settings' fields, the figures its page
+    declares for `store` (core/<page>.py FIGURES), and `ok` (it finished and did not fail)."""
+    return lessons.record(store, run)
 
 
 def stores() -> dict[str, list[Run]]:

@@ -93,6 +93,30 @@ def _estimate(_estimator: Callable, name: str, settings, device: str) -> float:
     return float(_estimator(settings, torch.device(device)))
 
 
+def measured_slowly(steps: Callable[[], Iterable[dict]], key: str, label: str, where=st) -> dict | None:
+    """Work too long for a rerun (a large preview), asked for with a button: it waits for one of
+    the training slots (core.slots) as a training does, then runs with its progress shown and a
+    Stop button; Stop or any other widget reruns the page, which ends it between two of its
+    steps. `steps()` yields {"progress": 0..1} events and a last {"kind": "end", ...}, returned
+    (None when stopped)."""
+    button = where.empty()
+    ticket = _take_slot(button, key)
+    events = steps()
+    try:
+        button.button(t("common.stop"), key=f"{key}_stop", help=t("common.stop_help"))
+        bar = where.progress(0.0, text=label)
+        for event in events:
+            if event.get("kind") == "end":
+                return event
+            bar.progress(min(1.0, max(0.0, float(event.get("progress", 0.0)))), text=label)
+        return None
+    finally:
+        button.empty()
+        if hasattr(events, "close"):
+            events.close()
+        slots.shared(current_device().type).release(ticket)
+
+
 def time_check(estimate: float, key: str, levers: list[tuple | None] = (), steps: int | None = None,
                at_most: bool = False, where=st) -> bool:
     """The run's estimated time, shown by its button; above the confirmation limit

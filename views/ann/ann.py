@@ -13,7 +13,17 @@ from ui.content import labels, t
 from ui.runs import RunStore, follow_latest, remove_row
 from ui.share import setting
 from ui.shell import current_device, format_seconds
-from ui.training import announce, end_text, estimated, lever, run_training, time_check, train_button, warn_lr
+from ui.training import (
+    announce,
+    end_text,
+    estimated,
+    lever,
+    measured_slowly,
+    run_training,
+    time_check,
+    train_button,
+    warn_lr,
+)
 from views.ann import charts, regression, widgets
 
 _sample_grid = st.cache_resource(show_spinner=False)(ann.sample_grid)
@@ -23,6 +33,12 @@ _sample_grid = st.cache_resource(show_spinner=False)(ann.sample_grid)
 def _untrained_accuracy(hidden: tuple, activation: str, dropout: float, seed: int, normalization: str, device: str):
     s = ann.AnnSettings(hidden=hidden, activation=activation, dropout=dropout, seed=seed, normalization=normalization)
     return ann.untrained_accuracy(s, torch.device(device))
+
+
+@st.cache_resource(show_spinner=False)
+def _untrained_known() -> dict:
+    """Untrained accuracies of networks too large for a rerun, as measured on demand, for every session."""
+    return {}
 
 
 store = RunStore("ann_runs")
@@ -77,10 +93,21 @@ settings = None if hidden is None else ann.AnnSettings(
 
 allowed = settings is not None
 if settings is not None:
-    untrained = _untrained_accuracy(hidden, activation, dropout, seed, normalization, str(device))
+    untrained_key = (hidden, activation, dropout, seed, normalization, str(device))
+    untrained = (_untrained_accuracy(*untrained_key) if ann.untrained_quick(settings)
+                 else _untrained_known().get(untrained_key))  # a large network's: measured on demand
     col_untrained, col_work = st.columns(2)
-    col_untrained.metric(t("ann.untrained"), f"{untrained:.1f} %", help=t("ann.untrained_help"))
-    col_untrained.caption(t("ann.untrained_caption"))
+    measure = col_untrained.empty()
+    if untrained is None and measure.button(t("ann.untrained_measure"), key="ann_untrained_measure",
+                                            help=t("ann.untrained_measure_help")):
+        measured = measured_slowly(lambda: ann.untrained_steps(settings, device), "ann_untrained",
+                                   t("ann.untrained_measuring"), where=col_untrained)
+        if measured is not None:
+            untrained = _untrained_known()[untrained_key] = measured["accuracy"]
+            measure.empty()
+    col_untrained.metric(t("ann.untrained"), "—" if untrained is None else f"{untrained:.1f} %",
+                         help=t("ann.untrained_help"))
+    col_untrained.caption(t("ann.untrained_caption" if untrained is not None else "ann.untrained_large"))
     col_work.metric(t("ann.steps"), f"{math.ceil(n_train / batch_size) * epochs:,}")
     col_work.caption(t("ann.steps_caption", n_train=n_train, batch_size=batch_size, epochs=epochs))
     estimate = estimated(ann.estimate_seconds, settings)
@@ -89,10 +116,17 @@ if settings is not None:
                                                        estimate, "{:,}".format)])
 if train_button(store, t("ann.train"), "ann_train", type="primary", disabled=not allowed, help=t("ann.train_help")):
     model, run_id = ann.build_model(settings), store.next_id()
+
+    def _untrained_of_run(end: dict | None) -> float:
+        """A large network's untrained accuracy, if not measured yet: measured once its training
+        finished (still in its slot); a stopped run's stays unknown."""
+        if untrained is not None or end is None:
+            return math.nan if untrained is None else untrained
+        return _untrained_known().setdefault(untrained_key, ann.untrained_accuracy(settings, device))
     events = ann.train_events(model, settings, device)
     run = run_training(events, key="ann_live", label=t("ann.run_label", id=run_id), store=store, settings=settings,
-                       weights=model, results=lambda history, end: ann.analyze(model, settings, history, end, untrained,
-                                                                               device))
+                       weights=model, results=lambda history, end: ann.analyze(model, settings, history, end,
+                                                                               _untrained_of_run(end), device))
     st.caption(t("ann.live_caption"))
     if run.results["reason"] in FAILED:
         st.error(t("ann.diverged", message=end_text(run.end)))
@@ -108,7 +142,8 @@ if store.runs:
     res = shown.results
     m1, m2, m3 = st.columns(3)
     m1.metric(t("ann.test_acc"), f"{res['accuracy']:.2f} %",
-              delta=t("ann.vs_untrained", points=res["accuracy"] - res["untrained"]))
+              delta=t("ann.vs_untrained", points=res["accuracy"] - res["untrained"])
+              if math.isfinite(res["untrained"]) else None)
     m2.metric(t("ann.train_time"), format_seconds(res["seconds"]), help=t("ann.on_device", device=res["device"]))
     m3.metric(t("ann.epochs_run"), f"{len(shown.epochs)} / {shown.settings.epochs}", help=charts.run_message(shown))
     if res["reason"] != "completed":

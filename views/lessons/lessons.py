@@ -2,11 +2,33 @@
 import streamlit as st
 
 from core import lessons
-from ui.content import t
-from ui.lessons import hand_in, lesson_link, open_lesson, records
+from ui import classroom
+from ui.content import escape, t
+from ui.lessons import hand_in, lesson_link, open_lesson, progress, records
 
 st.title(t("lessons.title"))
 st.markdown(t("lessons.intro"))
+
+if assigned := classroom.assignments():  # a class's assignments first, with where this learner stands
+    st.header(t("classroom.my_assignments"))
+    mine = [{"kind": kind, "item": item, "status": status, "detail": detail, "updated": None}
+            for (kind, item), (status, detail) in progress().items()]
+    catalog = lessons.lessons()
+    for class_info, assignment in assigned:
+        lesson = catalog.get(assignment.lesson_id)
+        if lesson is None:
+            continue
+        cell = lessons.lesson_status(lesson, mine, assignment.due)
+        with st.container(border=True):
+            text, state, button = st.columns([4, 2, 1], vertical_alignment="center")
+            due = (t("classroom.assignment_due", due=assignment.due.astimezone().strftime("%Y-%m-%d %H:%M"))
+                   if assignment.due else "")
+            text.markdown(t("classroom.assignment_line", title=t(f"lessons.{lesson.id}_title"),
+                            class_name=escape(class_info.name), due=due))
+            state.markdown(t("classroom.assignment_status", icon=classroom.ICONS[cell.status],
+                             status=t(f"teacher.status_{cell.status}")))
+            if button.button(t("lessons.open"), key=f"assignment_open_{class_info.id}_{lesson.id}", width="stretch"):
+                open_lesson(lesson)
 
 for topic, topic_lessons in lessons.by_topic().items():
     if not topic_lessons:

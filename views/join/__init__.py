@@ -1,0 +1,1 @@
+"""The join page of a closed class server."""

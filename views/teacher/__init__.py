@@ -1,0 +1,1 @@
+"""The teacher page and its own pieces."""
