@@ -2,8 +2,9 @@
 
     python3 run.py app        # create .venv, install requirements.lock, start the app
     python3 run.py test       # the same with requirements-dev.lock, then the whole test suite
-    python3 run.py classroom --replicas N [--port 8500] [--host 0.0.0.0] [--database URL]
+    python3 run.py classroom --replicas N [--port 8500] [--host 0.0.0.0] [--database URL] [--closed]
                               # N app processes behind HAProxy (sticky sessions): one URL for a class
+    python3 run.py teacher --set-password   # the teacher's password (only its Argon2 hash is kept)
     python3 run.py setup [--dev]   # only create or update .venv (CI and the container image use it)
     python3 run.py lock [--upgrade | --check]
                               # after editing requirements*.txt: write the locks again (needs PyPI)
@@ -264,7 +265,7 @@ def run_in_venv(*args: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("app", "test", "classroom", "setup", "lock"):
+    if not argv or argv[0] not in ("app", "test", "classroom", "setup", "lock", "teacher"):
         print(__doc__)
         return 2
     command, extra = argv[0], [a for a in argv[1:] if a != "--cpu-only"]
@@ -283,6 +284,9 @@ def main(argv: list[str]) -> int:
                 return 2
             ensure_env(cpu_only=cpu_only)
             return run_in_venv("-m", "deploy.classroom", *extra)
+        if command == "teacher":  # --set-password / --hash: the teacher's password, as an Argon2 hash only
+            ensure_env(cpu_only=cpu_only)
+            return run_in_venv("-m", "core.teacher", *extra)
         if command == "app":
             ensure_env(cpu_only=cpu_only)
             return run_in_venv("-m", "streamlit", "run", "deploy/serve.py", *extra)

@@ -80,7 +80,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def replica_env(name: str, replicas: int, cpu_cores: int | None = None, database: str | None = None) -> dict:
+def replica_env(name: str, replicas: int, cpu_cores: int | None = None, database: str | None = None,
+                closed: bool = False) -> dict:
     """A replica's environment: its name for the sidebar, its share of the cores, the database.
 
     The replicas split the cores but one (left to HAProxy, the servers and the browsers):
@@ -93,6 +94,8 @@ def replica_env(name: str, replicas: int, cpu_cores: int | None = None, database
     env.setdefault("PLAYGROUND_TRAINING_SLOTS", "1")
     if database:
         env["PLAYGROUND_DATABASE_URL"] = database
+    if closed:  # only learners who joined a class (and the teacher) reach the pages that train
+        env["PLAYGROUND_CLOSED"] = "1"
     return env
 
 
@@ -147,10 +150,10 @@ class Classroom:
     """Replicas plus HAProxy, started together and stopped together (a context manager)."""
 
     def __init__(self, replicas: int, port: int | None = None, host: str = "127.0.0.1",
-                 database: str | None = None, log_dir: Path = LOG_DIR):
+                 database: str | None = None, log_dir: Path = LOG_DIR, closed: bool = False):
         if shutil.which("haproxy") is None:
             raise RuntimeError(HAPROXY_MISSING)
-        self.replicas, self.host, self.database = replicas, host, database
+        self.replicas, self.host, self.database, self.closed = replicas, host, database, closed
         self.port = port or free_port()
         self.processes: list[subprocess.Popen] = []
         self.workdir = Path(tempfile.mkdtemp(prefix="playground-classroom-"))
@@ -165,7 +168,7 @@ class Classroom:
         ports = [free_port() for _ in range(self.replicas)]
         try:
             for i, port in enumerate(ports, start=1):
-                env = replica_env(f"r{i}", self.replicas, database=self.database)
+                env = replica_env(f"r{i}", self.replicas, database=self.database, closed=self.closed)
                 self.processes.append(start_app(port, env, log=keep_previous(self.log_dir / f"r{i}.log")))
             for i, (port, process) in enumerate(zip(ports, self.processes), start=1):
                 if not wait_ready(f"http://127.0.0.1:{port}", process=process):
@@ -208,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the database every replica uses, as PLAYGROUND_DATABASE_URL (default: that "
                              f"variable, else the SQLite file in data/.workspaces); {LOCAL_POSTGRES!r}: "
                              "a throwaway PostgreSQL started for this class")
+    parser.add_argument("--closed", action="store_true",
+                        help="a closed class server: only learners who joined a class with its code, and the "
+                             "teacher, reach the pages that train")
     args = parser.parse_args(argv)
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
@@ -222,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                 database = stack.enter_context(throwaway_postgres()).create_database("playground")
                 print(f"A throwaway PostgreSQL for this class: {database} (deleted when the class stops).",
                       flush=True)
-            classroom = stack.enter_context(Classroom(args.replicas, args.port, args.host, database))
+            classroom = stack.enter_context(Classroom(args.replicas, args.port, args.host, database,
+                                                      closed=args.closed))
             print(f"{args.replicas} replica(s) behind HAProxy. Hand out: "
                   f"http://{socket.gethostname()}:{args.port} (or this machine's address) "
                   f"(on this machine: {classroom.url}). Anyone who can reach this address can use it. "

@@ -148,9 +148,10 @@ def _replica(app: dict, name: str) -> str:
 def test_a_killed_replica_moves_its_learner_to_another_with_their_runs(browser):
     """Two replicas behind HAProxy on one PostgreSQL (`run.py classroom --database`): kill the
     replica a learner trained on; HAProxy moves them, and their kept run is there."""
+    from postgres import require_postgres
+
     from deploy.classroom import Classroom
     from deploy.postgres import throwaway_postgres
-    from postgres import require_postgres
 
     require_postgres()
     app = sections("en", "app")

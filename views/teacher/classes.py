@@ -29,9 +29,8 @@ def render(database):
         return None
     if st.session_state.get("teacher_class") not in found:
         st.session_state["teacher_class"] = next(iter(found))
-    chosen = found[st.selectbox(t("teacher.class_pick"), list(found), key="teacher_class",
-                                format_func=lambda i: t("teacher.class_option", name=found[i].name,
-                                                        code=found[i].code))]
+    names = {i: t("teacher.class_option", name=c.name, code=c.code) for i, c in found.items()}
+    chosen = found[st.selectbox(t("teacher.class_pick"), list(found), key="teacher_class", format_func=names.get)]
     c1, c2 = st.columns([2, 3])
     c1.metric(t("teacher.join_code"), chosen.code, help=t("teacher.join_code_help"))
     c2.caption(t("teacher.class_caption", created=_day(chosen.created),
@@ -64,7 +63,8 @@ def _assignments(database, chosen) -> None:
     edited = st.data_editor(
         table, key=f"teacher_assignments_{chosen.id}", num_rows="dynamic", hide_index=True, width="stretch",
         column_config={"lesson": st.column_config.SelectboxColumn(t("teacher.col_lesson"), options=list(catalog),
-                                                                  format_func=lesson_title, required=True),
+                                                                  format_func={i: lesson_title(i) for i in catalog}.get,
+                                                                  required=True),
                        "due": st.column_config.DatetimeColumn(t("teacher.col_due"), format="YYYY-MM-DD HH:mm")})
     st.caption(t("teacher.assignments_caption"))
     if st.button(t("teacher.save_assignments"), key=f"teacher_save_assignments_{chosen.id}", type="primary"):
@@ -93,7 +93,7 @@ def _roster(database, chosen) -> None:
     names = {m.workspace_id: m.display_name for m in members}
     c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")
     who = c1.selectbox(t("teacher.remove_pick"), list(names), format_func=names.get, index=None,
-                       key=f"teacher_remove_{chosen.id}")
+                       key=f"teacher_remove_{chosen.id}", placeholder=t("teacher.remove_placeholder"))
     sure = c2.checkbox(t("teacher.remove_sure"), key=f"teacher_remove_sure_{chosen.id}")
     if c3.button(t("teacher.remove"), disabled=who is None or not sure, key=f"teacher_remove_button_{chosen.id}"):
         database.remove_member(chosen.id, who, delete_data=True)

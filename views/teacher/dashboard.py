@@ -66,18 +66,24 @@ def grade_rows(roster, assignments, cells) -> tuple[list[dict], list[str]]:
 
 def render(database, chosen) -> None:
     st.header(t("teacher.progress_header"))
-    if not database.assignments(chosen.id):
-        st.info(t("teacher.no_assignments"))
-        return
     st.caption(t("teacher.progress_caption", seconds=REFRESH_SECONDS))
-    _live(database, chosen.id)
-    _lesson(database, chosen.id)
-    _export(database, chosen)
+    _live(database, chosen)
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
-def _live(database, class_id: int) -> None:
-    roster, assignments, cells = grid(database, class_id)
+def _live(database, chosen) -> None:
+    """The table, the lesson view and the grades, redrawn by themselves (the rest of the page stays)."""
+    roster, assignments, cells = grid(database, chosen.id)
+    if not assignments:
+        st.info(t("teacher.no_assignments"))
+        return
+    _table(database, chosen.id, roster, assignments, cells)
+    if roster:
+        _lesson(database, chosen.id, roster, assignments, cells)
+    _export(chosen, roster, assignments, cells)
+
+
+def _table(database, class_id: int, roster, assignments, cells) -> None:
     if not roster:
         st.info(t("teacher.roster_empty_short"))
         return
@@ -122,13 +128,13 @@ def _run_view(database, class_id: int, member, assignment, cell: lessons.Cell) -
             st.link_button(t("teacher.open_run"), run.link)
 
 
-def _lesson(database, class_id: int) -> None:
+def _lesson(database, class_id: int, roster, assignments, cells) -> None:
     """One lesson's results across the class: a histogram (no names), predictions against
     outcomes, and the best run with the link that reproduces it."""
-    roster, assignments, cells = grid(database, class_id)
     st.subheader(t("teacher.lesson_header"))
-    pick = st.selectbox(t("teacher.lesson_pick"), [a.lesson_id for a in assignments], key=f"teacher_lesson_{class_id}",
-                        format_func=lambda i: t(f"lessons.{i}_title"))
+    titles = {a.lesson_id: t(f"lessons.{a.lesson_id}_title") for a in assignments}  # in the language of now
+    pick = st.selectbox(t("teacher.lesson_pick"), list(titles), key=f"teacher_lesson_{class_id}",
+                        format_func=titles.get)
     lesson = lessons.lessons()[pick]
     mine = [cells[(m.workspace_id, pick)] for m in roster]
     values = [c.figure for c in mine if isinstance(c.figure, int | float) and math.isfinite(c.figure)]
@@ -157,9 +163,8 @@ def _lesson(database, class_id: int) -> None:
             c2.code(detail["link"], language=None, wrap_lines=True)
 
 
-def _export(database, chosen) -> None:
+def _export(chosen, roster, assignments, cells) -> None:
     st.subheader(t("teacher.export_header"))
-    roster, assignments, cells = grid(database, chosen.id)
     rows, columns = grade_rows(roster, assignments, cells)
     stamp = dt.date.today().strftime("%Y%m%d")
     c1, c2 = st.columns(2)
