@@ -214,8 +214,8 @@ def estimate_seconds(s: AnnSettings, device: torch.device) -> float:
 @functools.lru_cache(maxsize=64)
 def _costs(hidden: tuple, activation: str, dropout: float, batch_size: int, optimizer: str, normalization: str,
            device: str) -> engine.Costs:
-    def measure(widths: tuple[int, ...]) -> engine.Costs:
-        s = AnnSettings(hidden=widths, activation=activation, dropout=dropout, batch_size=batch_size,
+    def measure(widths: tuple[int, ...], rows: int | None) -> engine.Costs:
+        s = AnnSettings(hidden=widths, activation=activation, dropout=dropout, batch_size=rows or batch_size,
                         optimizer=optimizer, normalization=normalization, n_train=N_TRAIN_MIN)
         return engine.measure_costs(build_model(s), training_subset(N_TRAIN_MIN), s.train_config(),
                                     torch.device(device), val_data=test_set(), transform=s.transform())

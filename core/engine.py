@@ -474,8 +474,8 @@ def _pick_step(model: nn.Module, x: torch.Tensor, config: TrainConfig, device: t
 # --- How long a training will take: a few steps timed on a bounded copy, then scaled -----------
 # The page waits on these timings at every settings change, so they are capped whatever the
 # settings: rows per timed step, steps, rows per timed evaluation and the model's size. What
-# lies beyond a cap is extrapolated from two sizes below it (rows here; sequence length, depth
-# or width by the pages, with `Costs.along`).
+# lies beyond a cap is extrapolated: a larger batch from two row counts here; a longer sequence,
+# a deeper or a wider network by the pages (`costs_by_length`, `Costs.along`, `costs_by_width`).
 TIMED_ROWS = 256               # rows one timed step takes at most: a larger batch is extrapolated
 TIMED_STEPS = 48               # training steps one measure_costs takes at most, warm-up and repeats included
 TIMED_EVAL_ROWS = 256          # rows one timed evaluation reads at most
@@ -488,20 +488,22 @@ SHORT_CALL = 0.003             # a timed call this short gets a third sample (it
 @dataclass(frozen=True)
 class Costs:
     """What one training costs here, measured: seconds per step at `batch` rows (and per row
-    more or less, `step_row`), per evaluation (a fixed part per call plus a part per row), and
-    per epoch besides its steps."""
+    more or less, `step_row`), per evaluation (a fixed part per call plus a part per row), per
+    epoch besides its steps, and once per run (its set-up: the optimizer's state, the end)."""
     step: float
     eval_fixed: float = 0.0
     eval_row: float = 0.0
     epoch_fixed: float = 0.0  # per epoch besides its steps: the epoch's figures and events
     step_row: float = 0.0     # seconds a step takes per row beyond (or short of) `batch`
     batch: int = 0            # the batch size `step` is for (0: the config's, whatever it is)
+    run_fixed: float = 0.0    # once per run: set-up, the optimizer's first state, the verdict
 
     def seconds(self, n_train: int, config: TrainConfig, n_val: int = 0) -> float:
         """The whole training: every step of every epoch, and an evaluation after each epoch."""
         evaluation = self.eval_fixed + self.eval_row * n_val if n_val else 0.0
         step = self.at_batch(config.batch_size).step
-        return config.epochs * (math.ceil(n_train / config.batch_size) * step + evaluation + self.epoch_fixed)
+        return self.run_fixed + config.epochs * (math.ceil(n_train / config.batch_size) * step + evaluation
+                                                 + self.epoch_fixed)
 
     def at_batch(self, batch_size: int) -> "Costs":
         """The same costs for steps of `batch_size` rows (linear in rows: a fixed part and a part per row)."""
@@ -510,9 +512,9 @@ class Costs:
         return replace(self, step=max(0.0, self.step + self.step_row * (batch_size - self.batch)), batch=batch_size)
 
     def along(self, size: float, other: "Costs", other_size: float, to: float) -> "Costs":
-        """The costs of a model of size `to` (sequence length, depth, parameters), linear in the
-        size through these costs at `size` and `other` at `other_size` (the same batch size);
-        past the larger size, a cost grows with the size and never shrinks."""
+        """The costs of a model of size `to` (depth, parameters), linear in the size through these
+        costs at `size` and `other` at `other_size` (the same batch size); past the larger size,
+        a cost grows with the size and never shrinks."""
         if other_size == size:
             return other
 
@@ -521,8 +523,8 @@ class Costs:
             if to > max(size, other_size):
                 slope = max(0.0, slope)
             return max(0.0, a + slope * (to - size))
-        return Costs(*(value(getattr(self, f), getattr(other, f))
-                       for f in ("step", "eval_fixed", "eval_row", "epoch_fixed", "step_row")), batch=self.batch)
+        fields = ("step", "eval_fixed", "eval_row", "epoch_fixed", "step_row", "run_fixed")
+        return replace(self, **{f: value(getattr(self, f), getattr(other, f)) for f in fields})
 
 
 def _rows(data: tuple[torch.Tensor, torch.Tensor], n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -542,9 +544,11 @@ def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor
     """Time a copy of `model` taking a few real steps through `train` (the same step path and
     transform) and evaluating slices of `val_data`; `threads` times it with that many CPU
     threads, as a phase of `combined` gets. Bounded whatever the settings: at most TIMED_STEPS
-    steps of at most TIMED_ROWS rows, evaluations of at most TIMED_EVAL_ROWS rows, a model of
-    at most TIMED_PARAMETERS parameters. A batch larger than the rows timed is extrapolated
-    from two sizes (a step's fixed part and its part per row)."""
+    steps (at most 1 + 2 × `steps` in one call) of at most TIMED_ROWS rows, evaluations of at
+    most TIMED_EVAL_ROWS rows, a model of at most TIMED_PARAMETERS parameters. A batch larger
+    than the rows timed is extrapolated from two row counts (a step's fixed part and its part
+    per row); the fastest of a few timings counts (another process busy for a moment only
+    slows some)."""
     parameters = sum(p.numel() for p in model.parameters())
     if parameters > TIMED_PARAMETERS:
         raise ValueError(f"a model of {parameters:,} parameters is too large to time: time a narrower copy")
@@ -555,48 +559,46 @@ def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor
         probe = copy.deepcopy(model)
         batch = max(1, min(config.batch_size, len(train_data[0])))
         top = min(batch, TIMED_ROWS)
-        quick = replace(config, epochs=1, patience=None, log_every=10**9, shuffle=False)
+        quick = replace(config, patience=None, log_every=10**9, shuffle=False)
         left, seen = [TIMED_STEPS], {}
 
-        def timed(rows: int, batches: int, repeats: int = 2) -> float:
-            """The fastest call of `train` on `batches` batches of `rows` rows, of `repeats` more
-            and any made before (another process busy for a moment only slows some)."""
-            data = _rows(train_data, rows * batches)
+        def timed(rows: int, batches: int = 1, epochs: int = 1, repeats: int = 2) -> float:
+            """The fastest of `repeats` calls of `train` (a third for a short one), and of any
+            made before, for `epochs` epochs of `batches` batches of `rows` rows."""
+            data, key = _rows(train_data, rows * batches), (rows, batches, epochs)
             for count in range(repeats + 1):
-                if count == repeats and (repeats < 2 or seen[rows, batches] > SHORT_CALL):
-                    break  # one more sample only for a short call, which a moment's noise doubles
-                left[0] -= batches
+                if count == repeats and (repeats < 2 or seen[key] > SHORT_CALL):
+                    break
+                left[0] -= batches * epochs
                 assert left[0] >= 0, "measure_costs took more steps than TIMED_STEPS"
                 started = time.perf_counter()
-                run_to_end(train(probe, data, replace(quick, batch_size=rows), device, transform=transform,
-                                 loss_fn=loss_fn))
-                seen[rows, batches] = min(seen.get((rows, batches), math.inf), time.perf_counter() - started)
-            return seen[rows, batches]
+                run_to_end(train(probe, data, replace(quick, batch_size=rows, epochs=epochs), device,
+                                 transform=transform, loss_fn=loss_fn))
+                seen[key] = min(seen.get(key, math.inf), time.perf_counter() - started)
+            return seen[key]
 
-        # Rows: from a few, doubled while a step stays short, or still costs about what a step of
-        # the first size did (its fixed part: a recurrent net's steps in time), up to the batch.
+        # Rows: from a few, doubled while a step stays short (or costs about what a step of the
+        # first size did: a recurrent net's steps in time), up to the batch.
         rows = min(top, 8)
-        timed(rows, 1, repeats=1)  # warm-up: the first call pays for allocations and kernels' set-up
+        timed(rows, repeats=1)  # warm-up: the first call pays for allocations and kernels' set-up
         seen.clear()
-        first = one = timed(rows, 1, repeats=1)
-        while rows < top and one < 2 * STEP_SECONDS and (one < STEP_SECONDS / 2 or one < 1.5 * first):
+        first = one = timed(rows, repeats=1)
+        while rows < top and one < STEP_SECONDS and (one < STEP_SECONDS / 2 or one < 1.5 * first):
             rows = min(2 * rows, top)
-            one = timed(rows, 1, repeats=1)
-        # Steps: two lengths at those rows, for a call's fixed cost (set-up, the epoch's end)
-        # apart from its cost per step.
-        one = timed(rows, 1)
+            one = timed(rows, repeats=1)
+        # A call's parts: steps (two lengths), one more epoch (two epochs), and the rest once.
+        one = timed(rows)
         more = int(min(1 + 2 * steps, max(2, 2 * STEP_SECONDS / max(one, 1e-6))))
-        step = (timed(rows, more) - one) / (more - 1)
-        if step <= 0:  # noise larger than the steps themselves
-            step, epoch_fixed = seen[rows, more] / more, 0.0
-        else:
-            epoch_fixed = max(0.0, one - step)
+        long = one > STEP_SECONDS  # a long call: the noise matters less, one sample will do
+        step = max((timed(rows, more, repeats=1 if long else 2) - one) / (more - 1), 0.0)
+        epoch_fixed = max(0.0, timed(rows, epochs=2, repeats=1 if long else 2) - one - step)
+        run_fixed = max(0.0, one - step - epoch_fixed)
         step_row = 0.0
-        if rows < batch:  # a larger batch: one step at a quarter of the rows gives the cost per row
+        if rows < batch:  # a larger batch: a step at a quarter of the rows gives the cost per row
             small = max(1, rows // 4)
-            step_row = max(0.0, (one - timed(small, 1, repeats=3)) / (rows - small)) if rows > small else 0.0
+            step_row = max(0.0, (one - timed(small, repeats=3)) / (rows - small)) if rows > small else 0.0
             step += step_row * (batch - rows)
-        costs = Costs(step, epoch_fixed=epoch_fixed, step_row=step_row, batch=batch)
+        costs = Costs(step, epoch_fixed=epoch_fixed, step_row=step_row, batch=batch, run_fixed=run_fixed)
         if val_data is None or not len(val_data[0]):
             return costs
 
@@ -616,7 +618,7 @@ def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor
         small = max(1, large // 5)
         timed_eval(small, repeats=1)  # warm-up
         first = timed_eval(small)
-        second = timed_eval(large, repeats=2 if first * large / small < STEP_SECONDS else 1)
+        second = timed_eval(large, repeats=1 if first * large / small > STEP_SECONDS else 2)
         per_row = max(0.0, (second - first) / (large - small)) if large > small else second / large
         return replace(costs, eval_fixed=max(0.0, first - per_row * small), eval_row=per_row)
     finally:
@@ -636,24 +638,41 @@ def mlp_parameters(inputs: int, hidden: tuple[int, ...], outputs: int) -> int:
     return sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
 
 
-def costs_by_width(hidden: tuple[int, ...], inputs: int, outputs: int,
-                   measure: Callable[[tuple[int, ...]], Costs]) -> Costs:
-    """The costs of the MLP inputs → hidden → outputs: `measure(hidden)` when it is small enough
-    to time (TIMED_PARAMETERS), else measured on two copies with every hidden layer narrowed
-    alike (the widest that can be timed, and one at most 16 wide) and taken linearly in the
-    parameters: a step's matrix products and its optimizer update both grow with them."""
-    size = mlp_parameters(inputs, hidden, outputs)
-    if size <= TIMED_PARAMETERS:
-        return measure(hidden)
-    low, high = 0.0, 1.0  # the scale of the widest narrowed copy within the limit, by bisection
+def _narrowed(hidden: tuple[int, ...], inputs: int, outputs: int, limit: int) -> tuple[int, ...]:
+    """The hidden widths, every one scaled down alike, of the widest MLP within `limit` parameters."""
+    low, high = 0.0, 1.0  # the scale, by bisection
     for _ in range(40):
         middle = (low + high) / 2
-        fits = mlp_parameters(inputs, tuple(max(1, int(h * middle)) for h in hidden), outputs) <= TIMED_PARAMETERS
+        fits = mlp_parameters(inputs, tuple(max(1, int(h * middle)) for h in hidden), outputs) <= limit
         low, high = (middle, high) if fits else (low, middle)
-    wide = tuple(max(1, int(h * low)) for h in hidden)
-    thin = tuple(min(h, 16) for h in hidden)
-    return measure(thin).along(mlp_parameters(inputs, thin, outputs), measure(wide),
-                               mlp_parameters(inputs, wide, outputs), size)
+    return tuple(max(1, int(h * low)) for h in hidden)
+
+
+WIDE_ROWS = 8  # rows a step of the widest timed copy takes: its weights' traffic, not its products
+
+
+def costs_by_width(hidden: tuple[int, ...], inputs: int, outputs: int,
+                   measure: Callable[[tuple[int, ...], int | None], Costs]) -> Costs:
+    """The costs of the MLP inputs → hidden → outputs: `measure(hidden, None)` when it is small
+    enough to time (TIMED_PARAMETERS), else from copies with every hidden layer narrowed alike,
+    in proportion to the parameters: the widest that can be timed, with steps of WIDE_ROWS rows
+    (`measure(widths, rows)`: a step that mostly moves the weights, their gradients and the
+    optimizer's state through memory, as the full network's does), and one an eighth of its size
+    at the batch size and at WIDE_ROWS (the matrix products each row adds, and the evaluation)."""
+    size = mlp_parameters(inputs, hidden, outputs)
+    if size <= TIMED_PARAMETERS:
+        return measure(hidden, None)
+    wide, middle = (_narrowed(hidden, inputs, outputs, limit) for limit in (TIMED_PARAMETERS, TIMED_PARAMETERS // 8))
+    wide_size, middle_size = mlp_parameters(inputs, wide, outputs), mlp_parameters(inputs, middle, outputs)
+    at_batch, at_few = measure(middle, None), measure(middle, WIDE_ROWS)
+    batch = at_batch.batch
+    wide_costs = measure(wide, min(batch, WIDE_ROWS))
+    per_row = max(0.0, at_batch.step - at_few.step) / max(1, batch - WIDE_ROWS) / middle_size  # per parameter
+    scale = size / wide_size
+    return Costs(step=wide_costs.step * scale + per_row * size * max(0, batch - WIDE_ROWS),
+                 eval_fixed=wide_costs.eval_fixed * scale, eval_row=at_batch.eval_row * size / middle_size,
+                 epoch_fixed=wide_costs.epoch_fixed, step_row=per_row * size, batch=batch,
+                 run_fixed=wide_costs.run_fixed * scale)
 
 
 def costs_by_length(length: int, measure: Callable[[int], Costs]) -> Costs:

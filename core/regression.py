@@ -189,9 +189,10 @@ def _costs(hidden: tuple, activation: str, dropout: float, batch_size: int, opti
            test_share: float, device: str) -> engine.Costs:
     s = split(0, val_share, test_share)
 
-    def measure(widths: tuple[int, ...]) -> engine.Costs:
-        settings = RegressionSettings(hidden=widths, activation=activation, dropout=dropout, batch_size=batch_size,
-                                      optimizer=optimizer, val_share=val_share, test_share=test_share)
+    def measure(widths: tuple[int, ...], rows: int | None) -> engine.Costs:
+        settings = RegressionSettings(hidden=widths, activation=activation, dropout=dropout,
+                                      batch_size=rows or batch_size, optimizer=optimizer, val_share=val_share,
+                                      test_share=test_share)
         return engine.measure_costs(build_model(settings), s.tensors("train"), settings.train_config(),
                                     torch.device(device), val_data=s.tensors("val"))
     return engine.costs_by_width(hidden, len(FEATURES), 1, measure)

@@ -86,13 +86,13 @@ def test_an_estimate_touches_bounded_work_whatever_the_settings(case, work):
     assert math.isfinite(seconds) and seconds > 0
     trains, evaluations = work["train"], work["evaluate"]
     assert trains, "the estimate timed nothing"
-    for call in trains:  # one epoch of a few batches of a bounded model on bounded rows
-        assert call["epochs"] == 1 and call["batch"] <= engine.TIMED_ROWS
+    for call in trains:  # an epoch or two of a few batches of a bounded model on bounded rows
+        assert call["epochs"] <= 2 and call["batch"] <= engine.TIMED_ROWS
         assert call["rows"] <= engine.TIMED_ROWS * engine.TIMED_STEPS
         assert call["parameters"] <= engine.TIMED_PARAMETERS
         if len(call["shape"]) == 2 and case.startswith(("rnn", "stocks")):  # (positions, features)
             assert call["shape"][0] <= engine.TIMED_SEQUENCE
-    steps = sum(math.ceil(c["rows"] / c["batch"]) for c in trains)
+    steps = sum(math.ceil(c["rows"] / c["batch"]) * c["epochs"] for c in trains)
     assert steps <= MEASUREMENTS * engine.TIMED_STEPS
     assert all(e["rows"] <= engine.TIMED_EVAL_ROWS for e in evaluations)
     assert len(evaluations) <= MEASUREMENTS * 5
@@ -119,19 +119,22 @@ def test_the_perceptron_page_estimates_are_bounded(monkeypatch):
     assert sum(steps) <= 1 + 50 + 250
 
 
-def test_a_wide_network_is_timed_as_narrower_copies_linear_in_parameters():
+def test_a_wide_network_is_timed_as_narrower_copies_in_proportion_to_its_parameters():
     timed = []
 
-    def measure(widths):
-        timed.append(widths)
-        size = engine.mlp_parameters(784, widths, 10)
-        return engine.Costs(step=0.001 + 1e-8 * size, eval_row=1e-9 * size, batch=64)
+    def measure(widths, rows):  # a fake network: 1 ms a step, 10 ns per parameter, 0.1 ns per parameter and row
+        timed.append((widths, rows))
+        size, batch = engine.mlp_parameters(784, widths, 10), rows or 64
+        return engine.Costs(step=0.001 + 1e-8 * size + 1e-10 * size * batch, eval_row=1e-9 * size, batch=batch)
     costs = engine.costs_by_width(WIDE, 784, 10, measure)
-    assert all(engine.mlp_parameters(784, w, 10) <= engine.TIMED_PARAMETERS for w in timed) and len(timed) == 2
+    assert all(engine.mlp_parameters(784, w, 10) <= engine.TIMED_PARAMETERS for w, _ in timed) and len(timed) == 3
+    assert sorted(rows or 64 for _, rows in timed) == [engine.WIDE_ROWS, engine.WIDE_ROWS, 64]
     size = engine.mlp_parameters(784, WIDE, 10)
-    assert costs.step == pytest.approx(0.001 + 1e-8 * size) and costs.eval_row == pytest.approx(1e-9 * size)
-    assert engine.costs_by_width((128, 64), 784, 10, measure).step == pytest.approx(
-        0.001 + 1e-8 * engine.mlp_parameters(784, (128, 64), 10))
+    assert costs.step == pytest.approx(1e-8 * size + 1e-10 * size * 64, rel=0.02)  # its fixed 1 ms scaled too
+    assert costs.at_batch(1024).step == pytest.approx(1e-8 * size + 1e-10 * size * 1024, rel=0.02)
+    assert costs.eval_row == pytest.approx(1e-9 * size)
+    small = engine.costs_by_width((128, 64), 784, 10, measure)
+    assert small.step == pytest.approx(0.001 + 1.64e-8 * engine.mlp_parameters(784, (128, 64), 10))
 
 
 def test_costs_scale_in_rows_and_sequence_length():
