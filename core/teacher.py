@@ -54,6 +54,16 @@ def verify(password: str, hashed: str | None = None) -> bool:
         return False
 
 
+EMAILS_ENV = "PLAYGROUND_TEACHER_EMAILS"
+
+
+def teacher_emails() -> set[str]:
+    """Who may sign in as the teacher through single sign-on (st.login): PLAYGROUND_TEACHER_EMAILS
+    or `[teacher] emails`, comma-separated; none by default."""
+    return {e.strip().lower() for e in _setting(EMAILS_ENV, "teacher", "emails").strip("[]").replace('"', "")
+            .split(",") if e.strip()}
+
+
 def closed() -> bool:
     """A closed class server: only learners who joined a class with its code (and the teacher)
     reach the pages that train. PLAYGROUND_CLOSED=1 or `[classroom] closed = true`."""

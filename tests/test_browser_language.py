@@ -38,3 +38,15 @@ def test_korean_link_trains_and_the_language_switch_keeps_settings_and_runs(stre
     assert slider_value(page, ko["hidden"]) == "5"
     page.get_by_text(ko["final_accuracy"]).first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_no_literal_bold_marks_on_any_korean_page(streamlit_url, page):
+    """CommonMark leaves `**` literal when it follows a bracket or % and precedes a Hangul letter
+    (issue 29); every page in Korean, as Chromium draws it, shows none."""
+    for path in ("", "lessons", "perceptron", "ann", "cnn", "resnet", "rnn", "stocks", "glossary", "teacher"):
+        page.goto(f"{streamlit_url}/{path}?lang=ko", timeout=120_000)
+        page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=120_000)
+        idle(page)
+        text = page.locator("[data-testid='stMain']").inner_text()
+        assert "**" not in text, (path, text[max(0, text.find("**") - 60):text.find("**") + 60])
+        assert page.locator("[data-testid='stException']").count() == 0, path

@@ -22,6 +22,14 @@ def signed_in() -> bool:
     return bool(st.session_state.get(TEACHER))
 
 
+def single_sign_on() -> bool:
+    """Whether `.streamlit/secrets.toml` has an `[auth]` section for st.login (optional, OIDC)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file: Streamlit raises on the first look
+        return False
+
+
 def memberships() -> list:
     """This learner's classes (db.classes Member records); [] without a database."""
     database, ws = workspace.database(), workspace.current()

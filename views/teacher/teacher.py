@@ -14,7 +14,14 @@ database = workspace.database()
 if database is None:
     st.warning(t("workspace.no_database"))
     stop_page()
-if not teacher.password_hash():
+if not classroom.signed_in() and classroom.single_sign_on():  # optional: st.login (OIDC), see README
+    if st.user.is_logged_in and str(st.user.get("email", "")).lower() in teacher.teacher_emails():
+        st.session_state[classroom.TEACHER] = True
+    elif st.user.is_logged_in:
+        st.warning(t("teacher.sso_not_teacher"))
+    else:
+        st.button(t("teacher.sso_sign_in"), key="teacher_sso", on_click=st.login)
+if not teacher.password_hash() and not classroom.signed_in():
     st.info(t("teacher.no_password"), icon="🔑")
     stop_page()
 
