@@ -21,6 +21,7 @@ page's own drawing time is not in these figures.
 """
 import contextlib
 import datetime as dt
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+ROOT = Path(__file__).resolve().parent.parent
 WORKLOAD = "dashboard"
 LEARNERS = 40
 REPETITIONS = 10
@@ -132,6 +134,36 @@ def grade_rows(roster, lesson_ids, progress, found) -> tuple[list[dict], list[st
     return rows, columns
 
 
+def _draw_times(url: str, class_id: int, repetitions: int) -> list[float]:
+    """The Teacher page drawn for this class, signed in, through app.py under Streamlit's AppTest:
+    every read, the table's cells, the lesson view and the grades (what a teacher waits for)."""
+    from streamlit.testing.v1 import AppTest
+
+    before = os.environ.get("PLAYGROUND_DATABASE_URL")
+    os.environ["PLAYGROUND_DATABASE_URL"] = url
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        at.session_state["_teacher_signed_in"] = True
+        at.session_state["teacher_class"] = class_id
+        at.switch_page("views/teacher/teacher.py")
+        at.run()  # the first run imports and connects: not counted
+        if at.exception:
+            raise RuntimeError(at.exception[0].message)
+        if len(at.dataframe) < 2:  # the roster and the progress table: the dashboard itself was drawn
+            raise RuntimeError("the Teacher page did not draw the class's dashboard")
+        times = []
+        for _ in range(repetitions):
+            start = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - start)
+        return times
+    finally:
+        if before is None:
+            os.environ.pop("PLAYGROUND_DATABASE_URL", None)
+        else:
+            os.environ["PLAYGROUND_DATABASE_URL"] = before
+
+
 def _line(common: dict, metric: str, times: list[float], **extra) -> dict:
     return {**common, "metric": metric, "value": round(float(np.percentile(times, 50)), 4),
             "p50": round(float(np.percentile(times, 50)), 4), "p95": round(float(np.percentile(times, 95)), 4),
@@ -196,5 +228,6 @@ def run(quick: bool = False, device=None, learners: int | None = None):
                 yield _line(common, "export_csv_seconds", csv_times, cells=len(rows) * len(lesson_ids),
                             bytes=len(data))
                 yield _line(common, "export_json_seconds", json_times, cells=len(rows) * len(lesson_ids))
+                yield _line(common, "dashboard_draw_seconds", _draw_times(url, info.id, repetitions), **size)
             finally:
                 database.close()

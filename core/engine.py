@@ -586,12 +586,14 @@ def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor
         while rows < top and one < STEP_SECONDS and (one < STEP_SECONDS / 2 or one < 1.5 * first):
             rows = min(2 * rows, top)
             one = timed(rows, repeats=1)
-        # A call's parts: steps (two lengths), one more epoch (two epochs), and the rest once.
+        # A call's parts: steps (two lengths), one more epoch (two epochs), and the rest once. A
+        # part is never more than the one-step call it is part of: a disturbed timing stays bounded.
         one = timed(rows)
         more = int(min(1 + 2 * steps, max(2, 2 * STEP_SECONDS / max(one, 1e-6))))
-        long = one > STEP_SECONDS  # a long call: the noise matters less, one sample will do
-        step = max((timed(rows, more, repeats=1 if long else 2) - one) / (more - 1), 0.0)
-        epoch_fixed = max(0.0, timed(rows, epochs=2, repeats=1 if long else 2) - one - step)
+        step = min(one, max((timed(rows, more, repeats=1 if one > 3 * STEP_SECONDS else 2) - one) / (more - 1), 0.0))
+        epoch_fixed = 0.0  # beside long steps an epoch's own work (its figures, its events) is lost in the noise
+        if one <= STEP_SECONDS:
+            epoch_fixed = min(one - step, max(0.0, timed(rows, epochs=2) - one - step))
         run_fixed = max(0.0, one - step - epoch_fixed)
         step_row = 0.0
         if rows < batch:  # a larger batch: a step at a quarter of the rows gives the cost per row
@@ -618,8 +620,8 @@ def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor
         small = max(1, large // 5)
         timed_eval(small, repeats=1)  # warm-up
         first = timed_eval(small)
-        second = timed_eval(large, repeats=1 if first * large / small > STEP_SECONDS else 2)
-        per_row = max(0.0, (second - first) / (large - small)) if large > small else second / large
+        second = timed_eval(large, repeats=1 if first * large / small > 3 * STEP_SECONDS else 2)
+        per_row = min(second / large, max(0.0, (second - first) / (large - small))) if large > small else second / large
         return replace(costs, eval_fixed=max(0.0, first - per_row * small), eval_row=per_row)
     finally:
         torch.set_num_threads(before)

@@ -33,7 +33,7 @@ def database() -> db.Database | None:
     if time.monotonic() - _failed["at"] < RETRY_SECONDS:
         return None
     try:
-        return _connect()
+        return _connect(db.settings.database_url())
     except Exception as exc:  # an unreachable PostgreSQL, a read-only folder: the pages still work
         _failed["at"] = time.monotonic()
         log.error("the database cannot be used (%s); work is kept in each tab only", type(exc).__name__)
@@ -41,10 +41,10 @@ def database() -> db.Database | None:
 
 
 @st.cache_resource(show_spinner=False)
-def _connect() -> db.Database:
-    """Once per process: migrate, mark the runs a dead server left as interrupted, purge idle
-    workspaces (db.settings.retention_days)."""
-    database_ = db.connect()
+def _connect(url: str) -> db.Database:
+    """Once per process and database: migrate, mark the runs a dead server left as interrupted,
+    purge idle workspaces (db.settings.retention_days)."""
+    database_ = db.connect(url)
     database_.mark_interrupted()
     if purged := database_.purge_idle():
         log.info("purged %d workspaces unused for %g days", purged, db.settings.retention_days())
