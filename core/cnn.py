@@ -2,6 +2,7 @@
 training settings and data, feature maps by hooks, and the pictures of filters and maps."""
 import functools
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -26,7 +27,7 @@ from core.data import (
     normalize,
 )
 from core.digits import canvas_to_mnist
-from core.engine import Costs, TrainConfig, build_seeded, combined, evaluate, measure_costs, train
+from core.engine import WIDE_STEP_SECONDS, Costs, TrainConfig, build_seeded, combined, evaluate, measure_costs, train
 from core.models import with_weights
 from core.words import Words, words
 
@@ -244,20 +245,38 @@ ARMS = ("plain", "augmented")  # the comparison's two trainings; their names are
 def estimate_seconds(settings: CNNSettings, device: torch.device) -> float:
     """Seconds one training with these settings takes here: a few real steps of the model,
     with its augmentation and normalization, timed once per model, batch size and augmentation
-    (core.engine.measure_costs), scaled to every image and epoch, plus the test pass."""
+    (core.engine.measure_costs), scaled to every image and epoch, plus the test pass; a batch
+    past the rows timed at no less than their average cost per row (its feature maps outgrow the
+    caches: `Costs.at_least_average`)."""
     costs = _costs(settings.dataset, settings.batch_size, settings.optimizer, settings.augment, str(device))
-    return costs.seconds(settings.n_train, settings.train_config(), settings.n_test)
+    return costs.at_least_average().seconds(settings.n_train, settings.train_config(), settings.n_test)
 
 
 @functools.lru_cache(maxsize=32)
 def _costs(dataset: str, batch_size: int, optimizer: str, augmentation: Augment, device: str) -> Costs:
+    if augmentation.active:  # the same steps, every batch augmented first: that part timed alone, per image
+        plain = _costs(dataset, batch_size, optimizer, Augment(), device)
+        per_image = _augment_seconds(dataset, augmentation)
+        return replace(plain, step=plain.step + per_image * plain.batch, step_row=plain.step_row + per_image)
     settings = CNNSettings(dataset=dataset, n_train=8 * batch_size, n_test=640, batch_size=batch_size,
                            optimizer=optimizer, augment=augmentation)
     model = build_cnn(dataset, settings.seed)
     train_data = load_split(dataset, True, settings.n_train, settings.seed)
     test_data = load_split(dataset, False, settings.n_test, TEST_SEED)
     return measure_costs(model, train_data, settings.train_config(), torch.device(device), val_data=test_data,
-                         transform=train_transform(model, settings))
+                         transform=train_transform(model, settings), step_seconds=WIDE_STEP_SECONDS)
+
+
+@functools.lru_cache(maxsize=32)
+def _augment_seconds(dataset: str, augmentation: Augment, images: int = 64) -> float:
+    """Seconds augmenting one training image takes here (a batch of `images`, the fastest of three)."""
+    batch, _ = load_split(dataset, True, images, 0)
+    gen, fastest = augment.generator(0), math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        augment.augment_batch(batch, augmentation, gen)
+        fastest = min(fastest, time.perf_counter() - started)
+    return fastest / len(batch)
 
 
 def compare_estimate(settings: CNNSettings, device: torch.device) -> float:

@@ -482,6 +482,7 @@ TIMED_EVAL_ROWS = 256          # rows one timed evaluation reads at most
 TIMED_PARAMETERS = 4_500_000   # parameters of a model measure_costs accepts: pages time a narrower copy
 TIMED_SEQUENCE = 16            # positions per sequence the pages time at most: longer ones are extrapolated
 STEP_SECONDS = 0.01            # about how long one timed step may take: the timed rows grow up to it
+WIDE_STEP_SECONDS = 0.03       # the same for a page that times one or two models: a batch's slope taken nearer it
 SHORT_CALL = 0.003             # a timed call this short gets a third sample (it is the most easily disturbed)
 
 
@@ -497,6 +498,7 @@ class Costs:
     step_row: float = 0.0     # seconds a step takes per row beyond (or short of) `batch`
     batch: int = 0            # the batch size `step` is for (0: the config's, whatever it is)
     run_fixed: float = 0.0    # once per run: set-up, the optimizer's first state, the verdict
+    rows: int = 0             # the rows of the steps timed (a larger `batch` is extrapolated); 0: not said
 
     def seconds(self, n_train: int, config: TrainConfig, n_val: int = 0) -> float:
         """The whole training: every step of every epoch, and an evaluation after each epoch."""
@@ -510,6 +512,22 @@ class Costs:
         if not self.batch or batch_size == self.batch:
             return self
         return replace(self, step=max(0.0, self.step + self.step_row * (batch_size - self.batch)), batch=batch_size)
+
+    def scaled(self, factor: float) -> "Costs":
+        """The costs of a model `factor` times the work per row (a longer sequence, more blocks):
+        its steps and the rows it evaluates scaled, its fixed parts per call, epoch and run kept."""
+        return replace(self, step=self.step * factor, step_row=self.step_row * factor, eval_row=self.eval_row * factor)
+
+    def at_least_average(self) -> "Costs":
+        """These costs with every row past the rows timed costing at least what a timed row did on
+        average (the step's fixed part shared out): a recurrent net's long sequences of a large
+        batch outgrow the processor's caches, and a row then costs more than its share at the few
+        rows timed, never less."""
+        if not self.rows or self.batch <= self.rows:
+            return self
+        at_rows = self.step - self.step_row * (self.batch - self.rows)
+        step_row = max(self.step_row, at_rows / self.rows)
+        return replace(self, step=at_rows + step_row * (self.batch - self.rows), step_row=step_row)
 
     def along(self, size: float, other: "Costs", other_size: float, to: float) -> "Costs":
         """The costs of a model of size `to` (depth, parameters), linear in the size through these
@@ -540,15 +558,16 @@ def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor
                   device: torch.device, val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
                   transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
                   loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-                  threads: int | None = None, steps: int = 3) -> Costs:
+                  threads: int | None = None, steps: int = 3, step_seconds: float = STEP_SECONDS) -> Costs:
     """Time a copy of `model` taking a few real steps through `train` (the same step path and
     transform) and evaluating slices of `val_data`; `threads` times it with that many CPU
     threads, as a phase of `combined` gets. Bounded whatever the settings: at most TIMED_STEPS
     steps (at most 1 + 2 × `steps` in one call) of at most TIMED_ROWS rows, evaluations of at
     most TIMED_EVAL_ROWS rows, a model of at most TIMED_PARAMETERS parameters. A batch larger
     than the rows timed is extrapolated from two row counts (a step's fixed part and its part
-    per row); the fastest of a few timings counts (another process busy for a moment only
-    slows some)."""
+    per row): the rows double while a step takes less than `step_seconds` (a page that times
+    one or two models may allow more: a slope taken nearer the batch); the fastest of a few
+    timings counts (another process busy for a moment only slows some)."""
     parameters = sum(p.numel() for p in model.parameters())
     if parameters > TIMED_PARAMETERS:
         raise ValueError(f"a model of {parameters:,} parameters is too large to time: time a narrower copy")
@@ -577,20 +596,19 @@ def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor
                 seen[key] = min(seen.get(key, math.inf), time.perf_counter() - started)
             return seen[key]
 
-        # Rows: from a few, doubled while a step stays short (or costs about what a step of the
-        # first size did: a recurrent net's steps in time), up to the batch.
+        # Rows: from a few, doubled while a step stays short, up to the batch.
         rows = min(top, 8)
         timed(rows, repeats=1)  # warm-up: the first call pays for allocations and kernels' set-up
         seen.clear()
-        first = one = timed(rows, repeats=1)
-        while rows < top and one < STEP_SECONDS and (one < STEP_SECONDS / 2 or one < 1.5 * first):
+        one = timed(rows, repeats=1)
+        while rows < top and one < step_seconds:
             rows = min(2 * rows, top)
             one = timed(rows, repeats=1)
         # A call's parts: steps (two lengths), one more epoch (two epochs), and the rest once. A
         # part is never more than the one-step call it is part of: a disturbed timing stays bounded.
         one = timed(rows)
         more = int(min(1 + 2 * steps, max(2, 2 * STEP_SECONDS / max(one, 1e-6))))
-        step = min(one, max((timed(rows, more, repeats=1 if one > 3 * STEP_SECONDS else 2) - one) / (more - 1), 0.0))
+        step = min(one, max((timed(rows, more, repeats=1 if one > 2 * STEP_SECONDS else 2) - one) / (more - 1), 0.0))
         epoch_fixed = 0.0  # beside long steps an epoch's own work (its figures, its events) is lost in the noise
         if one <= STEP_SECONDS:
             epoch_fixed = min(one - step, max(0.0, timed(rows, epochs=2) - one - step))
@@ -600,7 +618,7 @@ def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor
             small = max(1, rows // 4)
             step_row = max(0.0, (one - timed(small, repeats=3)) / (rows - small)) if rows > small else 0.0
             step += step_row * (batch - rows)
-        costs = Costs(step, epoch_fixed=epoch_fixed, step_row=step_row, batch=batch, run_fixed=run_fixed)
+        costs = Costs(step, epoch_fixed=epoch_fixed, step_row=step_row, batch=batch, run_fixed=run_fixed, rows=rows)
         if val_data is None or not len(val_data[0]):
             return costs
 
@@ -685,8 +703,7 @@ def costs_by_length(length: int, measure: Callable[[int], Costs]) -> Costs:
     a little too long)."""
     if length <= TIMED_SEQUENCE:
         return measure(length)
-    costs, scale = measure(TIMED_SEQUENCE), length / TIMED_SEQUENCE
-    return replace(costs, step=costs.step * scale, step_row=costs.step_row * scale, eval_row=costs.eval_row * scale)
+    return measure(TIMED_SEQUENCE).scaled(length / TIMED_SEQUENCE)
 
 
 def estimate_seconds(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor], config: TrainConfig,

@@ -11,7 +11,17 @@ import torch
 from torch import nn
 
 from core import data
-from core.engine import TIMED_EVAL_ROWS, Costs, TrainConfig, build_seeded, combined, measure_costs, timed_batch, train
+from core.engine import (
+    TIMED_EVAL_ROWS,
+    WIDE_STEP_SECONDS,
+    Costs,
+    TrainConfig,
+    build_seeded,
+    combined,
+    measure_costs,
+    timed_batch,
+    train,
+)
 from core.models import ACTIVATIONS, count_params
 from core.words import english, words
 
@@ -257,20 +267,25 @@ def gradient_frame(history: list[dict], model: str | None = None) -> pd.DataFram
     return pd.DataFrame(rows, columns=["network", "step", "layer", "layer_index", "grad_norm"])
 
 
-TIMED_DEPTHS = (8, 12)  # depths the estimate times the twins at: a deeper net is linear in its blocks
+TIMED_DEPTH = 8  # the depth the estimate times a convolutional twin at: a deeper one is scaled by its blocks
 
 
 def estimate_seconds(settings: ExperimentSettings, device: torch.device) -> float:
     """Both twins trained one after the other: a few real steps and evaluations timed
-    (core.engine.measure_costs) on random images of the dataset's shape, with the residual twin
-    at two small depths (TIMED_DEPTHS), taken linearly in the blocks to `settings.depth` (every
-    block is the same work, at every stage); the plain twin costs the same, less its additions."""
+    (core.engine.measure_costs) on random images of the dataset's shape, with the residual twin:
+    a convolutional one at TIMED_DEPTH, scaled by its blocks to `settings.depth` (every block is
+    the same work at every stage; the stem and the head, a little of it, are scaled too), and
+    past the rows timed at no less than their average cost per row (its feature maps outgrow the
+    caches); a fully connected one at its own depth (cheap to time; its weights outgrow the
+    caches). The plain twin costs the same, less its additions."""
     config = settings.train_config()
     shape = (settings.kind, settings.width, settings.activation, settings.batchnorm, settings.dataset,
              settings.optimizer, timed_batch(settings.batch_size), str(device))
-    short, deep = (_timed_twin(*shape, depth) for depth in TIMED_DEPTHS)
-    costs = short.along(blocks_for_depth(TIMED_DEPTHS[0]), deep, blocks_for_depth(TIMED_DEPTHS[1]),
-                        blocks_for_depth(settings.depth))
+    if settings.kind == "conv":
+        costs = _timed_twin(*shape, TIMED_DEPTH).scaled(blocks_for_depth(settings.depth) / blocks_for_depth(
+            TIMED_DEPTH)).at_least_average()
+    else:
+        costs = _timed_twin(*shape, settings.depth)
     return 2 * costs.at_batch(settings.batch_size).seconds(settings.n_train, config, settings.n_test)
 
 
@@ -284,7 +299,7 @@ def _timed_twin(kind: str, width: int, activation: str, batchnorm: bool, dataset
     y = torch.randint(0, 10, (batch,), generator=generator)
     model = build_pair(s.net_config())[1]
     return measure_costs(model, (x, y), s.train_config(), torch.device(device),
-                         val_data=(x[:TIMED_EVAL_ROWS], y[:TIMED_EVAL_ROWS]))
+                         val_data=(x[:TIMED_EVAL_ROWS], y[:TIMED_EVAL_ROWS]), step_seconds=WIDE_STEP_SECONDS)
 
 
 # --- Several trainings as one run ----------------------------------------------------------

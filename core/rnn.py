@@ -171,7 +171,8 @@ def _workers(jobs: int) -> int:
 def estimate_sine_seconds(settings: SineSettings, device: torch.device, cells: tuple = CELLS) -> float:
     """How long `train_cells` takes here on `settings`' data: each cell's few real steps timed
     with the threads it will get (on short sequences and a bounded batch, then scaled: see
-    `_sequence_costs`), then laid out on the workers as `combined` runs them."""
+    `_sequence_costs`; a batch past the rows timed at no less than their average cost per row,
+    `Costs.at_least_average`), then laid out on the workers as `combined` runs them."""
     n_test = min(max(1, round(settings.samples * settings.test_fraction)), settings.samples - 1)
     n_train, config = settings.samples - n_test, settings.train_config()
     workers = _workers(len(cells))
@@ -179,7 +180,8 @@ def estimate_sine_seconds(settings: SineSettings, device: torch.device, cells: t
     order = sorted(cells, key=lambda c: -CELL_COST[c])
     return parallel_seconds([_sequence_costs(cell, settings.hidden_size, settings.num_layers, 1, True,
                                              timed_batch(config.batch_size), threads, str(device), settings.seq_len)
-                             .at_batch(config.batch_size).seconds(n_train, config, n_test) for cell in order], workers)
+                             .at_least_average().at_batch(config.batch_size).seconds(n_train, config, n_test)
+                             for cell in order], workers)
 
 
 def _sequence_costs(cell: str, hidden: int, layers: int, inputs: int, with_test: bool, batch: int, threads: int,

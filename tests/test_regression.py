@@ -130,7 +130,7 @@ def test_estimate_grows_with_the_work():
     small = regression.RegressionSettings()
     assert 0 < regression.estimate_seconds(small, CPU) < 60
     assert regression.estimate_seconds(regression.RegressionSettings(epochs=600), CPU) == pytest.approx(
-        2 * regression.estimate_seconds(small, CPU))
+        2 * regression.estimate_seconds(small, CPU), rel=0.02)  # the run's set-up counts once
     assert regression.estimate_seconds(regression.RegressionSettings(hidden=(512, 512)), CPU) > \
         regression.estimate_seconds(small, CPU)
     assert regression.estimate_seconds(regression.RegressionSettings(batch_size=8), CPU) > \

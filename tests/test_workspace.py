@@ -76,8 +76,8 @@ def test_a_lesson_opened_and_a_challenge_met_are_kept_as_progress():
     ws = at.session_state["_workspace"]["ws"]
     progress = {(p.kind, p.item): p for p in workspace.database().load_progress(ws)}
     assert progress[("lesson", "xor_hidden")].status == "ran"  # opened, then a run of its page kept
-    assert progress[("lesson", "xor_hidden")].detail == {"run": "#1", "figure": 75.0,
-                                                         "link": at.session_state["perceptron_mlp_runs"]["runs"][0].link}
+    first = at.session_state["perceptron_mlp_runs"]["runs"][0]
+    assert progress[("lesson", "xor_hidden")].detail == {"run": "#1", "figure": 75.0, "link": first.link}
     assert progress[("challenge", "xor_fewest")].status == "tried"
     at.slider(key="perceptron_mlp_hidden").set_value(2).run()
     at.button(key="perceptron_mlp_train").click().run()
