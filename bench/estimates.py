@@ -1,5 +1,7 @@
 """estimates: each training button's time estimate (what the page shows before the run) against
-the measured time of the same training, for a few settings per page.
+the measured time of the same training, for a few settings per page and for the far ends of the
+widgets (`EXTREMES`: the settings that froze a page while its estimate timed real steps at full
+size, with few epochs so that the measured run ends).
 
 A line per case: page, case, estimated_seconds, measured_seconds, ratio (estimate / measured;
 the issue asks for 0.5..2). Core-level runs: the page's live chart is not drawn, so the

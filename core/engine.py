@@ -477,13 +477,13 @@ def _pick_step(model: nn.Module, x: torch.Tensor, config: TrainConfig, device: t
 # lies beyond a cap is extrapolated: a larger batch from two row counts here; a longer sequence,
 # a deeper or a wider network by the pages (`costs_by_length`, `Costs.along`, `costs_by_width`).
 TIMED_ROWS = 256               # rows one timed step takes at most: a larger batch is extrapolated
-TIMED_STEPS = 48               # training steps one measure_costs takes at most, warm-up and repeats included
+TIMED_STEPS = 64               # training steps one measure_costs takes at most, warm-up and repeats included
 TIMED_EVAL_ROWS = 256          # rows one timed evaluation reads at most
 TIMED_PARAMETERS = 4_500_000   # parameters of a model measure_costs accepts: pages time a narrower copy
 TIMED_SEQUENCE = 16            # positions per sequence the pages time at most: longer ones are extrapolated
 STEP_SECONDS = 0.01            # about how long one timed step may take: the timed rows grow up to it
 WIDE_STEP_SECONDS = 0.03       # the same for a page that times one or two models: a batch's slope taken nearer it
-SHORT_CALL = 0.003             # a timed call this short gets a third sample (it is the most easily disturbed)
+SHORT_CALL = 0.003             # a timed call this short gets more samples (it is the most easily disturbed)
 
 
 @dataclass(frozen=True)
@@ -582,11 +582,12 @@ def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor
         left, seen = [TIMED_STEPS], {}
 
         def timed(rows: int, batches: int = 1, epochs: int = 1, repeats: int = 2) -> float:
-            """The fastest of `repeats` calls of `train` (a third for a short one), and of any
-            made before, for `epochs` epochs of `batches` batches of `rows` rows."""
+            """The fastest of `repeats` calls of `train` (up to three more for a short one, which a
+            moment's noise doubles), and of any made before, for `epochs` epochs of `batches`
+            batches of `rows` rows."""
             data, key = _rows(train_data, rows * batches), (rows, batches, epochs)
-            for count in range(repeats + 1):
-                if count == repeats and (repeats < 2 or seen[key] > SHORT_CALL):
+            for count in range(repeats + 3):
+                if count >= repeats and (repeats < 2 or seen[key] > SHORT_CALL):
                     break
                 left[0] -= batches * epochs
                 assert left[0] >= 0, "measure_costs took more steps than TIMED_STEPS"
@@ -607,8 +608,8 @@ def measure_costs(model: nn.Module, train_data: tuple[torch.Tensor, torch.Tensor
         # A call's parts: steps (two lengths), one more epoch (two epochs), and the rest once. A
         # part is never more than the one-step call it is part of: a disturbed timing stays bounded.
         one = timed(rows)
-        more = int(min(1 + 2 * steps, max(2, 2 * STEP_SECONDS / max(one, 1e-6))))
-        step = min(one, max((timed(rows, more, repeats=1 if one > 2 * STEP_SECONDS else 2) - one) / (more - 1), 0.0))
+        more = int(min(1 + 2 * steps, max(2, 2 * step_seconds / max(one, 1e-6))))
+        step = min(one, max((timed(rows, more, repeats=1 if one > 2 * step_seconds else 2) - one) / (more - 1), 0.0))
         epoch_fixed = 0.0  # beside long steps an epoch's own work (its figures, its events) is lost in the noise
         if one <= STEP_SECONDS:
             epoch_fixed = min(one - step, max(0.0, timed(rows, epochs=2) - one - step))
@@ -684,8 +685,9 @@ def costs_by_width(hidden: tuple[int, ...], inputs: int, outputs: int,
         return measure(hidden, None)
     wide, middle = (_narrowed(hidden, inputs, outputs, limit) for limit in (TIMED_PARAMETERS, TIMED_PARAMETERS // 8))
     wide_size, middle_size = mlp_parameters(inputs, wide, outputs), mlp_parameters(inputs, middle, outputs)
-    at_batch, at_few = measure(middle, None), measure(middle, WIDE_ROWS)
+    at_batch = measure(middle, None)
     batch = at_batch.batch
+    at_few = at_batch if batch <= WIDE_ROWS else measure(middle, WIDE_ROWS)
     wide_costs = measure(wide, min(batch, WIDE_ROWS))
     per_row = max(0.0, at_batch.step - at_few.step) / max(1, batch - WIDE_ROWS) / middle_size  # per parameter
     scale = size / wide_size

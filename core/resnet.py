@@ -379,11 +379,15 @@ def _stratified(labels: torch.Tensor, n: int, gen: torch.Generator) -> torch.Ten
 
 # --- BatchNorm effect: activation histograms -----------------------------------------------
 
+HISTOGRAM_IMAGES = {"mlp": 256, "conv": 32}  # images a histogram reads: a conv layer gives thousands of values each
+
+
 def activation_histograms(cfg: NetConfig, x: torch.Tensor, seed: int = 0, bins: int = 30,
                           max_layers: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Histograms of each hidden activation of the plain net at initialization, BN off vs on.
 
-    Forward hooks record the output of every activation for one batch x. Returns
+    Forward hooks record the output of every activation for one batch x (at most
+    HISTOGRAM_IMAGES of it). Returns
     (hist: [batchnorm, layer_index, layers, bin_start, bin_end, fraction],
      stats: [batchnorm, layer_index, layers, mean, std, mean_slope]) for up to `max_layers`
     evenly spaced layers: "batchnorm" is True/False, "layer_index" the activation's number
@@ -393,6 +397,7 @@ def activation_histograms(cfg: NetConfig, x: torch.Tensor, seed: int = 0, bins: 
     """
     hist_rows, stat_rows = [], []
     lo, hi = (0.0, 1.0) if cfg.activation == "sigmoid" else (None, None)
+    x = x[:HISTOGRAM_IMAGES[cfg.kind]]  # a preview on every settings change: bounded work, plenty of values
     for bn in (False, True):
         model = build_seeded(lambda bn=bn: DeepNet(replace(cfg, batchnorm=bn), residual=False), seed)
         model.train()  # BN uses the batch statistics, as during training

@@ -4,7 +4,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -12,7 +12,10 @@ from torch import nn
 
 from core.engine import (
     FAILED,
+    STEP_SECONDS,
     TIMED_EVAL_ROWS,
+    TIMED_ROWS,
+    TIMED_SEQUENCE,
     Costs,
     TrainConfig,
     build_seeded,
@@ -21,6 +24,7 @@ from core.engine import (
     measure_costs,
     parallel_seconds,
     predict,
+    run_to_end,
     timed_batch,
     train,
 )
@@ -171,17 +175,65 @@ def _workers(jobs: int) -> int:
 def estimate_sine_seconds(settings: SineSettings, device: torch.device, cells: tuple = CELLS) -> float:
     """How long `train_cells` takes here on `settings`' data: each cell's few real steps timed
     with the threads it will get (on short sequences and a bounded batch, then scaled: see
-    `_sequence_costs`; a batch past the rows timed at no less than their average cost per row,
-    `Costs.at_least_average`), then laid out on the workers as `combined` runs them."""
+    `_sequence_costs`; a batch past the rows timed dearer per row once its sequences outgrow the
+    caches, `_spill`), then laid out on the workers as `combined` runs them."""
     n_test = min(max(1, round(settings.samples * settings.test_fraction)), settings.samples - 1)
     n_train, config = settings.samples - n_test, settings.train_config()
     workers = _workers(len(cells))
     threads = max(1, torch.get_num_threads() // workers)
-    order = sorted(cells, key=lambda c: -CELL_COST[c])
-    return parallel_seconds([_sequence_costs(cell, settings.hidden_size, settings.num_layers, 1, True,
-                                             timed_batch(config.batch_size), threads, str(device), settings.seq_len)
-                             .at_least_average().at_batch(config.batch_size).seconds(n_train, config, n_test)
-                             for cell in order], workers)
+    order, seconds = sorted(cells, key=lambda c: -CELL_COST[c]), []
+    batch, T, size = timed_batch(config.batch_size), settings.seq_len, (settings.hidden_size, settings.num_layers)
+    for cell in order:
+        costs = _sequence_costs(cell, *size, 1, True, batch, threads, str(device), T)
+        if costs.rows < config.batch_size > TIMED_ROWS:  # far past the rows timed: a large batch's rows, measured
+            factor, spill_rows = _spill(*size, batch, threads, str(device))
+            reach = math.log(config.batch_size * T / (costs.rows * TIMED_SEQUENCE))  # rows × positions
+            share = min(1.0, max(0.0, reach / math.log(spill_rows / costs.rows))) if spill_rows > costs.rows else 0.0
+            costs = _spilled(costs, 1 + share * (factor - 1))
+        seconds.append(costs.at_batch(config.batch_size).seconds(n_train, config, n_test))
+    return parallel_seconds(seconds, workers)
+
+
+SPILL_SIZE = 512 * TIMED_SEQUENCE * 128 * 2  # rows × positions × hidden × layers past the caches' hold, about
+SPILL_ROWS = 4096  # rows of TIMED_SEQUENCE positions the one real step of a large batch takes at most
+
+
+def _spilled(costs: Costs, factor: float) -> Costs:
+    """`costs` with every row past the rows timed (and every row evaluated) `factor` times as dear."""
+    at_rows = costs.step - costs.step_row * (costs.batch - costs.rows)
+    return replace(costs, step=at_rows + factor * costs.step_row * (costs.batch - costs.rows),
+                   step_row=factor * costs.step_row, eval_row=factor * costs.eval_row)
+
+
+@functools.lru_cache(maxsize=32)
+def _spill(hidden: int, layers: int, batch: int, threads: int, device: str) -> tuple[float, int]:
+    """How a large batch's rows really cost against the few rows the estimates time: an LSTM of
+    this size, one real step of as many rows of TIMED_SEQUENCE positions as outgrow the caches
+    (SPILL_SIZE; at most SPILL_ROWS) against its estimate: (factor, rows). Past the caches a
+    row costs more (its sequences spill to memory); a small network's rows may cost less (longer
+    vectors). A smaller batch gets part of the factor, by the logarithm of its rows × positions.
+    Once per network size and batch, one real step (a fraction of a second); 0.5 to 8."""
+    estimated = _timed_sequences("lstm", hidden, layers, 1, True, batch, threads, device, TIMED_SEQUENCE)
+    rows = min(SPILL_ROWS, max(2 * estimated.rows, SPILL_SIZE // (TIMED_SEQUENCE * hidden * layers)))
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(rows, TIMED_SEQUENCE, 1, generator=generator)
+    y = torch.randn(rows, TIMED_SEQUENCE, 1, generator=generator)
+    config = TrainConfig(epochs=1, batch_size=rows, lr=0.001, optimizer="adam", task="regression",
+                         log_every=10**9, shuffle=False)
+    model, before, fastest = make_model("lstm", hidden, layers), torch.get_num_threads(), math.inf
+    torch.set_num_threads(threads)
+    try:
+        for _ in range(3):  # a short step twice more: its first call pays for a new shape's set-up
+            started = time.perf_counter()
+            run_to_end(train(model, (x, y), config, torch.device(device)))
+            fastest = min(fastest, time.perf_counter() - started)
+            if fastest > 5 * STEP_SECONDS:  # a long step: its set-up is lost in it, once will do
+                break
+    finally:
+        torch.set_num_threads(before)
+    at_rows = estimated.step - estimated.step_row * (estimated.batch - estimated.rows)
+    real = fastest - estimated.run_fixed - estimated.epoch_fixed - at_rows
+    return min(8.0, max(0.5, real / max(estimated.step_row * (rows - estimated.rows), 1e-9))), rows
 
 
 def _sequence_costs(cell: str, hidden: int, layers: int, inputs: int, with_test: bool, batch: int, threads: int,

@@ -16,8 +16,8 @@ from core.models import count_params
 
 CPU = torch.device("cpu")
 WIDE = (4096,) * 6  # the widest and deepest MLP the ANN page's hidden-layer boxes accept
-CACHES = (ann._costs, regression._costs, rnn._timed_sequences, stocks._timed_windows, resnet._timed_twin,
-          cnn._costs, transfer._costs)
+CACHES = (ann._costs, regression._costs, rnn._timed_sequences, rnn._spill, stocks._timed_windows, resnet._timed_twin,
+          cnn._costs, cnn._augment_seconds, transfer._costs)
 MEASUREMENTS = 6  # measure_costs calls one estimate may make at most (three RNN cells; two copies of a wide MLP)
 
 
@@ -37,6 +37,7 @@ def work(monkeypatch):
         found["evaluate"].append({"rows": len(x), "shape": tuple(x.shape[1:])})
         return real_evaluate(model, x, y, *args, **kwargs)
     monkeypatch.setattr(engine, "train", train)
+    monkeypatch.setattr(rnn, "train", train)  # a large batch's one real step (rnn._spill)
     monkeypatch.setattr(engine, "evaluate", evaluate)
     for cache in CACHES:
         cache.cache_clear()
@@ -87,13 +88,14 @@ def test_an_estimate_touches_bounded_work_whatever_the_settings(case, work):
     trains, evaluations = work["train"], work["evaluate"]
     assert trains, "the estimate timed nothing"
     for call in trains:  # an epoch or two of a few batches of a bounded model on bounded rows
-        assert call["epochs"] <= 2 and call["batch"] <= engine.TIMED_ROWS
+        assert call["epochs"] <= 2 and call["batch"] <= max(engine.TIMED_ROWS, rnn.SPILL_ROWS)
         assert call["rows"] <= engine.TIMED_ROWS * engine.TIMED_STEPS
         assert call["parameters"] <= engine.TIMED_PARAMETERS
         if len(call["shape"]) == 2 and case.startswith(("rnn", "stocks")):  # (positions, features)
             assert call["shape"][0] <= engine.TIMED_SEQUENCE
     steps = sum(math.ceil(c["rows"] / c["batch"]) * c["epochs"] for c in trains)
     assert steps <= MEASUREMENTS * engine.TIMED_STEPS
+    assert sum(c["batch"] > engine.TIMED_ROWS for c in trains) <= 3  # the one calibration of a large batch
     assert all(e["rows"] <= engine.TIMED_EVAL_ROWS for e in evaluations)
     assert len(evaluations) <= MEASUREMENTS * 5
 
@@ -129,6 +131,9 @@ def test_a_wide_network_is_timed_as_narrower_copies_in_proportion_to_its_paramet
     costs = engine.costs_by_width(WIDE, 784, 10, measure)
     assert all(engine.mlp_parameters(784, w, 10) <= engine.TIMED_PARAMETERS for w, _ in timed) and len(timed) == 3
     assert sorted(rows or 64 for _, rows in timed) == [engine.WIDE_ROWS, engine.WIDE_ROWS, 64]
+    timed.clear()
+    engine.costs_by_width(WIDE, 784, 10, lambda widths, rows: measure(widths, rows or engine.WIDE_ROWS))
+    assert len(timed) == 2  # a batch of WIDE_ROWS: the middle copy's one timing serves for both
     size = engine.mlp_parameters(784, WIDE, 10)
     assert costs.step == pytest.approx(1e-8 * size + 1e-10 * size * 64, rel=0.02)  # its fixed 1 ms scaled too
     assert costs.at_batch(1024).step == pytest.approx(1e-8 * size + 1e-10 * size * 1024, rel=0.02)

@@ -99,12 +99,11 @@ def measured_slowly(steps: Callable[[], Iterable[dict]], key: str, label: str, w
     Stop button; Stop or any other widget reruns the page, which ends it between two of its
     steps. `steps()` yields {"progress": 0..1} events and a last {"kind": "end", ...}, returned
     (None when stopped)."""
-    button = where.empty()
+    button, bar = where.empty(), where.empty()
     ticket = _take_slot(button, key)
     events = steps()
     try:
         button.button(t("common.stop"), key=f"{key}_stop", help=t("common.stop_help"))
-        bar = where.progress(0.0, text=label)
         for event in events:
             if event.get("kind") == "end":
                 return event
@@ -112,6 +111,7 @@ def measured_slowly(steps: Callable[[], Iterable[dict]], key: str, label: str, w
         return None
     finally:
         button.empty()
+        bar.empty()
         if hasattr(events, "close"):
             events.close()
         slots.shared(current_device().type).release(ticket)
