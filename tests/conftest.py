@@ -86,17 +86,44 @@ def slider_value(page, label: str) -> str:
     return slider.locator("[data-testid='stSliderThumbValue']").inner_text()
 
 
+# Refuses every network connection from the moment it runs: run_recipe runs it in this process
+# (and undoes it), tests/test_recipes.py before a recipe in a fresh Python, so a recipe that
+# reaches for the internet fails its test instead of passing on a machine that happens to be online.
+NO_NETWORK = """
+import socket
+def _refuse(*args, **kwargs):
+    raise OSError("the network is blocked in this test")
+socket.socket.connect = socket.socket.connect_ex = _refuse
+socket.create_connection = socket.getaddrinfo = _refuse
+"""
+
+
+@contextlib.contextmanager
+def no_network():
+    import socket
+
+    saved = socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo
+    exec(NO_NETWORK, {})
+    try:
+        yield
+    finally:
+        socket.socket.connect, socket.socket.connect_ex, socket.create_connection, socket.getaddrinfo = saved
+
+
 def run_recipe(name: str, optimizer=None, **values) -> dict:
-    """Run core/recipes/<name>.py offline with `values` (small settings) on the embedded data.
+    """Run core/recipes/<name>.py offline (the network blocked) with `values` (small settings) on
+    the embedded data (DATA_DIR = the playground's data/ unless `values` names another).
 
     Returns the script's global variables after it ran, so a test reads the figures the
     script printed (e.g. `run_recipe("ann", EPOCHS=1)["test_acc"]`).
     """
     from core import recipes
 
-    code = recipes.render(name, optimizer=optimizer, DATA_DIR=str(ROOT / "data"), **values)
+    values.setdefault("DATA_DIR", str(ROOT / "data"))
+    code = recipes.render(name, optimizer=optimizer, **values)
     namespace = {"__name__": "__main__", "__file__": f"{name}.py"}
-    exec(compile(code, f"{name}.py", "exec"), namespace)
+    with no_network():
+        exec(compile(code, f"{name}.py", "exec"), namespace)
     return namespace
 
 

@@ -272,7 +272,7 @@ def test_recipe_settings_and_optimizer_come_from_the_page_settings():
     code = recipes.render("resnet", optimizer=settings.train_config(), **settings.recipe_values())
     assert "torch.optim.Adam(model.parameters(), lr=LR)" in code
     assert "\nLR = 0.05" in code and "\nKIND = 'conv'" in code and "\nWIDTH = 8" in code
-    assert set(settings.recipe_values()) | {"DATA_DIR"} == set(recipes.settings("resnet"))
+    assert set(settings.recipe_values()) | {"DATA_DIR", "WEIGHTS"} == set(recipes.settings("resnet"))
 
 
 # --- transfer learning: offline and from a cached file (never downloads) -------------------

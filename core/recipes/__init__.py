@@ -10,11 +10,15 @@ holds one constant per line; `render(name, EPOCHS=3)` writes the page's values t
 Python literals) and keeps the comments. A line ending in `# @optimizer` is rewritten from
 `core.engine.optimizer_spec`, the one map from an optimizer name to `torch.optim` code.
 `notebook(code)` turns a script into a Jupyter notebook, one cell per `# %%` block.
+`files(name, ...)` names the playground's own files a recipe reads (MNIST, the CIFAR-10 subset,
+the transfer backbone, a stock's CSV): "Show the code" offers them for download, and the
+script looks for them under its DATA_DIR, so it runs in any empty folder, offline too.
 
 The comments are the recipe's prose. `render(..., language="ko")` swaps each one for its
 translation in content/ko/recipes/<name>.toml (English comment = translated comment);
 identifiers, strings and printed output stay as they are.
 """
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -32,6 +36,18 @@ _DOCSTRING = re.compile(r'^(?P<code>\s*""")(?P<text>[^"]+)(?P<end>"""\s*)$')
 _COMMENT = re.compile(r"^(?P<code>(?:[^#\"']|\"[^\"]*\"|'[^']*')*?)(?P<hash>#+ ?)(?P<text>.*)$")
 _BLOCK = re.compile(r"(# --- settings ---\n)(.*?)(# --- end of settings ---\n)", re.DOTALL)
 _CONSTANT = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*) = (?P<value>.*?)(?P<comment>  # .*)?$")
+SHIPPED_DIR = RECIPES_DIR.parent.parent / "data"  # the playground's embedded files (data/README.md)
+MNIST = tuple(f"mnist/{split}-{kind}-idx{dims}-ubyte.gz" for split in ("train", "t10k")
+              for kind, dims in (("images", 3), ("labels", 1)))
+CIFAR10 = ("cifar10/train.zip", "cifar10/test.zip")
+# The files under DATA_DIR each recipe reads, for its settings (a dict of its constants).
+NEEDS = {
+    "ann": lambda s: MNIST,
+    "cnn": lambda s: MNIST if s["DATASET"] == "mnist" else CIFAR10,
+    "resnet": lambda s: MNIST if s["DATASET"] == "mnist" else CIFAR10,
+    "transfer": lambda s: (*CIFAR10, "models/cifar5_backbone.pt"),
+    "stocks": lambda s: (f"stocks/{s['SYMBOL']}.csv",),
+}
 _OPTIMIZER_LINE = re.compile(r"^(?P<indent>\s*)(?P<target>\w+) = torch\.optim\.\w+\((?P<params>[^,]+),"
                              r".*\)(?P<comment>\s*# @optimizer.*)$")
 
@@ -51,6 +67,23 @@ def settings(name: str) -> dict[str, str]:
     if block is None:
         raise ValueError(f"recipe {name!r} has no '# --- settings ---' block")
     return {m["name"]: m["value"] for line in block[2].splitlines() if (m := _CONSTANT.match(line))}
+
+
+def files(name: str, **values) -> dict[str, Path]:
+    """The playground's files recipe `name` reads with these settings: where the script looks
+    for each (relative to the folder it runs in, e.g. "data/mnist/t10k-labels-idx1-ubyte.gz")
+    -> the playground's copy. A file the playground has no copy of (a stock typed in by the
+    learner) is left out: the script downloads it."""
+    if name not in NEEDS:
+        return {}
+    written = settings(name)
+    unknown = sorted(set(values) - set(written))
+    if unknown:
+        raise KeyError(f"recipe {name!r} has no setting {', '.join(unknown)}")
+    current = {key: values[key] if key in values else ast.literal_eval(text) for key, text in written.items()}
+    data_dir = Path(current["DATA_DIR"])
+    return {(data_dir / relative).as_posix(): SHIPPED_DIR / relative for relative in NEEDS[name](current)
+            if (SHIPPED_DIR / relative).exists()}
 
 
 def optimizer_code(config: TrainConfig, params: str = "model.parameters()", lr: str = "LR") -> str:

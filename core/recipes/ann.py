@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
 # --- settings ---
-DATA_DIR = "./data"  # torchvision downloads MNIST here the first time
+DATA_DIR = "./data"  # MNIST's four files in DATA_DIR/mnist/ (the playground offers them); else downloaded here
 N_TRAIN = 60000  # the first N training images; testing always uses the official 10,000
 HIDDEN = (128, 64)  # hidden layer widths: the notebook's SimpleANN is 784-128-64-10
 ACTIVATION = "ReLU"  # a torch.nn activation: ReLU, Sigmoid, Tanh, LeakyReLU, ELU, GELU
@@ -27,6 +27,7 @@ LR = 0.01  # learning rate
 SEED = 0  # same seed, same initial weights and batch order
 NORMALIZATION = (0.5, 0.5)  # (mean, std) for Normalize: (0.5, 0.5) maps 0..1 to -1..1
 WEIGHTS_FILE = "mnist_ann.pt"  # where the trained weights are saved
+WEIGHTS = None  # a .pt downloaded from the playground's 📦 box: its weights are loaded instead of training
 # --- end of settings ---
 
 torch.manual_seed(SEED)
@@ -41,8 +42,8 @@ device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 root, download = Path(DATA_DIR), True
 embedded = Path(DATA_DIR) / "mnist"
 if (embedded / "train-images-idx3-ubyte.gz").exists():
-    # The playground's data/ folder holds MNIST's four .gz files: torchvision reads them
-    # uncompressed from <root>/MNIST/raw/, so unpack them once instead of downloading.
+    # DATA_DIR/mnist/ holds MNIST's four .gz files (the playground's copies): torchvision reads
+    # them uncompressed from <root>/MNIST/raw/, so unpack them once instead of downloading.
     root, download = Path(DATA_DIR) / ".cache" / "torchvision", False
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
@@ -56,8 +57,12 @@ transform = transforms.Compose([
     transforms.ToTensor(),  # uint8 0..255 -> float 0..1, shape (1, 28, 28)
     transforms.Normalize((mean,), (std,)),
 ])
-train_set = datasets.MNIST(root, train=True, download=download, transform=transform)
-test_set = datasets.MNIST(root, train=False, download=download, transform=transform)
+try:
+    train_set = datasets.MNIST(root, train=True, download=download, transform=transform)
+    test_set = datasets.MNIST(root, train=False, download=download, transform=transform)
+except RuntimeError:  # torchvision could not download: offline
+    raise SystemExit(f"No internet to download MNIST: put its four .gz files (the playground's "
+                     f"'Show the code' offers them) in {embedded}/") from None
 if len(train_set) > N_TRAIN:
     train_set = Subset(train_set, range(N_TRAIN))  # the first N_TRAIN images
 train_loader = DataLoader(train_set, batch_size=BATCH_SIZE, shuffle=True,
@@ -89,6 +94,20 @@ print("parameters:", sum(p.numel() for p in model.parameters()))
 # images the model never trains on.
 
 # %%
+def load_weights(model, name=""):
+    """WEIGHTS into the model if the file holds this one (its model entry is name; '' fits any); True if loaded."""
+    checkpoint = torch.load(WEIGHTS, weights_only=True)  # tensors and plain values only: no code runs
+    if name and checkpoint.get("model", "") != name:
+        return False
+    try:
+        model.load_state_dict(checkpoint.get("state_dict", checkpoint))  # a bare state_dict loads too
+    except RuntimeError:  # other layer sizes: the file was trained with other settings
+        raise SystemExit(f"{WEIGHTS} does not fit this model: use the settings it was trained with, "
+                         f"{checkpoint.get('settings')}") from None
+    print(f"loaded {name or 'the model'} from {WEIGHTS}: evaluated, not trained")
+    return True
+
+
 criterion = nn.CrossEntropyLoss()
 optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9)  # @optimizer
 
@@ -103,9 +122,11 @@ def test_accuracy():
     return 100.0 * correct / len(test_set)
 
 
-print(f"untrained test accuracy: {test_accuracy():.2f}%")  # about 10%: guessing
+epochs = 0 if WEIGHTS and load_weights(model) else EPOCHS
+test_acc = test_accuracy()
+print(f"test accuracy before training: {test_acc:.2f}%")  # random weights: about 10%, guessing
 start = time.perf_counter()
-for epoch in range(1, EPOCHS + 1):
+for epoch in range(1, epochs + 1):
     model.train()
     running_loss = 0.0
     for images, labels in train_loader:

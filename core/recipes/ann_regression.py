@@ -28,6 +28,7 @@ SEED = 0  # same seed, same initial weights and batch order
 SPLIT_SEED = 0  # which rows go to training, validation and test
 VAL_SHARE = 0.2  # share of all rows for early stopping
 TEST_SHARE = 0.2  # share of all rows for the final figures
+WEIGHTS = None  # a .pt downloaded from the playground's 📦 box: its weights are loaded instead of training
 # --- end of settings ---
 
 # %% [markdown]
@@ -60,7 +61,7 @@ print(f"{len(train_rows)} training, {len(val_rows)} validation, {len(test_rows)}
 
 # %%
 torch.manual_seed(SEED)
-layers, width = [], x_train.shape[1]
+layers, width = [nn.Flatten()], x_train.shape[1]  # Flatten keeps (N, 10) as it is, and the playground's layer numbers
 for size in HIDDEN:
     layers += [nn.Linear(width, size), getattr(nn, ACTIVATION)()]
     if DROPOUT > 0:
@@ -76,12 +77,27 @@ print("parameters:", sum(p.numel() for p in model.parameters()))
 # The batches are slices of a shuffled order of the rows, all held in memory as tensors.
 
 # %%
+def load_weights(model, name=""):
+    """WEIGHTS into the model if the file holds this one (its model entry is name; '' fits any); True if loaded."""
+    checkpoint = torch.load(WEIGHTS, weights_only=True)  # tensors and plain values only: no code runs
+    if name and checkpoint.get("model", "") != name:
+        return False
+    try:
+        model.load_state_dict(checkpoint.get("state_dict", checkpoint))  # a bare state_dict loads too
+    except RuntimeError:  # other layer sizes: the file was trained with other settings
+        raise SystemExit(f"{WEIGHTS} does not fit this model: use the settings it was trained with, "
+                         f"{checkpoint.get('settings')}") from None
+    print(f"loaded {name or 'the model'} from {WEIGHTS}: evaluated, not trained")
+    return True
+
+
+epochs = 0 if WEIGHTS and load_weights(model) else EPOCHS
 torch.manual_seed(SEED)  # dropout's masks follow the seed too
 optimizer = torch.optim.Adam(model.parameters(), lr=LR)  # @optimizer
 loss_fn = nn.MSELoss()
 order = torch.Generator().manual_seed(SEED)  # the batch order
 best, best_epoch, best_state, bad = float("inf"), 0, None, 0
-for epoch in range(1, EPOCHS + 1):
+for epoch in range(1, epochs + 1):
     model.train()
     perm = torch.randperm(len(x_train), generator=order)
     for start in range(0, len(x_train), BATCH_SIZE):

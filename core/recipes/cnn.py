@@ -34,7 +34,8 @@ JITTER = 0.0  # augmentation: brightness, contrast, saturation each × a factor 
 DEGREES = 0.0  # augmentation: rotate by an angle between -DEGREES and +DEGREES (0 = off)
 CALCULATOR_INPUT = (1, 28, 28)  # the shape calculator's input, C×H×W
 CALCULATOR_LAYERS = [{'type': 'conv', 'out_channels': 6, 'kernel_size': 5, 'stride': 1, 'padding': 0}, {'type': 'relu'}, {'type': 'maxpool', 'kernel_size': 2, 'stride': 2, 'padding': 0}, {'type': 'conv', 'out_channels': 16, 'kernel_size': 5, 'stride': 1, 'padding': 0}, {'type': 'relu'}, {'type': 'maxpool', 'kernel_size': 2, 'stride': 2, 'padding': 0}, {'type': 'flatten'}, {'type': 'linear', 'out_features': 10}]  # the shape calculator's layers (empty when its stack is invalid)
-DATA_DIR = "data"  # the playground's data/ folder is read offline; elsewhere torchvision downloads here
+DATA_DIR = "data"  # the playground's copies (it offers them) in DATA_DIR/mnist/ or cifar10/; else downloads here
+WEIGHTS = None  # a .pt downloaded from the playground's 📦 box: its weights are loaded instead of training
 # --- end of settings ---
 
 device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -45,8 +46,8 @@ transform = transforms.Compose([transforms.ToTensor(),
 
 # %% [markdown]
 # ## The data
-# With the playground's `data/` folder the script reads its embedded copies (MNIST's own IDX
-# files; a 10,000 / 2,000 JPEG subset of CIFAR-10) and needs no internet. Anywhere else
+# With the playground's copies in `DATA_DIR` (MNIST's own IDX files; a 10,000 / 2,000 JPEG
+# subset of CIFAR-10: "Show the code" offers them) the script needs no internet. Without them
 # torchvision downloads the full dataset into `DATA_DIR`.
 
 
@@ -63,10 +64,19 @@ def unpack_once(unpack, target: Path) -> Path:
     return target
 
 
+def download(dataset, folder: str, files: str, train: bool):
+    """torchvision's copy of the dataset, downloaded into DATA_DIR; offline, which files to put where."""
+    try:
+        return dataset(DATA_DIR, train=train, download=True, transform=transform)
+    except (RuntimeError, OSError):  # torchvision could not download: offline
+        raise SystemExit(f"No internet to download {dataset.__name__}: put {files} (the playground's "
+                         f"'Show the code' offers them) in {Path(DATA_DIR) / folder}/") from None
+
+
 def mnist(train: bool):
     embedded = Path(DATA_DIR) / "mnist"
     if not (embedded / "train-images-idx3-ubyte.gz").exists():
-        return datasets.MNIST(DATA_DIR, train=train, download=True, transform=transform)
+        return download(datasets.MNIST, "mnist", "its four .gz files", train)
 
     def gunzip(folder: Path):  # torchvision reads the uncompressed files from <root>/MNIST/raw
         folder.mkdir(parents=True)
@@ -83,7 +93,7 @@ def cifar10(train: bool):
     split = "train" if train else "test"
     archive = Path(DATA_DIR) / "cifar10" / f"{split}.zip"
     if not archive.exists():
-        return datasets.CIFAR10(DATA_DIR, train=train, download=True, transform=transform)
+        return download(datasets.CIFAR10, "cifar10", "train.zip and test.zip", train)
     # <split>/<class>/<n>.jpg: ImageFolder numbers the classes alphabetically, CIFAR-10's order.
     def unzip(folder: Path):
         with zipfile.ZipFile(archive) as zipped:
@@ -195,6 +205,20 @@ def augment(images: torch.Tensor) -> torch.Tensor:
 # epoch, the accuracy on test images the model never trained on.
 
 # %%
+def load_weights(model, name=""):
+    """WEIGHTS into the model if the file holds this one (its model entry is name; '' fits any); True if loaded."""
+    checkpoint = torch.load(WEIGHTS, weights_only=True)  # tensors and plain values only: no code runs
+    if name and checkpoint.get("model", "") != name:
+        return False
+    try:
+        model.load_state_dict(checkpoint.get("state_dict", checkpoint))  # a bare state_dict loads too
+    except RuntimeError:  # other layer sizes: the file was trained with other settings
+        raise SystemExit(f"{WEIGHTS} does not fit this model: use the settings it was trained with, "
+                         f"{checkpoint.get('settings')}") from None
+    print(f"loaded {name or 'the model'} from {WEIGHTS}: evaluated, not trained")
+    return True
+
+
 criterion = nn.CrossEntropyLoss()
 optimizer = torch.optim.Adam(model.parameters(), lr=LR)  # @optimizer
 
@@ -211,7 +235,11 @@ def accuracy(loader) -> float:
     return 100.0 * correct / total
 
 
-for epoch in range(EPOCHS):
+epochs = 0 if WEIGHTS and load_weights(model) else EPOCHS
+if epochs == 0:  # nothing to train: the test accuracy of the weights as they are
+    test_acc = accuracy(test_loader)
+    print(f"test accuracy {test_acc:.2f}%")
+for epoch in range(epochs):
     model.train()
     for images, labels in train_loader:
         images, labels = augment(images.to(device)), labels.to(device)

@@ -22,6 +22,7 @@ EPOCHS = 200  # passes over the data
 BATCH_SIZE = 0  # points per step; 0 = all of them (one step per epoch)
 LR = 0.03  # learning rate
 SEED = 0  # initial weights and batch order
+WEIGHTS = None  # a .pt downloaded from the playground's 📦 box: its weights are loaded instead of training
 # --- end of settings ---
 
 
@@ -70,7 +71,8 @@ print(f"{DATASET}: {len(X)} points, {int(y.sum())} of class 1")
 
 # %%
 torch.manual_seed(SEED)  # the same starting weights every run
-model = nn.Sequential(nn.Linear(2, HIDDEN), getattr(nn, ACTIVATION)(), nn.Linear(HIDDEN, 2))
+# Flatten keeps (N, 2) as it is, and the playground's layer numbers, so its weights load.
+model = nn.Sequential(nn.Flatten(), nn.Linear(2, HIDDEN), getattr(nn, ACTIVATION)(), nn.Linear(HIDDEN, 2))
 optimizer = torch.optim.Adam(model.parameters(), lr=LR)  # @optimizer
 loss_fn = nn.CrossEntropyLoss()
 print(model)
@@ -80,10 +82,25 @@ print(model)
 # Each epoch shuffles the points, steps through them in batches and reports the mean loss.
 
 # %%
+def load_weights(model, name=""):
+    """WEIGHTS into the model if the file holds this one (its model entry is name; '' fits any); True if loaded."""
+    checkpoint = torch.load(WEIGHTS, weights_only=True)  # tensors and plain values only: no code runs
+    if name and checkpoint.get("model", "") != name:
+        return False
+    try:
+        model.load_state_dict(checkpoint.get("state_dict", checkpoint))  # a bare state_dict loads too
+    except RuntimeError:  # other layer sizes: the file was trained with other settings
+        raise SystemExit(f"{WEIGHTS} does not fit this model: use the settings it was trained with, "
+                         f"{checkpoint.get('settings')}") from None
+    print(f"loaded {name or 'the model'} from {WEIGHTS}: evaluated, not trained")
+    return True
+
+
+epochs = 0 if WEIGHTS and load_weights(model) else EPOCHS
 batch_size = BATCH_SIZE if BATCH_SIZE > 0 else len(X)
 order = torch.Generator().manual_seed(SEED)  # the batch order has its own seeded generator
 losses = []
-for epoch in range(1, EPOCHS + 1):
+for epoch in range(1, epochs + 1):
     perm = torch.randperm(len(X), generator=order)
     epoch_loss = 0.0
     for start in range(0, len(X), batch_size):

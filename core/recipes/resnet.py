@@ -18,7 +18,7 @@ from torch import nn
 
 # %%
 # --- settings ---
-DATA_DIR = "data"  # the playground's data/ folder reads its embedded files; elsewhere torchvision downloads
+DATA_DIR = "data"  # the playground's copies (it offers them) in DATA_DIR/mnist/ or cifar10/; else downloads here
 DATASET = "mnist"  # "mnist" (digits) or "cifar10" (small photos)
 KIND = "mlp"  # "mlp": fully connected layers; "conv": 3 convolutional stages
 DEPTH = 20  # weight layers: first + 2 per block + last (even)
@@ -31,6 +31,7 @@ EPOCHS = 3  # passes over the training images, for each network
 BATCH_SIZE = 64  # images per optimizer step
 LR = 0.01  # learning rate, the same for both networks
 SEED = 0  # same seed: same subset, same start weights, same batch order
+WEIGHTS = None  # a .pt downloaded from the playground's 📦 box: its weights are loaded instead of training
 # --- end of settings ---
 
 BLOCKS = (DEPTH - 2) // 2
@@ -74,12 +75,17 @@ def load(train):
         return images.unsqueeze(1), read_idx(embedded / f"{split}-labels-idx1-ubyte.gz")
     if DATASET == "cifar10" and (embedded / "train.zip").exists():
         return read_jpeg_zip(embedded / ("train.zip" if train else "test.zip"))
-    from torchvision import datasets  # not in the playground's folder: download once
+    from torchvision import datasets  # not in DATA_DIR: download once
 
-    if DATASET == "mnist":
-        dataset = datasets.MNIST(DATA_DIR, train=train, download=True)
-        return dataset.data.unsqueeze(1), dataset.targets
-    dataset = datasets.CIFAR10(DATA_DIR, train=train, download=True)
+    try:
+        if DATASET == "mnist":
+            dataset = datasets.MNIST(DATA_DIR, train=train, download=True)
+            return dataset.data.unsqueeze(1), dataset.targets
+        dataset = datasets.CIFAR10(DATA_DIR, train=train, download=True)
+    except (RuntimeError, OSError):  # torchvision could not download: offline
+        files = "its four .gz files" if DATASET == "mnist" else "train.zip and test.zip"
+        raise SystemExit(f"No internet to download {DATASET}: put {files} (the playground's "
+                         f"'Show the code' offers them) in {embedded}/") from None
     return torch.from_numpy(dataset.data).permute(0, 3, 1, 2), torch.tensor(dataset.targets)
 
 
@@ -187,6 +193,20 @@ def weight_layers(model):
 # the gradient that reached the first layer on the last batch, and the test accuracy.
 
 # %%
+def load_weights(model, name=""):
+    """WEIGHTS into the model if the file holds this one (its model entry is name; '' fits any); True if loaded."""
+    checkpoint = torch.load(WEIGHTS, weights_only=True)  # tensors and plain values only: no code runs
+    if name and checkpoint.get("model", "") != name:
+        return False
+    try:
+        model.load_state_dict(checkpoint.get("state_dict", checkpoint))  # a bare state_dict loads too
+    except RuntimeError:  # other layer sizes: the file was trained with other settings
+        raise SystemExit(f"{WEIGHTS} does not fit this model: use the settings it was trained with, "
+                         f"{checkpoint.get('settings')}") from None
+    print(f"loaded {name or 'the model'} from {WEIGHTS}: evaluated, not trained")
+    return True
+
+
 def accuracy(model):
     model.eval()
     with torch.no_grad():
@@ -196,12 +216,13 @@ def accuracy(model):
     return 100 * correct / len(x_test)
 
 
-def train(model):
+def train(model, epochs=EPOCHS):
     model.to(device).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9)  # @optimizer
     criterion = nn.CrossEntropyLoss()
     order = torch.Generator().manual_seed(SEED)  # the same batch order for both networks
-    for epoch in range(1, EPOCHS + 1):
+    acc, first = accuracy(model), float("nan")  # no gradient before the first step
+    for epoch in range(1, epochs + 1):
         perm = torch.randperm(len(x_train), generator=order).to(device)
         for start in range(0, len(x_train), BATCH_SIZE):
             batch = perm[start:start + BATCH_SIZE]
@@ -225,7 +246,7 @@ for name in ("plain", "residual"):
     model.load_state_dict(start_weights, strict=False)  # same initial weights (the 1x1 skips are extra)
     print(f"{name.capitalize()} network: {DEPTH} weight layers, "
           f"{sum(p.numel() for p in model.parameters()):,} parameters")
-    results[name] = train(model)
+    results[name] = train(model, 0 if WEIGHTS and load_weights(model, name) else EPOCHS)
 
 (acc_plain, grad_plain), (acc_residual, grad_residual) = results["plain"], results["residual"]
 print(f"Test accuracy: plain {acc_plain:.1f}%, residual {acc_residual:.1f}%. "

@@ -18,6 +18,7 @@ LR = 0.01  # learning rate
 TOLERANCE = 0.1  # an answer is right within +-TOLERANCE of the first value
 SEED = 0  # same data and the same initial weights for every cell
 DATA_DIR = "data"  # not read here: the sequences are generated below
+WEIGHTS = None  # a .pt downloaded from the playground's 📦 box: its weights are loaded instead of training
 # --- end of settings ---
 
 # %% [markdown]
@@ -44,15 +45,30 @@ x_test, y_test = make_data(T, TEST_SAMPLES, SEED + 1)
 # ## Train each cell and score its last answer
 
 # %%
+def load_weights(model, name=""):
+    """WEIGHTS into the model if the file holds this one (its model entry is name; '' fits any); True if loaded."""
+    checkpoint = torch.load(WEIGHTS, weights_only=True)  # tensors and plain values only: no code runs
+    if name and checkpoint.get("model", "") != name:
+        return False
+    try:
+        model.load_state_dict(checkpoint.get("state_dict", checkpoint))  # a bare state_dict loads too
+    except RuntimeError:  # other layer sizes: the file was trained with other settings
+        raise SystemExit(f"{WEIGHTS} does not fit this model: use the settings it was trained with, "
+                         f"{checkpoint.get('settings')}") from None
+    print(f"loaded {name or 'the model'} from {WEIGHTS}: evaluated, not trained")
+    return True
+
+
 accuracy = {}
 for cell in ("rnn", "lstm", "gru"):
     torch.manual_seed(SEED)                        # same initial weights for every cell
     order = torch.Generator().manual_seed(SEED)    # same batch order for every cell
     rnn = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](2, HIDDEN, batch_first=True)
     head = nn.Linear(HIDDEN, 1)
-    model = nn.ModuleList([rnn, head])
+    model = nn.ModuleDict({"rnn": rnn, "head": head})  # named as in the playground, so its weights load
+    epochs = 0 if WEIGHTS and load_weights(model, cell) else EPOCHS
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)  # @optimizer
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         perm = torch.randperm(len(x_train), generator=order)
         for i in range(0, len(x_train), BATCH_SIZE):
             idx = perm[i:i + BATCH_SIZE]

@@ -22,6 +22,7 @@ BATCH_SIZE = 128  # sequences per optimizer step
 SEED = 0  # same initial weights and batch order for every cell
 CELLS = ("rnn", "lstm", "gru")  # the cells to compare
 DATA_DIR = "data"  # not read here: the sine waves are generated below
+WEIGHTS = None  # a .pt downloaded from the playground's 📦 box: its weights are loaded instead of training
 # --- end of settings ---
 
 # %% [markdown]
@@ -62,15 +63,30 @@ class SeqModel(nn.Module):
 # ## Train the three cells on the same data, seed and batch order
 
 # %%
+def load_weights(model, name=""):
+    """WEIGHTS into the model if the file holds this one (its model entry is name; '' fits any); True if loaded."""
+    checkpoint = torch.load(WEIGHTS, weights_only=True)  # tensors and plain values only: no code runs
+    if name and checkpoint.get("model", "") != name:
+        return False
+    try:
+        model.load_state_dict(checkpoint.get("state_dict", checkpoint))  # a bare state_dict loads too
+    except RuntimeError:  # other layer sizes: the file was trained with other settings
+        raise SystemExit(f"{WEIGHTS} does not fit this model: use the settings it was trained with, "
+                         f"{checkpoint.get('settings')}") from None
+    print(f"loaded {name or 'the model'} from {WEIGHTS}: evaluated, not trained")
+    return True
+
+
 test_mse = {}
 for cell in CELLS:
     torch.manual_seed(SEED)                        # same initial weights for every cell
     order = torch.Generator().manual_seed(SEED)    # same batch order for every cell
     model = SeqModel(cell)
+    epochs = 0 if WEIGHTS and load_weights(model, cell) else EPOCHS
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)  # @optimizer
     loss_fn = nn.MSELoss()
     start = time.perf_counter()
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         perm = torch.randperm(len(x_train), generator=order)
         for i in range(0, len(x_train), BATCH_SIZE):
             idx = perm[i:i + BATCH_SIZE]

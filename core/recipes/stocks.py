@@ -18,7 +18,7 @@ from torch import nn
 
 # %%
 # --- settings ---
-DATA_DIR = "data"  # the playground's data/ folder reads its embedded CSV offline; elsewhere FinanceDataReader downloads
+DATA_DIR = "data"  # DATA_DIR/stocks/<SYMBOL>.csv: the playground's copy (it offers it); else FinanceDataReader downloads
 SYMBOL = "005930"  # a KRX code (6 digits) or a US ticker
 START = "2020-01-01"  # first day of data
 END = None  # last day of data; None = up to today
@@ -37,6 +37,7 @@ EPOCHS = 100  # at most
 PATIENCE = 5  # early stopping: epochs without improvement; None = off
 MIN_DELTA = 1e-6  # smaller validation improvements do not count
 SEED = 0  # same seed, same initial weights and batch order
+WEIGHTS = None  # a .pt downloaded from the playground's 📦 box: its weights are loaded instead of training
 # --- end of settings ---
 
 # %% [markdown]
@@ -45,12 +46,16 @@ SEED = 0  # same seed, same initial weights and batch order
 
 # %%
 csv = Path(DATA_DIR) / "stocks" / f"{SYMBOL}.csv"
-if csv.exists():  # the playground's embedded copy: works offline
+if csv.exists():  # the playground's copy: works offline
     df = pd.read_csv(csv, parse_dates=["Date"])
 else:  # pip install finance-datareader; needs the internet
     import FinanceDataReader as fdr
 
-    df = fdr.DataReader(SYMBOL, START, END).rename_axis("Date").reset_index()
+    try:
+        df = fdr.DataReader(SYMBOL, START, END).rename_axis("Date").reset_index()
+    except OSError:  # no connection
+        raise SystemExit(f"No internet to download {SYMBOL}: put {csv.name} (the playground's "
+                         f"'Show the code' offers it) in {csv.parent}/") from None
 df = df.sort_values("Date").drop_duplicates("Date")
 df = df[(df["Date"] >= START) & (df["Date"] <= (END or pd.Timestamp.today()))]
 df = df.dropna(subset=["Open", "High", "Low", "Close", "Volume"])
@@ -105,6 +110,20 @@ def to_prices(scaled, prev):
 # notebook's head Linear(hidden→5) → ReLU → Linear(5→1).
 
 # %%
+def load_weights(model, name=""):
+    """WEIGHTS into the model if the file holds this one (its model entry is name; '' fits any); True if loaded."""
+    checkpoint = torch.load(WEIGHTS, weights_only=True)  # tensors and plain values only: no code runs
+    if name and checkpoint.get("model", "") != name:
+        return False
+    try:
+        model.load_state_dict(checkpoint.get("state_dict", checkpoint))  # a bare state_dict loads too
+    except RuntimeError:  # other layer sizes: the file was trained with other settings
+        raise SystemExit(f"{WEIGHTS} does not fit this model: use the settings it was trained with, "
+                         f"{checkpoint.get('settings')}") from None
+    print(f"loaded {name or 'the model'} from {WEIGHTS}: evaluated, not trained")
+    return True
+
+
 class Forecaster(nn.Module):
     def __init__(self, cell):
         super().__init__()
@@ -123,6 +142,8 @@ def fit(cell):
     """Adam and MSE; early stopping on the validation loss keeps the best epoch's weights."""
     torch.manual_seed(SEED)
     model = Forecaster(cell)
+    if WEIGHTS and load_weights(model, cell):
+        return model.eval()
     torch.manual_seed(SEED)  # dropout's masks follow the seed too
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)  # @optimizer
     loss_fn = nn.MSELoss()

@@ -8,6 +8,7 @@
 # %%
 import io
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +18,14 @@ from torch import nn
 
 # %%
 # --- settings ---
-DATA_DIR = "data"  # the playground's data/ folder: its CIFAR-10 subset and models/cifar5_backbone.pt
+DATA_DIR = "data"  # DATA_DIR/models/cifar5_backbone.pt and DATA_DIR/cifar10/: the playground's files (it offers them)
 PER_CLASS = 50  # labelled training images of each new class
 EPOCHS = 15  # passes over those images, the same for all three models
 BATCH_SIZE = 32  # images per optimizer step
 LR = 0.001  # Adam's learning rate for every new or from-scratch weight
 BACKBONE_LR = 0.0001  # fine-tuning: the pretrained layers learn 10x slower
 SEED = 0  # same images, same new head, same batch order for all three
+WEIGHTS = None  # a .pt downloaded from the playground's 📦 box: its weights are loaded instead of training
 # --- end of settings ---
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -32,7 +34,8 @@ MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
 # %% [markdown]
 # ## The data
-# The embedded CIFAR-10 subset (1,000 training and 200 test images per class). The same seed
+# The playground's CIFAR-10 subset (1,000 training and 200 test images per class; without it,
+# torchvision downloads the whole data set when online). The same seed
 # draws the same PER_CLASS training images of each new class for all three models.
 
 # %%
@@ -50,9 +53,13 @@ def load(train):
     embedded = Path(DATA_DIR) / "cifar10" / ("train.zip" if train else "test.zip")
     if embedded.exists():
         return read_jpeg_zip(embedded)
-    from torchvision import datasets  # not in the playground's folder: download once
+    from torchvision import datasets  # not in DATA_DIR: download once
 
-    dataset = datasets.CIFAR10(DATA_DIR, train=train, download=True)
+    try:
+        dataset = datasets.CIFAR10(DATA_DIR, train=train, download=True)
+    except (RuntimeError, OSError):  # torchvision could not download: offline
+        raise SystemExit(f"No internet to download CIFAR-10: put train.zip and test.zip (the playground's "
+                         f"'Show the code' offers them) in {embedded.parent}/") from None
     return torch.from_numpy(dataset.data).permute(0, 3, 1, 2), torch.tensor(dataset.targets)
 
 
@@ -122,15 +129,22 @@ class Backbone(nn.Module):
 
 
 def pretrained_backbone():
+    path = Path(DATA_DIR) / "models" / "cifar5_backbone.pt"
+    if not path.exists():  # the playground pretrained it: no other copy to download
+        raise SystemExit(f"Put cifar5_backbone.pt (the playground's 'Show the code' offers it) in {path.parent}/")
     backbone = Backbone()
-    checkpoint = torch.load(Path(DATA_DIR) / "models" / "cifar5_backbone.pt", weights_only=True)
-    backbone.load_state_dict(checkpoint["backbone"])
+    backbone.load_state_dict(torch.load(path, weights_only=True)["backbone"])
     return backbone
 
 
 def new_head():
     torch.manual_seed(SEED)  # the same new head for all three models
     return nn.Linear(64, 5)
+
+
+def transfer_net(backbone):
+    """backbone -> new head, named as in the playground, so its weights load."""
+    return nn.Sequential(OrderedDict(backbone=backbone, head=new_head()))
 
 
 def counts(model):
@@ -148,6 +162,20 @@ def show_counts(name, model):
 # the test images after every epoch.
 
 # %%
+def load_weights(model, name=""):
+    """WEIGHTS into the model if the file holds this one (its model entry is name; '' fits any); True if loaded."""
+    checkpoint = torch.load(WEIGHTS, weights_only=True)  # tensors and plain values only: no code runs
+    if name and checkpoint.get("model", "") != name:
+        return False
+    try:
+        model.load_state_dict(checkpoint.get("state_dict", checkpoint))  # a bare state_dict loads too
+    except RuntimeError:  # other layer sizes: the file was trained with other settings
+        raise SystemExit(f"{WEIGHTS} does not fit this model: use the settings it was trained with, "
+                         f"{checkpoint.get('settings')}") from None
+    print(f"loaded {name or 'the model'} from {WEIGHTS}: evaluated, not trained")
+    return True
+
+
 def make_optimizer(params):
     return torch.optim.Adam(params, lr=LR)  # @optimizer
 
@@ -184,10 +212,12 @@ results = {}
 
 # %%
 torch.manual_seed(SEED)
-scratch = nn.Sequential(Backbone(), nn.Linear(64, 5))
-scratch[1].load_state_dict(new_head().state_dict())
+scratch = transfer_net(Backbone())
 show_counts("From scratch", scratch)
-results["scratch"] = train(scratch, x_train, y_train, x_test, y_test, make_optimizer(scratch.parameters()))
+if WEIGHTS and load_weights(scratch, "scratch"):
+    results["scratch"] = accuracy(scratch, x_test, y_test)
+else:
+    results["scratch"] = train(scratch, x_train, y_train, x_test, y_test, make_optimizer(scratch.parameters()))
 
 # %% [markdown]
 # ## 2. Frozen backbone + new head (feature extraction)
@@ -201,11 +231,15 @@ backbone = pretrained_backbone()
 for p in backbone.parameters():
     p.requires_grad = False  # frozen: no gradient, no update
 backbone.eval()  # BatchNorm uses its stored statistics and stops updating them
-head = new_head()
-show_counts("Frozen backbone + new head", nn.Sequential(backbone, head))
-with torch.no_grad():
-    f_train, f_test = backbone(x_train), backbone(x_test)  # (N, 64) features
-results["frozen"] = train(head, f_train, y_train, f_test, y_test, make_optimizer(head.parameters()))
+frozen = transfer_net(backbone)
+head = frozen.head  # the only part that learns
+show_counts("Frozen backbone + new head", frozen)
+if WEIGHTS and load_weights(frozen, "frozen"):
+    results["frozen"] = accuracy(frozen, x_test, y_test)
+else:
+    with torch.no_grad():
+        f_train, f_test = backbone(x_train), backbone(x_test)  # (N, 64) features
+    results["frozen"] = train(head, f_train, y_train, f_test, y_test, make_optimizer(head.parameters()))
 
 # %% [markdown]
 # ## 3. Full fine-tuning
@@ -213,11 +247,14 @@ results["frozen"] = train(head, f_train, y_train, f_test, y_test, make_optimizer
 # groups in one optimizer.
 
 # %%
-finetune = nn.Sequential(pretrained_backbone(), new_head())
+finetune = transfer_net(pretrained_backbone())
 show_counts("Full fine-tuning", finetune)
-optimizer = torch.optim.Adam([{"params": finetune[0].parameters(), "lr": BACKBONE_LR},
-                              {"params": finetune[1].parameters(), "lr": LR}])
-results["finetune"] = train(finetune, x_train, y_train, x_test, y_test, optimizer)
+if WEIGHTS and load_weights(finetune, "finetune"):
+    results["finetune"] = accuracy(finetune, x_test, y_test)
+else:
+    optimizer = torch.optim.Adam([{"params": finetune.backbone.parameters(), "lr": BACKBONE_LR},
+                                  {"params": finetune.head.parameters(), "lr": LR}])
+    results["finetune"] = train(finetune, x_train, y_train, x_test, y_test, optimizer)
 
 print(f"Test accuracy with {PER_CLASS} labelled images per class: " +
       ", ".join(f"{name} {acc:.1f}%" for name, acc in results.items()))
