@@ -1,6 +1,5 @@
 """The ANN-on-MNIST lesson: settings, layer arithmetic, evaluation of a run, the runs table."""
 import functools
-import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -109,13 +108,6 @@ def load_model(s: AnnSettings, state_dict: dict) -> nn.Sequential:
 def usable(state_dict: dict) -> bool:
     """False when the weights hold NaN/inf (a diverged run cannot read digits)."""
     return all(torch.isfinite(v).all() for v in state_dict.values())
-
-
-def state_dict_bytes(state_dict: dict) -> bytes:
-    """The weights as torch.save writes them (they load into the 'Show the code' model)."""
-    buffer = io.BytesIO()
-    torch.save(state_dict, buffer)
-    return buffer.getvalue()
 
 
 def training_subset(n_train: int) -> tuple[torch.Tensor, torch.Tensor]:

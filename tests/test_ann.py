@@ -7,7 +7,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from conftest import open_page, reopen_workspace, run_recipe
-from core import ann, digits, recipes
+from core import ann, digits, export, recipes
 from core.digits import canvas_to_mnist, default_digit_model, preprocess_digit
 from core.engine import train
 from ui.runs import Run, cpu_state_dict
@@ -219,10 +219,11 @@ def test_5000_samples_2_epochs_reach_90_percent_and_analysis_adds_up():
     assert table.loc[0, "epochs_run"] == 2 and table.loc[0, "outcome"] == "completed"
     curves = ann.runs_curves([run])
     assert list(curves["epoch"]) == [1, 2] and curves["test_acc"].iloc[-1] == pytest.approx(a["accuracy"])
-    # The downloaded state_dict loads into a fresh model and gives the same predictions.
+    # The downloaded .pt (core.export) loads into a fresh model and gives the same predictions.
     assert ann.usable(run.state_dict)
     loaded = ann.build_model(s)
-    loaded.load_state_dict(torch.load(io.BytesIO(ann.state_dict_bytes(run.state_dict)), weights_only=True))
+    saved = torch.load(io.BytesIO(export.pt_bytes("ann_runs", s, run.state_dict)), weights_only=True)
+    loaded.load_state_dict(saved["state_dict"])
     x = s.transform()(ann.test_set()[0][:50])
     assert torch.equal(loaded.eval()(x).argmax(1), ann.load_model(s, run.state_dict)(x).argmax(1))
 
@@ -323,9 +324,10 @@ def test_run_history_keeps_two_runs():
     # The newest run is the one shown, overlaid beside the first, and offered for saving.
     assert at.selectbox(key="ann_result_run").value == "#2"
     assert at.multiselect(key="ann_compare_runs").value == ["#1", "#2"]
-    assert at.selectbox(key="ann_save_run").value == "#2"
+    assert at.selectbox(key="export_ann_runs_run").value == "#2"
     again = reopen_workspace(at, PAGE, ["ann_runs"])  # a reload, a new tab, a restart: both runs are back
-    assert again.selectbox(key="ann_result_run").value == "#2" and again.selectbox(key="ann_save_run").value == "#2"
+    assert again.selectbox(key="ann_result_run").value == "#2"
+    assert again.selectbox(key="export_ann_runs_run").value == "#2"
     # "My latest run" reads digits with the run's weights.
     assert at.multiselect(key="ann_draw_readers").options == ["CNN (default)", "Course MLP", "My latest run"]
     at.multiselect(key="ann_draw_readers").set_value(["cnn", "latest"]).run()

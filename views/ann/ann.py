@@ -10,6 +10,7 @@ from ui import digit_reader
 from ui.charts import training_chart
 from ui.code import show_code
 from ui.content import labels, t
+from ui.export import export_box
 from ui.runs import RunStore, follow_latest, remove_row
 from ui.share import setting
 from ui.shell import current_device, format_seconds
@@ -133,7 +134,7 @@ if train_button(store, t("ann.train"), "ann_train", type="primary", disabled=not
     else:
         st.success(t("ann.trained", name=run.name, accuracy=run.results["accuracy"],
                      time=format_seconds(run.results["seconds"]), device=device))
-follow_latest(store, "ann_followed", ("ann_result_run", "ann_save_run"), overlay="ann_compare_runs")
+follow_latest(store, "ann_followed", ("ann_result_run",), overlay="ann_compare_runs")
 
 if store.runs:
     st.subheader(t("ann.results_header"))
@@ -189,15 +190,9 @@ st.header(t("ann.draw_header"))
 # CNN, MLP, my run side by side; shift
 digit_reader.render([r for r in store.runs if ann.usable(r.state_dict) and r.results["reason"] not in FAILED])
 
-# --- 6. Save ---
+# --- 6. Save: the model as .pt and ONNX ---
 st.header(t("ann.save_header"))
-if not store.runs:
-    st.caption(t("ann.save_empty"))
-else:
-    to_save = store.get(st.selectbox(t("ann.save_run"), store.names, key="ann_save_run"))
-    st.download_button(t("ann.save_download", name=to_save.name), lambda: ann.state_dict_bytes(to_save.state_dict),
-                       f"mnist_ann_run{to_save.id}.pt", "application/octet-stream", key="ann_save", on_click="ignore")
-    st.caption(t("ann.save_caption", id=to_save.id))
+export_box(store)
 
 # --- 7. Show the code ---
 st.header(t("ann.code_header"))

@@ -12,6 +12,7 @@ from core.engine import FAILED, OPTIMIZER_LABELS
 from core.models import activation_name
 from ui.code import show_code
 from ui.content import labels, t
+from ui.export import export_box
 from ui.runs import Run, RunStore, follow_latest, remove_row
 from ui.share import setting
 from ui.shell import format_seconds
@@ -284,3 +285,4 @@ def _compare(store: RunStore) -> None:
     st.download_button(t("regression.download_csv"), table.to_csv(index=False), file_name="regression_runs.csv",
                        mime="text/csv", key="reg_runs_csv", on_click="ignore")
     remove_row(store, "reg_remove")
+    export_box(store)

@@ -11,6 +11,7 @@ from PIL import Image
 
 from core import augment, cnn
 from ui.content import say, t
+from ui.export import export_box
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device, format_seconds
@@ -91,7 +92,7 @@ def _comparison(settings: cnn.CNNSettings) -> None:
         models = {arm: cnn.build_cnn(settings.dataset, settings.seed) for arm in cnn.ARMS}
         run_training(cnn.compare_events(models, settings, current_device()), key="cnn_aug_run", store=store,
                      label=t("augment.training_label"), clear=True, live_view=_live,
-                     settings=settings, results=lambda history, end: cnn.comparison(history))
+                     settings=settings, weights=models, results=lambda history, end: cnn.comparison(history))
     run = next((r for r in reversed(store.runs) if r.settings.dataset == settings.dataset), None)
     if run is None:
         return
@@ -116,6 +117,7 @@ def _comparison(settings: cnn.CNNSettings) -> None:
     if verdict is not None:
         st.markdown(say(verdict))
     st.caption(t("augment.chart_caption", n_test=run.settings.n_test))
+    export_box(store)
 
 
 def seconds_per_epoch(history: list[dict], arm: str) -> float | None:

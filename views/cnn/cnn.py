@@ -12,6 +12,7 @@ from ui import digit_reader, share
 from ui.charts import training_chart
 from ui.code import show_code
 from ui.content import labels, say, show_messages, t
+from ui.export import export_box
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device
@@ -177,6 +178,7 @@ if run is not None:
             st.altair_chart(training_chart(run.history), width="stretch")
         st.caption(t("cnn.chart_caption"))
 
+export_box(store)
 sources = ["test", "upload"] + (["draw"] if dataset == "mnist" else [])
 source = setting(st.radio, t("cnn.image"), sources, key=f"cnn_{dataset}_source", horizontal=True,
                  format_func=labels("cnn.source", sources))

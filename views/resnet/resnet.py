@@ -10,6 +10,7 @@ from core.engine import FAILED, OPTIMIZER_LABELS, OPTIMIZERS
 from core.models import count_params
 from ui.code import show_code
 from ui.content import labels, say, t
+from ui.export import export_box
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device, format_seconds, stop_page
@@ -146,6 +147,7 @@ elif run:
         st.altair_chart(charts.gradient_profile(grads), width="stretch")
         st.caption(t("resnet.profile_caption"))
 
+export_box(store)
 show_code("resnet", key="resnet_code", optimizer=settings.train_config(), **settings.recipe_values())
 
 # --- 3. BatchNorm effect ------------------------------------------------------------------------
@@ -226,6 +228,7 @@ if train_button(tl_store, t("resnet.tl_button"), "resnet_tl_train", type="primar
             live_view=lambda history: st.altair_chart(
                 charts.transfer_accuracy(resnet.transfer_frame(history)), width="stretch"))
 
+export_box(tl_store)
 tl_run = tl_store.latest
 if tl_run:
     for name, end in resnet.model_ends(tl_run.history, ("pretrained", "scratch")).items():

@@ -11,6 +11,7 @@ from core import data, transfer
 from core.engine import FAILED
 from ui.code import show_code
 from ui.content import t
+from ui.export import export_box
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import format_seconds
@@ -135,7 +136,7 @@ def render(device: torch.device) -> None:
         store.clear()  # the section compares the three models of the latest run only
         models = transfer.build_models(settings, _backbone())
         run_training(transfer.compare(settings, models, transfer.target_data(settings), device),
-                     key="transfer_run", label=t("transfer.label"), store=store,
+                     key="transfer_run", label=t("transfer.label"), store=store, weights=models,
                      settings=settings, results=lambda history, end: {"table": transfer.summary(history)},
                      live_view=lambda history: st.altair_chart(curves_chart(history), width="stretch"),
                      clear=True)
@@ -158,6 +159,7 @@ def render(device: torch.device) -> None:
             st.markdown(said)
         st.caption(t("transfer.table_caption", n=run.settings.n_train))
 
+    export_box(store)
     _render_sweep(settings, device)
     show_code("transfer", key="transfer_code", optimizer=settings.train_config(), **settings.recipe_values())
     st.subheader(t("transfer.online_header"))

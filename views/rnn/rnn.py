@@ -8,6 +8,7 @@ from core.models import count_params
 from ui.charts import show
 from ui.code import show_code
 from ui.content import t
+from ui.export import export_box
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device
@@ -119,6 +120,8 @@ if models:
     for col, cell in zip(st.columns(len(forecasts)), forecasts):
         col.metric(t("rnn.forecast_metric", label=labels[cell]), charts.scientific(errors[cell], 2))
     st.caption(t("rnn.forecast_caption", T=x_test.shape[1]))
+
+export_box(sine_runs)
 
 # --- 2. Long-term memory ----------------------------------------------------------------------
 st.header(t("rnn.mem_header"), anchor="memory")

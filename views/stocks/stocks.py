@@ -9,6 +9,7 @@ from core.data import DATA_DIR, EMBEDDED_STOCKS, DataError, OfflineError, embedd
 from core.models import count_params
 from ui.code import show_code
 from ui.content import labels, say, t
+from ui.export import export_box
 from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device, stop_page
@@ -237,6 +238,8 @@ else:
                       delta=f"{change:+,.0f}" if currency == "₩" else f"{change:+,.2f}", delta_color="off")
     st.caption(t("stocks.next_caption", date=result["last_date"]))
     st.warning(t("stocks.disclaimer"), icon="⚠️")
+
+export_box(store)
 
 # --- 5 · Show the code -------------------------------------------------------------------------
 show_code("stocks", key="stocks_code", optimizer=settings.train_config(),

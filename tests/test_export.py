@@ -1,0 +1,177 @@
+"""📦 Take your model: every exportable run store's model, rebuilt from its settings, out as .pt
+(read back with weights_only=True into a fresh model: the same outputs) and as ONNX (run with
+onnxruntime: the same outputs as PyTorch within 1e-4); the box on the pages, in both languages."""
+import dataclasses
+import io
+import json
+
+import numpy as np
+import onnxruntime
+import pytest
+import torch
+
+from conftest import open_page
+from core import augment, cnn, export, resnet, rnn, stocks
+from core.words import sections
+
+# A few stores get settings other than their defaults, where the default would leave a layer
+# kind untested (BatchNorm in the conv twins, stacked recurrent layers) or is slow to build.
+SETTINGS = {
+    "cnn_runs": cnn.CNNSettings(dataset="cifar", augment=augment.Augment(flip=True, degrees=5.0)),
+    "resnet_runs": resnet.ExperimentSettings(kind="conv", batchnorm=True, depth=6, width=8, dataset="cifar10"),
+    "resnet_tl_runs": resnet.TransferConfig(image_size=32),
+    "rnn_runs": rnn.SineSettings(hidden_size=8, num_layers=2, seq_len=12),
+    "stocks_runs": stocks.StockSettings(hidden=6, layers=2, window=10, features=("Open", "Close")),
+}
+CASES = [(store, model) for store, found in export.REGISTRY.items() for model in found.models]
+
+
+def _settings(store: str):
+    return SETTINGS.get(store) or export.entry(store).settings()
+
+
+def _randomised(model: torch.nn.Module, seed: int) -> dict:
+    """The model's weights moved away from its seeded start (BatchNorm's statistics too, its
+    variances kept positive), so that a fresh model cannot match them by chance. Each tensor is
+    scaled by 1 ± 20 % element by element and shifted a little: the outputs keep the size a
+    trained model gives (an added N(0, 0.1) blows ResNet-18's up to 10⁶, past float32's 1e-4)."""
+    gen = torch.Generator().manual_seed(seed)
+    weights = {}
+    for name, tensor in model.state_dict().items():
+        if not tensor.is_floating_point():
+            weights[name] = tensor.clone()
+        elif name.endswith("running_var"):
+            weights[name] = tensor * (0.5 + torch.rand(tensor.shape, generator=gen))
+        else:
+            noise = torch.randn(tensor.shape, generator=gen)
+            weights[name] = tensor * (1 + 0.2 * noise) + 0.01 * torch.randn(tensor.shape, generator=gen)
+    return weights
+
+
+def _inputs(store: str, settings, model: str) -> list[torch.Tensor]:
+    """Three inputs of different batch sizes (and lengths, where the time axis is free)."""
+    found = export.entry(store)
+    shapes = [(1, *found.shape(settings, model)), (3, *found.shape(settings, model)),
+              (5, *found.shape(settings, model))]
+    if "time" in found.free:
+        shapes = [(1, 4, shapes[0][2]), shapes[1], (5, shapes[2][1] + 7, shapes[2][2])]
+    gen = torch.Generator().manual_seed(7)
+    return [torch.randn(shape, generator=gen) for shape in shapes]
+
+
+@pytest.mark.parametrize("store,model", CASES, ids=[f"{s}-{m or 'model'}" for s, m in CASES])
+def test_pt_and_onnx_give_the_models_outputs(store, model):
+    settings = _settings(store)
+    weights = _randomised(export.build(store, settings, model), seed=len(store) + len(model))
+    net = export.loaded(store, settings, weights, model)
+
+    # .pt: plain data only (weights_only=True), the format's keys, settings as JSON values
+    data = export.pt_bytes(store, settings, weights, model)
+    saved = torch.load(io.BytesIO(data), weights_only=True)
+    assert set(saved) == {"format", "page", "recipe", "model", "settings", "state_dict"}
+    assert (saved["format"], saved["page"], saved["recipe"], saved["model"]) == (
+        export.FORMAT, store, export.entry(store).recipe, model)
+    assert json.loads(json.dumps(saved["settings"])) == saved["settings"]
+    assert saved["state_dict"].keys() == weights.keys()
+    rebuilt, read_settings = export.load_pt(data)
+    assert read_settings == settings
+    fresh = export.build(store, settings, model)
+    inputs = _inputs(store, settings, model)
+    with torch.no_grad():
+        assert not torch.equal(fresh(inputs[1]), net(inputs[1])), "the weights did not move from the seeded start"
+        for x in inputs:
+            assert torch.equal(rebuilt(x), net(x))
+
+    # .onnx: onnxruntime's outputs are PyTorch's, for every batch size (and length) tried
+    session = onnxruntime.InferenceSession(export.run_onnx_bytes(store, settings, weights, model),
+                                           providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == [export.INPUT]
+    for x in inputs:
+        with torch.no_grad():
+            expected = net(x).numpy()
+        (got,) = session.run(None, {export.INPUT: x.numpy()})
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() <= 1e-4, (x.shape, np.abs(got - expected).max())
+
+
+def test_settings_come_back_as_they_were():
+    """Tuples and nested dataclasses survive the trip through JSON values; a field the file
+    lacks takes its default, one the class no longer has is dropped."""
+    for settings in SETTINGS.values():
+        values = export.settings_dict(settings)
+        assert json.loads(json.dumps(values)) == values
+        assert export.settings_from(type(settings), values) == settings
+    values = export.settings_dict(SETTINGS["stocks_runs"])
+    values.pop("hidden")
+    values["gone"] = 1
+    assert export.settings_from(stocks.StockSettings, values) == dataclasses.replace(
+        SETTINGS["stocks_runs"], hidden=stocks.StockSettings().hidden)
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="not a dl-playground-model/1 file"):
+        buffer = io.BytesIO()
+        torch.save({"weight": torch.zeros(2)}, buffer)
+        export.read_pt(buffer.getvalue())
+    with pytest.raises(ValueError, match="resnet_runs has the models"):
+        export.pt_bytes("resnet_runs", resnet.ExperimentSettings(), {}, "")
+    with pytest.raises(KeyError, match="no export for the run store 'nowhere'"):
+        export.entry("nowhere")
+    with pytest.raises(TypeError, match="dataclass instance"):
+        export.settings_dict({"lr": 0.1})
+
+
+def test_a_run_of_several_models_offers_those_it_kept():
+    kept = {"lstm": {"w": torch.zeros(1)}, "gru": {"w": torch.ones(1)}}  # a stopped run: no leaky LSTM
+    assert list(export.models_in("stocks_runs", kept)) == ["lstm", "gru"]
+    assert export.models_in("ann_runs", {"0.weight": torch.zeros(1)}) == {"": {"0.weight": torch.zeros(1)}}
+    assert export.models_in("ann_runs", None) == {}
+    assert export.file_name("resnet_runs", 2, "residual", ".onnx") == "resnet-run2-residual.onnx"
+    assert export.file_name("ann_runs", 3, "", ".pt") == "mnist_ann-run3.pt"
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_every_store_has_its_words(lang):
+    words = sections(lang, "export")
+    for store, found in export.REGISTRY.items():
+        assert f"input_{store}" in words
+        assert all(f"model_{store}_{m}" in words for m in found.models if m)
+        assert found.recipe or all(f"build_{store}_{m}" in words for m in found.models)
+
+
+# --- The box on the pages -----------------------------------------------------------------------
+
+def _downloads(at) -> list:
+    return [e.proto for e in at.get("download_button")]
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_ann_page_offers_the_kept_runs_model(lang):
+    at = open_page("views/ann/ann.py", query={"lang": lang}, timeout=240)
+    box = next(e for e in at.expander if e.label == ("Take your model" if lang == "en" else "내 모델 가져가기"))
+    assert any(c.value.startswith(("Train a run", "실행을 학습하면")) for c in box.caption)
+    at.slider(key="ann_n_train").set_value(1000).run()
+    at.slider(key="ann_epochs").set_value(1).run()
+    at.button(key="ann_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="export_ann_runs_run").value == "#1"
+    labels = [d.label for d in _downloads(at) if d.id and "export_ann_runs" in d.id]
+    assert labels == ["#1 · .pt (weights + settings)", "#1 · .onnx"] if lang == "en" else \
+        labels == ["#1 · .pt (가중치 + 설정)", "#1 · .onnx"], labels
+    snippet = next(c.value for c in at.code if "onnxruntime" in c.value)
+    assert 'torch.load("mnist_ann-run1.pt", weights_only=True)' in snippet
+    assert 'ort.InferenceSession("mnist_ann-run1.onnx")' in snippet and "np.random.rand(1, 1, 28, 28)" in snippet
+    assert ("이 실행의 설정" in snippet) == (lang == "ko")
+
+
+def test_rnn_page_offers_one_download_pair_per_cell():
+    at = open_page("views/rnn/rnn.py", query={"lang": "ko"}, timeout=240)
+    at.slider(key="rnn_samples").set_value(100).run()
+    at.slider(key="rnn_epochs").set_value(1).run()
+    at.button(key="rnn_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = [d.label for d in _downloads(at) if d.id and "export_rnn_runs" in d.id]
+    assert labels == [f"{cell} · {kind}" for cell in ("RNN", "LSTM", "GRU")
+                      for kind in (".pt (가중치 + 설정)", ".onnx")], labels
+    snippet = next(c.value for c in at.code if "onnxruntime" in c.value)
+    assert "rnn_sine-run1-rnn.onnx" in snippet and "'코드 보기'(rnn_sine.py)" in snippet
