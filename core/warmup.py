@@ -2,11 +2,11 @@
 
 A Streamlit server runs no app code until the first browser session, so without this the
 first learner of a fresh server waited for PyTorch's optimizer machinery (torch._dynamo,
-imported by the first optimizer), torchvision, scikit-learn, MNIST and the digit readers:
-9.4 s before the ANN page showed. `warm()` does that work in the process up front; every
-loader it calls keeps its result in a process-wide cache (functools caches, data/.cache), so
-a page's later call is a dictionary look-up. The server launcher (deploy/serve.py) runs it in
-a background thread at start.
+imported by the first optimizer), torchvision, scikit-learn, MNIST, the digit readers and the
+page's time estimates before the page showed. `warm()` does that work in the process up front;
+every loader it calls keeps its result in a process-wide cache (functools caches, data/.cache),
+so a page's later call is a dictionary look-up. The server launcher (deploy/serve.py) runs it
+in a background thread at start.
 
     python -m core.warmup      # the same, once, in this process: builds data/.cache (the image does)
 
@@ -20,7 +20,7 @@ log = logging.getLogger("playground.warmup")
 
 
 def _optimizer() -> None:
-    """The first optimizer built in a process imports torch._dynamo (~3 s on a 2-core machine)."""
+    """The first optimizer built in a process imports torch._dynamo, the slowest import of all."""
     import torch
 
     weight = torch.nn.Parameter(torch.zeros(1))
@@ -84,6 +84,27 @@ def _words() -> None:
     lessons.catalog()
 
 
+def _estimates() -> None:
+    """Each training button's estimate for the page's starting settings: a few timed steps of its
+    model, kept by core's caches per network shape and thread count, so the first learner on a
+    page reads the estimate instead of waiting for it. The threads are the app's
+    (`share_cpu_with_browser`), or the timings would be kept under another key."""
+    from core import ann, cnn, regression, resnet, rnn, transfer
+    from core.device import pick_device, share_cpu_with_browser
+
+    share_cpu_with_browser()
+    device = pick_device()
+    for estimate, settings in ((ann.estimate_seconds, ann.AnnSettings()),
+                               (regression.estimate_seconds, regression.RegressionSettings()),
+                               (cnn.estimate_seconds, cnn.DEFAULTS["mnist"]),
+                               (cnn.compare_estimate, cnn.DEFAULTS["mnist"]),
+                               (resnet.estimate_seconds, resnet.ExperimentSettings()),
+                               (transfer.estimate_seconds, transfer.TransferSettings()),
+                               (rnn.estimate_sine_seconds, rnn.SineSettings()),
+                               (rnn.estimate_memory_seconds, rnn.MemorySettings())):
+        estimate(settings, device)
+
+
 STEPS = (  # (name, work): the order a class meets them, the heaviest shared work first
     ("optimizer", _optimizer),
     ("torchvision", _torchvision),
@@ -94,6 +115,7 @@ STEPS = (  # (name, work): the order a class meets them, the heaviest shared wor
     ("cifar10", _cifar),
     ("transfer_backbone", _transfer_backbone),
     ("stocks", _stocks),
+    ("estimates", _estimates),
 )
 
 

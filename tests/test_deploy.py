@@ -175,11 +175,16 @@ def test_the_cpu_quota_of_a_container_sets_the_cpus(tmp_path):
 
 
 def test_the_warm_up_loads_what_every_learner_needs_without_a_failure():
-    from core import warmup
+    from core import ann, cnn, regression, resnet, rnn, transfer, warmup
 
+    timings = (ann._costs, regression._costs, cnn._costs, resnet._timed_twin, transfer._costs, rnn._timed_sequences)
+    for cache in timings:
+        cache.cache_clear()
     done = warmup.warm()
     assert list(done) == [name for name, _ in warmup.STEPS]
     assert all(isinstance(seconds, float) for seconds in done.values()), done
+    # the default estimates' timings are kept, so the first learner's page reads them
+    assert all(cache.cache_info().currsize for cache in timings), [c.cache_info() for c in timings]
 
 
 def test_a_fresh_server_warms_up_every_page_then_the_heaviest_first_view_is_quick(capsys):
