@@ -5,6 +5,9 @@ The course's week 2 predicts Boston house prices; scikit-learn removed that data
 over an ethically problematic feature. This lesson uses the diabetes data scikit-learn ships
 with itself (offline): 442 patients, 10 baseline measurements, and the target, a measure of
 disease progression one year later, in its own units (`scaled=False`).
+
+A learner's own CSV (core.own_data) takes the same path: `own_table` picks its target and
+feature columns into a Table, and `split(..., table=)` does the rest as for the diabetes rows.
 """
 import functools
 import math
@@ -21,8 +24,11 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from core import engine
+from core.data import DataError
 from core.engine import OPTIMIZER_LABELS, TrainConfig, build_seeded, predict, train
 from core.models import ACTIVATIONS, count_params, make_mlp
+from core.own_data import OwnTable
+from core.words import Words, words
 
 FEATURES = ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6")  # load_diabetes' names
 TARGET = "target"  # disease progression one year after the baseline measurements
@@ -30,6 +36,9 @@ LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]  # the slider's
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
 EPOCHS_MAX = 1000     # the slider's end: early stopping usually ends a run long before
 PATIENCE_MAX = 100    # the slider's end; 0 turns early stopping off
+DIABETES_ROWS = 442   # load_diabetes' rows
+MIN_OWN_ROWS = 30     # an own table needs this many complete rows: a few each for validation and test
+SAME_AS_TARGET = 0.999  # a feature correlated at least this much with the target is the target in disguise
 
 @dataclass
 class RegressionSettings:
@@ -46,6 +55,11 @@ class RegressionSettings:
     split_seed: int = 0                 # which rows go to training, validation and test
     val_share: float = 0.2              # share of all rows held out for early stopping
     test_share: float = 0.2             # share of all rows held out for the final figures
+    data: str = ""                      # "" = the embedded diabetes table; else the uploaded CSV's file name
+    data_hash: str = ""                 # the uploaded file's digest (core.own_data.digest); "" for diabetes
+    target: str = TARGET                # the column predicted
+    features: tuple = FEATURES          # the columns the network reads
+    rows: int = DIABETES_ROWS           # complete rows of the table (own data: after rows with gaps went)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer=self.optimizer,
@@ -53,10 +67,15 @@ class RegressionSettings:
                            log_every=max(1, self.steps_per_epoch() // 2), task="regression")
 
     def steps_per_epoch(self) -> int:
-        return math.ceil(n_rows(self.val_share, self.test_share)[0] / self.batch_size)
+        return math.ceil(n_rows(self.val_share, self.test_share, self.rows)[0] / self.batch_size)
 
     def architecture(self) -> str:
-        return "-".join(str(n) for n in (len(FEATURES), *self.hidden, 1))
+        return "-".join(str(n) for n in (len(self.features), *self.hidden, 1))
+
+    @property
+    def own(self) -> bool:
+        """Trained on an uploaded table (not the embedded diabetes rows)."""
+        return bool(self.data)
 
     def recipe_values(self) -> dict:
         """The settings block of core/recipes/ann_regression.py (the optimizer line aside)."""
@@ -87,11 +106,58 @@ def feature_summary(table: pd.DataFrame) -> pd.DataFrame:
                          "max": described["max"].to_numpy()})
 
 
+@dataclass(frozen=True)
+class Table:
+    """The rows a run learns from: the features and the target, as measured."""
+    x: np.ndarray                # (rows, features) float64
+    y: np.ndarray                # (rows,) float64
+    features: tuple[str, ...]    # the columns of x
+    target: str                  # the column y came from
+
+
+def diabetes() -> Table:
+    table = _table()
+    return Table(table[list(FEATURES)].to_numpy(np.float64), table[TARGET].to_numpy(np.float64), FEATURES, TARGET)
+
+
+def own_table(own: OwnTable, target: str, features: tuple[str, ...] | list[str]) -> tuple[Table, list[Words]]:
+    """The uploaded table's target and feature columns as a Table, and notes for the learner.
+
+    Rows with a gap (an empty or text cell) in a chosen column are dropped and counted. Raises
+    DataError ("regression.own_*") for no feature, the target among the features, a column that
+    is not numeric, fewer than MIN_OWN_ROWS complete rows, or a target that never changes. A
+    feature that is the target in disguise (|correlation| ≥ SAME_AS_TARGET) is a note: it trains,
+    and the learner sees why the result looks too good."""
+    features = tuple(features)
+    if not features:
+        raise DataError("regression.own_no_features")
+    if target in features:
+        raise DataError("regression.own_target_is_feature", column=target)
+    not_numeric = [c for c in (target, *features) if own.kinds.get(c) != "number"]
+    if not_numeric:
+        raise DataError("regression.own_not_numeric", columns=", ".join(not_numeric))
+    chosen = own.numbers[[target, *features]]
+    complete = chosen.notna().all(axis=1)
+    notes = []
+    if not complete.all():
+        notes.append(words("regression.own_dropped_rows", rows=int((~complete).sum()), left=int(complete.sum())))
+    chosen = chosen[complete]
+    if len(chosen) < MIN_OWN_ROWS:
+        raise DataError("regression.own_too_few_rows", rows=len(chosen), need=MIN_OWN_ROWS)
+    y = chosen[target].to_numpy(np.float64)
+    if np.ptp(y) == 0:
+        raise DataError("regression.own_constant_target", column=target, value=float(y[0]))
+    x = chosen[list(features)].to_numpy(np.float64)
+    for i, column in enumerate(features):
+        if np.ptp(x[:, i]) > 0 and abs(np.corrcoef(x[:, i], y)[0, 1]) >= SAME_AS_TARGET:
+            notes.append(words("regression.own_same_as_target", column=column, target=target))
+    return Table(x, y, features, target), notes
+
+
 # --- Honest preparation: split first, then fit the scalers on the training rows only ---
 
-def n_rows(val_share: float, test_share: float) -> tuple[int, int, int]:
-    """(train, validation, test) row counts, as train_test_split cuts them."""
-    n = len(_table())
+def n_rows(val_share: float, test_share: float, n: int = DIABETES_ROWS) -> tuple[int, int, int]:
+    """(train, validation, test) row counts of a table of `n` rows, as train_test_split cuts them."""
     n_test = math.ceil(n * test_share)
     n_val = math.ceil(val_share / (1 - test_share) * (n - n_test))
     return n - n_test - n_val, n_val, n_test
@@ -105,6 +171,8 @@ class Split:
     y: dict[str, np.ndarray]       # part -> target in its own units, (rows,)
     x_scaler: StandardScaler       # fitted on x["train"] only
     y_scaler: StandardScaler       # fitted on y["train"] only: the net learns a target near 0 ± 1
+    features: tuple = FEATURES     # the columns of x
+    target: str = TARGET           # the column y came from
 
     def tensors(self, part: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Standardized float32 features (rows, 10) and target (rows, 1) of one part."""
@@ -117,50 +185,49 @@ class Split:
         return self.y_scaler.inverse_transform(np.asarray(scaled, dtype=np.float64).reshape(-1, 1)).ravel()
 
 
-def split(split_seed: int = 0, val_share: float = 0.2, test_share: float = 0.2) -> Split:
-    """Shuffle the rows with `split_seed` into training, validation and test; then fit the
-    feature and target scalers on the training rows alone, so no number from the validation
-    or test rows leaks into the preparation."""
-    table = _table()
-    x, y = table[list(FEATURES)].to_numpy(np.float64), table[TARGET].to_numpy(np.float64)
-    rows = np.arange(len(table))
+def split(split_seed: int = 0, val_share: float = 0.2, test_share: float = 0.2, table: Table | None = None) -> Split:
+    """Shuffle the rows of `table` (the diabetes rows by default) with `split_seed` into training,
+    validation and test; then fit the feature and target scalers on the training rows alone, so
+    no number from the validation or test rows leaks into the preparation."""
+    table = table or diabetes()
+    x, y = table.x, table.y
+    rows = np.arange(len(y))
     rest, test = train_test_split(rows, test_size=test_share, random_state=split_seed)
     train_rows, val = train_test_split(rest, test_size=val_share / (1 - test_share), random_state=split_seed)
     parts = {"train": np.sort(train_rows), "val": np.sort(val), "test": np.sort(test)}
     x_scaler = StandardScaler().fit(x[parts["train"]])
     y_scaler = StandardScaler().fit(y[parts["train"]].reshape(-1, 1))
     return Split(rows=parts, x={k: x[v] for k, v in parts.items()}, y={k: y[v] for k, v in parts.items()},
-                 x_scaler=x_scaler, y_scaler=y_scaler)
+                 x_scaler=x_scaler, y_scaler=y_scaler, features=tuple(table.features), target=table.target)
 
 
 def scaler_table(s: Split) -> pd.DataFrame:
     """What StandardScaler learned from the training rows: per column mean and std, and the
     same figures over all rows for comparison (they differ: the test rows were not looked at)."""
-    table = _table()
-    names = [*FEATURES, TARGET]
-    return pd.DataFrame({"name": names,
+    parts = ("train", "val", "test")
+    every = np.column_stack([np.concatenate([s.x[p] for p in parts]), np.concatenate([s.y[p] for p in parts])])
+    return pd.DataFrame({"name": [*s.features, s.target],
                          "train_mean": [*s.x_scaler.mean_, *s.y_scaler.mean_],
                          "train_std": [*s.x_scaler.scale_, *s.y_scaler.scale_],
-                         "all_mean": table[names].mean().to_numpy(),
-                         "all_std": table[names].std(ddof=0).to_numpy()})
+                         "all_mean": every.mean(axis=0), "all_std": every.std(axis=0)})
 
 
 def scaled_preview(s: Split, n: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The first `n` training rows as measured and as the network sees them (standardized)."""
-    raw = pd.DataFrame(s.x["train"][:n], columns=list(FEATURES))
-    scaled = pd.DataFrame(s.x_scaler.transform(s.x["train"][:n]), columns=list(FEATURES))
+    raw = pd.DataFrame(s.x["train"][:n], columns=list(s.features))
+    scaled = pd.DataFrame(s.x_scaler.transform(s.x["train"][:n]), columns=list(s.features))
     return raw, scaled
 
 
 # --- Model and training ---
 
 def _mlp(settings: RegressionSettings) -> nn.Sequential:
-    return make_mlp(in_features=len(FEATURES), hidden=tuple(settings.hidden), out_features=1,
+    return make_mlp(in_features=len(settings.features), hidden=tuple(settings.hidden), out_features=1,
                     activation=settings.activation, dropout=settings.dropout)
 
 
 def build_model(settings: RegressionSettings) -> nn.Sequential:
-    """The MLP 10 → hidden → 1, initialized from the seed (same seed → same weights)."""
+    """The MLP features → hidden → 1, initialized from the seed (same seed → same weights)."""
     return build_seeded(lambda: _mlp(settings), settings.seed)
 
 
@@ -176,26 +243,31 @@ def train_events(model: nn.Module, s: Split, settings: RegressionSettings, devic
 
 def estimate_seconds(settings: RegressionSettings, device: torch.device) -> float:
     """Seconds a run takes at most (every epoch; early stopping often ends it sooner): a few
-    real steps timed (core.engine.measure_costs), once per network and batch size; a network too
-    large to time within a rerun is timed as narrower copies (core.engine.costs_by_width)."""
-    costs = _costs(tuple(settings.hidden), settings.activation, settings.dropout, settings.batch_size,
-                   settings.optimizer, settings.val_share, settings.test_share, str(device))
-    n_train, n_val, _ = n_rows(settings.val_share, settings.test_share)
+    real steps timed (core.engine.measure_costs), once per network, input width and batch size,
+    on random rows of the table's shape (a step's time depends on the shapes, not the values),
+    then scaled to the table's rows; a network too large to time within a rerun is timed as
+    narrower copies (core.engine.costs_by_width)."""
+    n_train, n_val, _ = n_rows(settings.val_share, settings.test_share, settings.rows)
+    costs = _costs(tuple(settings.hidden), len(settings.features), settings.activation, settings.dropout,
+                   engine.timed_batch(settings.batch_size), settings.optimizer, min(n_train, engine.TIMED_ROWS),
+                   min(n_val, engine.TIMED_EVAL_ROWS), str(device))
     return costs.seconds(n_train, settings.train_config(), n_val)
 
 
 @functools.lru_cache(maxsize=64)
-def _costs(hidden: tuple, activation: str, dropout: float, batch_size: int, optimizer: str, val_share: float,
-           test_share: float, device: str) -> engine.Costs:
-    s = split(0, val_share, test_share)
+def _costs(hidden: tuple, inputs: int, activation: str, dropout: float, batch_size: int, optimizer: str,
+           n_train: int, n_val: int, device: str) -> engine.Costs:
+    generator = torch.Generator().manual_seed(0)
+    train_rows = (torch.randn(n_train, inputs, generator=generator), torch.randn(n_train, 1, generator=generator))
+    val_rows = (torch.randn(n_val, inputs, generator=generator), torch.randn(n_val, 1, generator=generator))
 
     def measure(widths: tuple[int, ...], rows: int | None) -> engine.Costs:
         settings = RegressionSettings(hidden=widths, activation=activation, dropout=dropout,
-                                      batch_size=rows or batch_size, optimizer=optimizer, val_share=val_share,
-                                      test_share=test_share)
-        return engine.measure_costs(build_model(settings), s.tensors("train"), settings.train_config(),
-                                    torch.device(device), val_data=s.tensors("val"))
-    return engine.costs_by_width(hidden, len(FEATURES), 1, measure)
+                                      batch_size=rows or batch_size, optimizer=optimizer,
+                                      features=tuple(f"x{i}" for i in range(inputs)), rows=n_train)
+        return engine.measure_costs(build_model(settings), train_rows, settings.train_config(),
+                                    torch.device(device), val_data=val_rows)
+    return engine.costs_by_width(hidden, inputs, 1, measure)
 
 
 # --- Results: the test rows in the target's own units, and the baselines ---
@@ -266,6 +338,7 @@ def runs_table(runs) -> pd.DataFrame:
         s, res = r.settings, r.results
         rows.append({"run": r.name, "rmse": round(res["rmse"], 2), "mae": round(res["mae"], 2),
                      "r2": round(res["r2"], 3), "linear_rmse": round(res["baselines"]["linear"]["rmse"], 2),
+                     "data": s.data, "target": s.target,
                      "hidden": "-".join(map(str, s.hidden)), "activation": s.activation, "dropout": s.dropout,
                      "optimizer": OPTIMIZER_LABELS[s.optimizer], "lr": s.lr, "batch_size": s.batch_size,
                      "epochs": s.epochs, "patience": s.patience, "epochs_run": len(r.epochs),

@@ -1,7 +1,9 @@
 """Next-day stock forecasting with LSTM/GRU: leak-free windows, naive baselines, honest metrics.
 
-The prices come from core.data (FinanceDataReader online, the embedded CSVs offline). Problems
-a learner must read about are raised as core.data.DataError with Words, never sentences.
+The prices come from core.data (FinanceDataReader online, the embedded CSVs offline), or the
+series is the learner's own CSV (core.own_data, made ready by `own_series`): a date column and a
+value column, forecast the same way, without the price-only rules (positive prices, Return).
+Problems a learner must read about are raised as core.data.DataError with Words, never sentences.
 """
 import dataclasses
 import functools
@@ -19,6 +21,7 @@ from torch import nn
 from core import engine
 from core.data import DataError, Words, words
 from core.engine import TrainConfig, build_seeded, combined, predict, train
+from core.own_data import OwnTable, parse_dates
 
 FEATURE_CHOICES = ("Open", "High", "Low", "Close", "Volume", "Return")  # Return = daily close change
 TARGETS = ("close", "return")  # the next day's price level (the notebook), or its change
@@ -50,6 +53,9 @@ class StockSettings:
     min_delta: float = 1e-6         # smaller validation improvements do not count (the notebook)
     seed: int = 0                   # same seed -> same init and batch order for LSTM and GRU
     with_leaky: bool = False        # also train the notebook's leaky LSTM, to compare
+    upload: str = ""                # "" = the prices of `symbol`; else the uploaded CSV's file name
+    upload_hash: str = ""           # the uploaded file's digest (core.own_data.digest); "" for prices
+    value: str = "Close"            # the column forecast: the close, or the uploaded file's value column
 
     def train_config(self) -> TrainConfig:
         """The notebook's recipe: Adam, MSE, early stopping on the validation loss."""
@@ -59,33 +65,69 @@ class StockSettings:
 
 
 # --- Cleaning, windows and scaling -------------------------------------------------------------
-def clean_prices(frame: pd.DataFrame,
-                 columns=("Open", "High", "Low", "Close", "Volume")) -> tuple[pd.DataFrame, list[Words]]:
-    """Drop rows with missing or non-positive prices; add Return (daily close change).
+def clean_prices(frame: pd.DataFrame, columns=("Open", "High", "Low", "Close", "Volume"), value: str = "Close",
+                 prices: bool = True) -> tuple[pd.DataFrame, list[Words]]:
+    """Drop rows with missing values and (`prices`) non-positive prices; add Return (daily close
+    change, `prices` only: a series of temperatures has no return, and may be zero or negative).
 
     Returns (clean frame, notes for the learner). Raises DataError for absent columns.
     """
-    wanted = [c for c in columns if c != "Return"]
-    absent = [c for c in {"Date", "Close", *wanted} if c not in frame.columns]
+    wanted = [c for c in columns if c != "Return"] if prices else list(columns)
+    absent = [c for c in {"Date", value, *wanted} if c not in frame.columns]
     if absent:
         raise DataError("stocks.no_columns", columns=", ".join(sorted(absent)))
     notes = []
     frame = frame.sort_values("Date").reset_index(drop=True)
-    numeric = frame[list(dict.fromkeys(["Close", *wanted]))].apply(pd.to_numeric, errors="coerce")
+    numeric = frame[list(dict.fromkeys([value, *wanted]))].apply(pd.to_numeric, errors="coerce")
     bad = numeric.isna().any(axis=1)
     if bad.any():
         dates = ", ".join(f"{d:%Y-%m-%d}" for d in frame.loc[bad, "Date"].head(3))
         notes.append(words("stocks.dropped_missing", rows=int(bad.sum()),
                            dates=dates + (", …" if bad.sum() > 3 else "")))
-    prices = [c for c in ("Open", "High", "Low", "Close") if c in numeric.columns]
-    nonpositive = (numeric[prices] <= 0).any(axis=1) & ~bad
+    price_columns = [c for c in ("Open", "High", "Low", "Close") if c in numeric.columns and prices]
+    nonpositive = (numeric[price_columns] <= 0).any(axis=1) & ~bad
     if nonpositive.any():
         notes.append(words("stocks.dropped_nonpositive", rows=int(nonpositive.sum())))
     frame = frame[~(bad | nonpositive)].copy()
     frame[numeric.columns] = numeric[~(bad | nonpositive)].astype("float64")
+    if not prices:
+        return frame.reset_index(drop=True), notes
     frame["Return"] = frame["Close"].pct_change()
     frame = frame.iloc[1:].reset_index(drop=True)  # the first day has no previous close
     return frame, notes
+
+
+def own_series(own: OwnTable, date: str, value: str, inputs: tuple[str, ...] | list[str]) -> tuple[pd.DataFrame,
+                                                                                                 list[Words]]:
+    """An uploaded table as a series `prepare` takes: Date, the value column and the input columns
+    (numbers), one row per date, oldest first; and notes saying what was done on the way.
+
+    Rows whose date cannot be read are dropped; unsorted dates are sorted; rows sharing a date
+    are averaged into one. Raises DataError ("stocks.own_*") for a date column with no dates, a
+    value or input column that is not numeric, or a column called Date that is not the dates."""
+    columns = list(dict.fromkeys([value, *inputs]))
+    if "Date" in columns:
+        raise DataError("stocks.own_date_name")
+    not_numeric = [c for c in columns if own.kinds.get(c) != "number"]
+    if not_numeric:
+        raise DataError("stocks.own_not_numeric", columns=", ".join(not_numeric))
+    dates = parse_dates(own.frame[date])
+    if dates.notna().sum() == 0:
+        raise DataError("stocks.own_no_dates", column=date, example=str(own.frame[date].iloc[0])[:30])
+    frame = pd.concat([dates.rename("Date"), own.numbers[columns]], axis=1)
+    notes = []
+    undated = frame["Date"].isna()
+    if undated.any():
+        notes.append(words("stocks.own_undated", rows=int(undated.sum()), column=date))
+        frame = frame[~undated]
+    if not frame["Date"].is_monotonic_increasing:
+        notes.append(words("stocks.own_sorted"))
+    repeated = frame["Date"].duplicated(keep=False)
+    if repeated.any():
+        dates_repeated = frame.loc[repeated, "Date"].nunique()
+        notes.append(words("stocks.own_duplicates", rows=int(repeated.sum()), dates=int(dates_repeated)))
+    frame = frame.groupby("Date", sort=True, as_index=False).mean()  # sorts, and averages a repeated date
+    return frame.reset_index(drop=True), notes
 
 
 def make_windows(features: np.ndarray, target: np.ndarray, window: int, horizon: int = 1):
@@ -149,7 +191,9 @@ def _check(settings: StockSettings) -> None:
     """An empty column choice is the learner's to fix; the rest only a programming error can reach."""
     if not settings.features:
         raise DataError("stocks.need_input")
-    in_range = (all(f in FEATURE_CHOICES for f in settings.features) and settings.target in TARGETS
+    known = bool(settings.upload) or all(f in FEATURE_CHOICES for f in settings.features)
+    own_target = not settings.upload or settings.target == "close"  # an own series: its level, no return
+    in_range = (known and own_target and settings.target in TARGETS
                 and settings.window >= 2 and settings.horizon >= 1 and 0.0 < settings.val_fraction < 0.9)
     if not in_range:
         raise ValueError(f"Settings out of range: {settings}")
@@ -163,9 +207,9 @@ def prepare(frame: pd.DataFrame, settings: StockSettings) -> Prepared:
     Leaky (the notebook): scalers fitted on every row, and the test set doubles as validation.
     """
     _check(settings)
-    frame, notes = clean_prices(frame, settings.features)
+    frame, notes = clean_prices(frame, settings.features, settings.value, prices=not settings.upload)
     dates = pd.DatetimeIndex(frame["Date"])
-    close = frame["Close"].to_numpy(np.float64)
+    close = frame[settings.value].to_numpy(np.float64)
     total, window, horizon = len(frame), settings.window, settings.horizon
     need = window + horizon + MIN_TRAIN_WINDOWS + MIN_VAL_WINDOWS + MIN_TEST_WINDOWS
     if total < need:
@@ -457,8 +501,11 @@ def summarize(models: dict[str, nn.Module], plan: list[tuple[str, Prepared]], hi
 
 
 def format_price(value: float, currency: str) -> str:
+    """A price in its currency; an own series' value (currency "") with four significant digits."""
     if not math.isfinite(value):
         return "—"
+    if not currency:
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     return f"₩{value:,.0f}" if currency == "₩" else f"${value:,.2f}"
 
 

@@ -27,8 +27,9 @@ def stock_name(symbol: str, name: str | None = None) -> str:
 
 
 def feature(column: str) -> str:
-    """A price column's name in the learner's language ("Open" -> "Open" / "시가(Open)")."""
-    return t(f"stocks.feature_{column}")
+    """A price column's name in the learner's language ("Open" -> "Open" / "시가(Open)"); an
+    uploaded file's column keeps its own name."""
+    return t(f"stocks.feature_{column}") if column in stocks.FEATURE_CHOICES else column
 
 
 def source_note(data: StockData) -> str:
@@ -45,12 +46,19 @@ def price_charts(frame: pd.DataFrame, prepared: stocks.Prepared, kind: str, curr
         {"period": t("stocks.period_train"), "from": dates[0], "to": dates[prepared.train_end - 1]},
         {"period": t("stocks.period_val"), "from": dates[prepared.train_end], "to": dates[test_start - 1]},
         {"period": t("stocks.period_test"), "from": dates[test_start], "to": dates[-1]}])
-    frame = frame.assign(up=frame["Close"] >= frame["Open"])
     zoom = alt.selection_interval(encodings=["x"], bind="scales")
     shade = alt.Chart(bands).mark_rect(opacity=0.12).encode(
         x="from:T", x2="to:T",
         color=alt.Color("period:N", scale=alt.Scale(domain=list(bands["period"]), range=list(PERIOD_COLORS.values())),
                         title=None, legend=alt.Legend(orient="top")))
+    if prepared.settings.upload:  # an own series: its value column alone, no candles and no volume
+        value = prepared.settings.value
+        line = alt.Chart(pd.DataFrame({"Date": frame["Date"], "value": frame[value]})).mark_line(
+            color="#111111", strokeWidth=1.2).encode(
+            x=alt.X("Date:T", title=None), y=alt.Y("value:Q", title=value, scale=alt.Scale(zero=False)),
+            tooltip=[alt.Tooltip("Date:T", title=t("stocks.field_date")), alt.Tooltip("value:Q", title=value)])
+        return ((shade + line).add_params(zoom).properties(height=260, title=name),)
+    frame = frame.assign(up=frame["Close"] >= frame["Open"])
     base = alt.Chart(frame).encode(x=alt.X("Date:T", title=None))
     tooltip = [alt.Tooltip("Date:T", title=t("stocks.field_date")),
                *(alt.Tooltip(f"{c}:Q", title=feature(c)) for c in ("Open", "High", "Low", "Close", "Volume"))]
@@ -81,6 +89,8 @@ def split_table(prepared: stocks.Prepared) -> pd.DataFrame:
 def leak_text(leak: dict, settings: stocks.StockSettings, currency: str) -> str:
     """What the notebook's scaler, fitted on every row, learns from the future."""
     def bounds(column: str, values: tuple) -> str:
+        if settings.upload:
+            return "–".join(stocks.format_price(v, "") for v in values)
         if column in ("Open", "High", "Low", "Close") or (column == "target" and settings.target == "close"):
             return "–".join(stocks.format_price(v, currency) for v in values)
         if column == "Volume":
@@ -132,13 +142,13 @@ def loss_chart(name: str, epochs: list[dict], end: dict | None, early: bool, liv
     return (lines + rule + text).properties(height=260, title=alt.TitleParams([series(name), subtitle]))
 
 
-def prediction_chart(predictions: pd.DataFrame, currency: str):
-    """The test period: the real close, each model and the two baselines."""
+def prediction_chart(predictions: pd.DataFrame, currency: str, value: str = ""):
+    """The test period: the real close (or an own series' `value` column), each model and the two baselines."""
     ids = list(predictions["series"].unique())
     frame = predictions.assign(series=predictions["series"].map(series))
     return alt.Chart(frame).mark_line(strokeWidth=1.4).encode(
         x=alt.X("Date:T", title=None),
-        y=alt.Y("price:Q", title=t("stocks.close_axis", currency=currency), scale=alt.Scale(zero=False)),
+        y=alt.Y("price:Q", title=value or t("stocks.close_axis", currency=currency), scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", title=None, legend=alt.Legend(labelLimit=320),
                         scale=alt.Scale(domain=[series(i) for i in ids],
                                         range=[SERIES_COLORS.get(i, "#9467bd") for i in ids])),

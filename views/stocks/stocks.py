@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 from core import stocks
-from core.data import DATA_DIR, EMBEDDED_STOCKS, DataError, OfflineError, embedded_words, load_prices
+from core.data import EMBEDDED_STOCKS, DataError, OfflineError, embedded_words, load_prices
 from core.models import count_params
 from ui.code import show_code
 from ui.content import labels, say, t
@@ -14,9 +14,9 @@ from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device, stop_page
 from ui.training import announce, estimated, lever, run_training, time_check, train_button
-from views.stocks import charts
+from views.stocks import charts, own_series
 
-OTHER = "other"
+OTHER, UPLOAD = "other", "upload"  # a typed symbol (downloaded), the learner's own CSV
 FIRST_DAY, NOTEBOOK_START, NOTEBOOK_SPLIT = dt.date(1990, 1, 1), dt.date(2020, 1, 1), dt.date(2023, 1, 1)
 
 store = RunStore("stocks_runs")
@@ -50,39 +50,47 @@ st.session_state.setdefault("stocks_end", dt.date.today())
 st.session_state.setdefault("stocks_split", NOTEBOOK_SPLIT)
 left, middle, right = st.columns([1.3, 1, 1])
 with left:
-    symbol = setting(st.selectbox, t("stocks.stock"), [*EMBEDDED_STOCKS, OTHER], key="stocks_symbol",
+    symbol = setting(st.selectbox, t("stocks.stock"), [*EMBEDDED_STOCKS, OTHER, UPLOAD], key="stocks_symbol",
                      help=t("stocks.stock_help"),
-                     format_func=labels("stocks.stock", [*EMBEDDED_STOCKS, OTHER], lambda c: t(
+                     format_func=labels("stocks.stock", [*EMBEDDED_STOCKS, OTHER, UPLOAD], lambda c: t(
                               "stocks.stock_option", code=c, name=charts.stock_name(c))
-                              if c in EMBEDDED_STOCKS else t("stocks.stock_other")))
+                              if c in EMBEDDED_STOCKS else t(f"stocks.stock_{c}")))
     if symbol == OTHER:
         symbol = setting(st.text_input, t("stocks.symbol"), value="", key="stocks_other", max_chars=20,
                          placeholder=t("stocks.symbol_placeholder"), help=t("stocks.symbol_help"))
-    online = setting(st.toggle, t("stocks.online"), value=True, key="stocks_online", help=t("stocks.online_help"))
-with middle:
-    start = setting(st.date_input, t("stocks.start"), min_value=FIRST_DAY, max_value=dt.date.today(),
-                    key="stocks_start", url_default=NOTEBOOK_START)
-    end = setting(st.date_input, t("stocks.end"), min_value=FIRST_DAY, max_value=dt.date.today(), key="stocks_end")
-with right:
-    split_date = setting(st.date_input, t("stocks.split"), min_value=FIRST_DAY, max_value=dt.date.today(),
-                         key="stocks_split", help=t("stocks.split_help"), url_default=NOTEBOOK_SPLIT)
-    chart_kind = setting(st.radio, t("stocks.chart_kind"), ["line", "candlestick"], horizontal=True,
-                         key="stocks_chart_kind", format_func=labels("stocks.chart", ["line", "candlestick"]))
-
-if not str(symbol).strip():
-    st.info(t("stocks.type_symbol", embedded=say(embedded_words())))
-    stop_page()
-if start >= end:
-    st.error(t("stocks.dates_order", start=start, end=end))
-    stop_page()
-data, problem = _load(str(symbol), start.isoformat(), end.isoformat(), online)
-if data is None:
-    st.error(say(problem))
-    stop_page()
-if data.source == "embedded":
-    st.info(charts.source_note(data), icon="💾")
+    own = own_series.choose() if symbol == UPLOAD else None
+    if symbol != UPLOAD:
+        online = setting(st.toggle, t("stocks.online"), value=True, key="stocks_online", help=t("stocks.online_help"))
+if symbol == UPLOAD:  # the learner's own series: its file, its columns, its dates
+    if own is None:
+        stop_page()
+    with right:
+        split_date = own_series.split_date(own)
+    start, end = (dt.date.fromisoformat(own.settings[k]) for k in ("start", "end"))
+    data, chart_kind = own.data, "line"
 else:
-    st.success(charts.source_note(data), icon="🌐")
+    with middle:
+        start = setting(st.date_input, t("stocks.start"), min_value=FIRST_DAY, max_value=dt.date.today(),
+                        key="stocks_start", url_default=NOTEBOOK_START)
+        end = setting(st.date_input, t("stocks.end"), min_value=FIRST_DAY, max_value=dt.date.today(),
+                      key="stocks_end")
+    with right:
+        split_date = setting(st.date_input, t("stocks.split"), min_value=FIRST_DAY, max_value=dt.date.today(),
+                             key="stocks_split", help=t("stocks.split_help"), url_default=NOTEBOOK_SPLIT)
+        chart_kind = setting(st.radio, t("stocks.chart_kind"), ["line", "candlestick"], horizontal=True,
+                             key="stocks_chart_kind", format_func=labels("stocks.chart", ["line", "candlestick"]))
+    if not str(symbol).strip():
+        st.info(t("stocks.type_symbol", embedded=say(embedded_words())))
+        stop_page()
+    if start >= end:
+        st.error(t("stocks.dates_order", start=start, end=end))
+        stop_page()
+    data, problem = _load(str(symbol), start.isoformat(), end.isoformat(), online)
+    if data is None:
+        st.error(say(problem))
+        stop_page()
+icons = {"embedded": "💾", "upload": "📄"}
+(st.info if data.source == "embedded" else st.success)(charts.source_note(data), icon=icons.get(data.source, "🌐"))
 price_chart_slot = st.empty()  # filled below, once the split is known (periods are shaded)
 st.caption(t("stocks.price_caption"))
 
@@ -90,12 +98,15 @@ st.caption(t("stocks.price_caption"))
 st.header(t("stocks.h_setup"), anchor="setup")
 left, right = st.columns(2)
 with left:
-    features = setting(st.multiselect, t("stocks.features"), list(stocks.FEATURE_CHOICES), key="stocks_features",
-                       format_func=labels("stocks.feature", stocks.FEATURE_CHOICES, charts.feature),
-                       default=["Open", "High", "Low", "Volume"], help=t("stocks.features_help"))
-    target = setting(st.radio, t("stocks.target"), list(stocks.TARGETS),
-                     format_func=labels("stocks.target", stocks.TARGETS),
-                     horizontal=True, key="stocks_target", help=t("stocks.target_help"))
+    if own is not None:  # its numeric columns; its level is forecast (a series may be zero or negative: no return)
+        features, target = own_series.inputs(own), "close"
+    else:
+        features = setting(st.multiselect, t("stocks.features"), list(stocks.FEATURE_CHOICES), key="stocks_features",
+                           format_func=labels("stocks.feature", stocks.FEATURE_CHOICES, charts.feature),
+                           default=["Open", "High", "Low", "Volume"], help=t("stocks.features_help"))
+        target = setting(st.radio, t("stocks.target"), list(stocks.TARGETS),
+                         format_func=labels("stocks.target", stocks.TARGETS),
+                         horizontal=True, key="stocks_target", help=t("stocks.target_help"))
 with right:
     window = setting(st.slider, t("stocks.window"), 5, 120, 30, key="stocks_window", help=t("stocks.window_help"))
     val_pct = setting(st.slider, t("stocks.val"), 5, 40, 15, key="stocks_val", help=t("stocks.val_help"))
@@ -103,13 +114,14 @@ with right:
 
 settings = stocks.StockSettings(symbol=data.symbol, start=start.isoformat(), end=end.isoformat(),
                                 features=tuple(features), target=target, window=window,
-                                split_date=split_date.isoformat(), val_fraction=val_pct / 100)
+                                split_date=split_date.isoformat(), val_fraction=val_pct / 100,
+                                **({k: own.settings[k] for k in ("upload", "upload_hash", "value")} if own else {}))
 try:
     prepared = stocks.prepare(data.frame, settings)
 except DataError as exc:
     st.error(say(exc.words))
     last = data.last_date.date()
-    if split_date > last - dt.timedelta(days=30):
+    if own is None and split_date > last - dt.timedelta(days=30):
         st.button(t("stocks.fix_dates", date=last - dt.timedelta(days=365)), key="stocks_fix_dates",
                   on_click=_suggest_dates, args=(last,))
     stop_page()
@@ -216,7 +228,8 @@ else:
     if span == "last60":
         cutoff = predictions["Date"].drop_duplicates().sort_values().iloc[-60:].iloc[0]
         predictions = predictions[predictions["Date"] >= cutoff]
-    st.altair_chart(charts.prediction_chart(predictions, currency), width="stretch")
+    value = run.settings.value if run.settings.upload else ""
+    st.altair_chart(charts.prediction_chart(predictions, currency, value), width="stretch")
     st.caption(t("stocks.prediction_caption"))
 
     table = result["table"]
@@ -242,10 +255,13 @@ else:
 export_box(store)
 
 # --- 5 · Show the code -------------------------------------------------------------------------
-show_code("stocks", key="stocks_code", optimizer=settings.train_config(),
-          DATA_DIR=str(DATA_DIR) if data.source == "embedded" else "data", SYMBOL=data.symbol,
-          START=settings.start, END=settings.end, SPLIT=settings.split_date, FEATURES=list(settings.features),
-          TARGET=settings.target, WINDOW=settings.window, VAL_FRACTION=settings.val_fraction,
-          HIDDEN=settings.hidden, LAYERS=settings.layers, DROPOUT=settings.dropout, LR=settings.lr,
-          BATCH=settings.batch_size, EPOCHS=settings.epochs, PATIENCE=settings.patience,
-          MIN_DELTA=settings.min_delta, SEED=settings.seed)
+if own is not None:  # the recipe downloads a symbol's prices: it is not this run's code
+    st.caption(t("stocks.own_code"))
+else:
+    show_code("stocks", key="stocks_code", optimizer=settings.train_config(),
+              SYMBOL=data.symbol,
+              START=settings.start, END=settings.end, SPLIT=settings.split_date, FEATURES=list(settings.features),
+              TARGET=settings.target, WINDOW=settings.window, VAL_FRACTION=settings.val_fraction,
+              HIDDEN=settings.hidden, LAYERS=settings.layers, DROPOUT=settings.dropout, LR=settings.lr,
+              BATCH=settings.batch_size, EPOCHS=settings.epochs, PATIENCE=settings.patience,
+              MIN_DELTA=settings.min_delta, SEED=settings.seed)
