@@ -28,6 +28,8 @@ TARGETS = ("close", "return")  # the next day's price level (the notebook), or i
 MIN_TRAIN_WINDOWS, MIN_VAL_WINDOWS, MIN_TEST_WINDOWS = 30, 5, 5
 NAIVE, DRIFT = "naive", "drift"  # the baselines: tomorrow = today, and today + the average change
 CELLS = {"lstm": "lstm", "gru": "gru", "lstm_leaky": "lstm"}  # model -> its recurrent cell
+OWN_SERIES_ROWS = 20_000  # an uploaded series keeps its latest rows: ~80 years of days; every window is a
+                          # training example, and the page prepares the windows on each rerun
 
 
 @dataclass
@@ -103,8 +105,9 @@ def own_series(own: OwnTable, date: str, value: str, inputs: tuple[str, ...] | l
     (numbers), one row per date, oldest first; and notes saying what was done on the way.
 
     Rows whose date cannot be read are dropped; unsorted dates are sorted; rows sharing a date
-    are averaged into one. Raises DataError ("stocks.own_*") for a date column with no dates, a
-    value or input column that is not numeric, or a column called Date that is not the dates."""
+    are averaged into one; past OWN_SERIES_ROWS the latest rows are kept. Raises DataError
+    ("stocks.own_*") for a date column with no dates, a value or input column that is not
+    numeric, or a column called Date that is not the dates."""
     columns = list(dict.fromkeys([value, *inputs]))
     if "Date" in columns:
         raise DataError("stocks.own_date_name")
@@ -127,6 +130,10 @@ def own_series(own: OwnTable, date: str, value: str, inputs: tuple[str, ...] | l
         dates_repeated = frame.loc[repeated, "Date"].nunique()
         notes.append(words("stocks.own_duplicates", rows=int(repeated.sum()), dates=int(dates_repeated)))
     frame = frame.groupby("Date", sort=True, as_index=False).mean()  # sorts, and averages a repeated date
+    if len(frame) > OWN_SERIES_ROWS:
+        notes.append(words("stocks.own_series_cut", rows=len(frame), kept=OWN_SERIES_ROWS,
+                           first=frame["Date"].iloc[-OWN_SERIES_ROWS]))
+        frame = frame.iloc[-OWN_SERIES_ROWS:]
     return frame.reset_index(drop=True), notes
 
 

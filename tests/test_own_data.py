@@ -228,6 +228,11 @@ def test_own_series_sorts_averages_and_drops_undated_rows():
     with pytest.raises(DataError) as info:
         stocks.own_series(table, "습도", "기온", [])
     assert "holds no date this page can read" in _said(info)
+    long = _read(("d,v\n" + "".join(f"{d:%Y-%m-%d},{i}\n" for i, d in enumerate(
+        pd.date_range("1900-01-01", periods=stocks.OWN_SERIES_ROWS + 10)))).encode(), "stocks")
+    series, notes = stocks.own_series(long, "d", "v", ["v"])
+    assert len(series) == stocks.OWN_SERIES_ROWS and series["v"].iloc[0] == 10  # the latest rows
+    assert "has 20,010 dates; the page keeps the latest 20,000 (from 1900-01-11)" in english(notes[-1])
 
 
 def test_own_series_goes_through_the_honest_pipeline_with_negative_values():
