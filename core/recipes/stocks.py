@@ -124,6 +124,10 @@ def load_weights(model, name=""):
     return True
 
 
+if WEIGHTS and torch.load(WEIGHTS, weights_only=True).get("model") == "lstm_leaky":
+    raise SystemExit(f"{WEIGHTS} is the page's leaky LSTM: this script trains only the honest LSTM and GRU")
+
+
 class Forecaster(nn.Module):
     def __init__(self, cell):
         super().__init__()
