@@ -215,7 +215,7 @@ register("ann_runs", Entry("ann", ann.AnnSettings, lambda s, m: ann.build_model(
                            lambda s, m: ann.IMAGE_SHAPE, name="mnist_ann"))
 register("ann_reg_runs", Entry("ann_regression", regression.RegressionSettings,
                                lambda s, m: regression.build_model(s),
-                               lambda s, m: (len(getattr(s, "features", regression.FEATURES)),)))
+                               lambda s, m: (len(s.features),)))
 register("cnn_runs", Entry("cnn", cnn.CNNSettings, lambda s, m: cnn.build_cnn(s.dataset, s.seed),
                            lambda s, m: cnn.DATASETS[s.dataset]["input"]))
 register("cnn_augment_runs", Entry("cnn", cnn.CNNSettings, lambda s, m: cnn.build_cnn(s.dataset, s.seed),

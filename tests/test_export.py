@@ -11,12 +11,13 @@ import pytest
 import torch
 
 from conftest import open_page
-from core import augment, cnn, export, resnet, rnn, stocks
+from core import augment, cnn, export, regression, resnet, rnn, stocks
 from core.words import sections
 
 # A few stores get settings other than their defaults, where the default would leave a layer
 # kind untested (BatchNorm in the conv twins, stacked recurrent layers) or is slow to build.
 SETTINGS = {
+    "ann_reg_runs": regression.RegressionSettings(data="mine.csv", features=("height", "age", "steps"), hidden=(8,)),
     "cnn_runs": cnn.CNNSettings(dataset="cifar", augment=augment.Augment(flip=True, degrees=5.0)),
     "resnet_runs": resnet.ExperimentSettings(kind="conv", batchnorm=True, depth=6, width=8, dataset="cifar10"),
     "resnet_tl_runs": resnet.TransferConfig(image_size=32),
@@ -175,3 +176,37 @@ def test_rnn_page_offers_one_download_pair_per_cell():
                       for kind in (".pt (가중치 + 설정)", ".onnx")], labels
     snippet = next(c.value for c in at.code if "onnxruntime" in c.value)
     assert "rnn_sine-run1-rnn.onnx" in snippet and "'코드 보기'(rnn_sine.py)" in snippet
+
+
+def _box_script():
+    """export_box alone, on a store holding one run whose LSTM blew up (NaN weights)."""
+    import math
+
+    import streamlit as st
+
+    from core import export, rnn
+    from ui.export import export_box
+    from ui.runs import Run, RunStore
+
+    st.session_state.setdefault("lang", "en")
+    settings = rnn.SineSettings(hidden_size=4)
+    weights = {cell: export.build("rnn_runs", settings, cell).state_dict() for cell in ("rnn", "lstm")}
+    weights["lstm"]["head.bias"].fill_(math.nan)
+    store = RunStore("rnn_runs")
+    if not store.runs:
+        store.runs.append(Run(1, settings, [], None, {}, weights))
+    export_box(store)
+
+
+def test_a_model_that_blew_up_is_named():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_box_script).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [w.value for w in at.warning] == [
+        "LSTM: the weights hold NaN or infinite values (the training blew up), so this model computes nothing useful."]
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels == ["RNN · .pt (weights + settings)", "RNN · .onnx",
+                      "LSTM · .pt (weights + settings)", "LSTM · .onnx"]
+    assert at.session_state["export_rnn_runs_finite"] == {(1, "rnn"): True, (1, "lstm"): False}
+

@@ -44,7 +44,10 @@ def _follow_newest(newest: int, names: list[str], key: str) -> None:
 def _downloads(store: str, run, model: str, weights: dict, label: str, key: str) -> None:
     """One model's two buttons; the bytes are made on the click (ONNX export takes a moment)."""
     suffix = f"_{model}" if model else ""
-    if not all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point()):
+    finite = st.session_state.setdefault(f"{key}_finite", {})  # (run, model) -> bool: read once, not per rerun
+    if (run.id, model) not in finite:  # a ResNet-18's 11 M weights take a noticeable part of a rerun
+        finite[run.id, model] = all(bool(torch.isfinite(v).all()) for v in weights.values() if v.is_floating_point())
+    if not finite[run.id, model]:
         st.warning(t("export.not_finite", model=label))
     col_pt, col_onnx = st.columns(2)
     col_pt.download_button(t("export.download_pt", model=label), lambda: export.pt_bytes(
