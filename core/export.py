@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from core import ann, cnn, regression, resnet, rnn, stocks, transfer
+from core import ann, cnn, photos, regression, resnet, rnn, stocks, transfer
 
 FORMAT = "dl-playground-model/1"
 OPSET = 18      # ONNX opset: read by onnxruntime 1.14 and later, and by most other runtimes
@@ -236,3 +236,8 @@ register("stocks_runs", Entry("stocks", stocks.StockSettings,
                               lambda s, m: stocks.RecurrentForecaster(stocks.CELLS[m], len(s.features), s),
                               lambda s, m: (s.window, len(s.features)), models=tuple(stocks.CELLS),
                               free=("batch", "time")))
+register("resnet_photo_runs", Entry("", photos.PhotoSettings,  # the transfer recipe's network, one output per class
+                                    lambda s, m: transfer.TransferNet(transfer.Backbone(),
+                                                                      transfer.new_head(len(s.classes))),
+                                    lambda s, m: (3, photos.SIZE, photos.SIZE), models=photos.MODES,
+                                    name="my_photos"))

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import open_page
-from core import augment, cnn, export, regression, resnet, rnn, stocks
+from core import augment, cnn, export, photos, regression, resnet, rnn, stocks
 from core.words import sections
 
 # A few stores get settings other than their defaults, where the default would leave a layer
@@ -23,6 +23,7 @@ SETTINGS = {
     "resnet_tl_runs": resnet.TransferConfig(image_size=32),
     "rnn_runs": rnn.SineSettings(hidden_size=8, num_layers=2, seq_len=12),
     "stocks_runs": stocks.StockSettings(hidden=6, layers=2, window=10, features=("Open", "Close")),
+    "resnet_photo_runs": photos.PhotoSettings(classes=("mug", "plant", "cat"), counts=(6, 7, 5)),
 }
 CASES = [(store, model) for store, found in export.REGISTRY.items() for model in found.models]
 
