@@ -10,9 +10,10 @@ The .pt file is one `torch.save` of plain data, readable with `torch.load(f, wei
 
 The ONNX file comes from PyTorch's TorchScript-based exporter (`dynamo=False`) at opset OPSET:
 it writes RNN, LSTM and GRU as ONNX's own RNN/LSTM/GRU operators with a batch axis and (for
-sequences) a time axis that stay free, in a fraction of a second and without onnxscript. The
-dynamo exporter of this torch (2.14) needs onnxscript, takes several seconds a model on a CPU,
-and unrolls nn.RNN over a fixed number of time steps. The input is named INPUT, the output OUTPUT.
+sequences) a time axis that stay free, and needs only the onnx package. The dynamo exporter of
+this torch (2.14) needs onnxscript too, is many times slower on a CPU (the learner waits on the
+click), and unrolls nn.RNN over a fixed number of time steps. The input is named INPUT, the
+output OUTPUT.
 
 A new page's store joins with `register(store, Entry(...))`. Never Streamlit.
 """
@@ -45,7 +46,7 @@ class Entry:
     shape: Callable[[Any, str], tuple[int, ...]]     # (settings, model name) -> one input's shape, no batch axis
     models: tuple[str, ...] = ("",)                  # the names in a run's weights; ("",): the run has one model
     free: tuple[str, ...] = ("batch",)               # input axes of any length: "batch", and "time" for sequences
-    name: str = ""                                   # the files' name; the recipe's (or the store's) by default
+    name: str = ""                                   # the files' name; the recipe's by default
 
     @property
     def stem(self) -> str:
@@ -57,7 +58,7 @@ REGISTRY: dict[str, Entry] = {}
 
 def register(store: str, entry: Entry) -> None:
     """Make `store`'s runs exportable (a page's runs store key, e.g. "ann_runs")."""
-    if not set(entry.free) <= set(AXES) or (entry.free and entry.free != AXES[:len(entry.free)]):
+    if entry.free != AXES[:len(entry.free)]:
         raise ValueError(f"free axes must be a prefix of {AXES}, got {entry.free}")
     REGISTRY[store] = entry
 

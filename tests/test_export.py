@@ -121,6 +121,10 @@ def test_bad_input_is_named():
         export.entry("nowhere")
     with pytest.raises(TypeError, match="dataclass instance"):
         export.settings_dict({"lr": 0.1})
+    with pytest.raises(ValueError, match="free axes must be a prefix"):
+        export.register("nowhere", export.Entry("", rnn.SineSettings, lambda s, m: None, lambda s, m: (),
+                                                free=("time",)))
+    assert "nowhere" not in export.REGISTRY
 
 
 def test_a_run_of_several_models_offers_those_it_kept():
