@@ -104,10 +104,11 @@ def check(names: list[str], counts: list[int]) -> list[Words]:
             problems.append(words("photos.no_name", number=i))
         if count < MIN_PER_CLASS:
             problems.append(words("photos.too_few_photos", number=i, name=name, count=count, least=MIN_PER_CLASS))
-    seen = {}
+    seen = {}  # a name as compared (letter case aside) -> the first class that has it
     for i, name in enumerate(names, start=1):
         if name and name.casefold() in seen:
-            problems.append(words("photos.same_name", name=name, first=seen[name.casefold()], number=i))
+            first = seen[name.casefold()]
+            problems.append(words("photos.same_name", name=names[first - 1], first=first, number=i))
         seen.setdefault(name.casefold(), i)
     return problems
 

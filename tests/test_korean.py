@@ -15,8 +15,8 @@ FILES = sorted(p.stem for p in (CONTENT_DIR / "en").glob("*.md"))
 SHARED = ["app", "common", "engine", "share"]  # the sidebar, training and Share box: on every page
 PAGES = {  # each page and the content files it shows, in the order it shows them
     "home": ["home"], "lessons": ["lessons"], "glossary": ["glossary"], "perceptron": ["perceptron", "backprop"],
-    "ann": ["ann", "regression", "digits"], "cnn": ["cnn", "augment", "digits"], "resnet": ["resnet", "transfer"],
-    "rnn": ["rnn"], "stocks": ["stocks"],
+    "ann": ["ann", "regression", "digits"], "cnn": ["cnn", "augment", "digits"],
+    "resnet": ["resnet", "photos", "transfer"], "rnn": ["rnn"], "stocks": ["stocks"],
 }
 # What is not running text: code, formulas, links and "names" (a quoted value, as code writes it)
 NOT_PROSE = re.compile(r"`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|https?://\S+|\"[A-Za-z_]+\"", re.DOTALL)

@@ -9,7 +9,7 @@ import torch
 
 from bench.reruns import CASES
 from conftest import open_page, widget
-from core import ann, cnn, engine, perceptron, regression, resnet, rnn, stocks, transfer
+from core import ann, cnn, engine, perceptron, photos, regression, resnet, rnn, stocks, transfer
 from core.augment import from_toggles
 from core.data import load_stock_csv
 from core.models import count_params
@@ -17,7 +17,7 @@ from core.models import count_params
 CPU = torch.device("cpu")
 WIDE = (4096,) * 6  # the widest and deepest MLP the ANN page's hidden-layer boxes accept
 CACHES = (ann._costs, regression._costs, rnn._timed_sequences, rnn._spill, stocks._timed_windows, resnet._timed_twin,
-          cnn._costs, cnn._augment_seconds, transfer._costs)
+          cnn._costs, cnn._augment_seconds, transfer._costs, photos._costs, photos._head_costs)
 MEASUREMENTS = 6  # measure_costs calls one estimate may make at most (three RNN cells; two copies of a wide MLP)
 
 
@@ -69,6 +69,8 @@ ESTIMATES = {  # the far ends of every page's widgets, each estimate as the page
         resnet.ExperimentSettings(depth=50, width=256, batch_size=16, n_train=60_000, epochs=10), CPU),
     "transfer: 500 labels per class, sweep": lambda: transfer.sweep_estimate_seconds(
         transfer.TransferSettings(per_class=500, epochs=30), CPU),
+    "photos: five classes of 100 photos, 60 epochs, batch 16": lambda: photos.estimate_seconds(
+        photos.PhotoSettings(classes=tuple("abcde"), counts=(photos.MAX_PER_CLASS,) * 5, epochs=60), CPU),
     "rnn: the issue's T 200, 4,300 sequences, 2 layers, hidden 128, full batch": lambda: rnn.estimate_sine_seconds(
         rnn.SineSettings(seq_len=200, samples=4300, num_layers=2, hidden_size=128, batch_size=3440), CPU),
     "rnn: T 200, 5,000 sequences, 3 layers, hidden 128, batch 16, 300 epochs": lambda: rnn.estimate_sine_seconds(

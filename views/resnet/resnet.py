@@ -15,7 +15,7 @@ from ui.runs import RunStore
 from ui.share import setting
 from ui.shell import current_device, format_seconds, stop_page
 from ui.training import announce, end_text, estimated, lever, run_training, time_check, train_button, warn_lr
-from views.resnet import charts, transfer
+from views.resnet import charts, photos, transfer
 
 st.title(t("resnet.title"))
 st.markdown(t("resnet.intro"))
@@ -190,6 +190,7 @@ st.caption(t("resnet.stage_caption", arch=arch, millions=total["parameters"] / 1
 
 # --- 5. Transfer learning -----------------------------------------------------------------------
 st.header(t("resnet.tl_header"))
+photos.render(device)  # the learner's own photos on the shipped backbone (decoded once, kept in the session only)
 transfer.render(device)  # offline: the shipped CIFAR-5 backbone; then ImageNet online
 st.markdown(t("resnet.tl_intro"))
 if "resnet_online" not in st.session_state:
