@@ -342,7 +342,7 @@ def test_page_renders_and_training_clicks_produce_charts():
     reopen_workspace(at, "views/perceptron/perceptron.py",
                      ["perceptron_rule_runs", "perceptron_mlp_runs", "perceptron_sine_runs"])
     code = at.code[0].value
-    assert "nn.Sequential(nn.Linear(2, HIDDEN), getattr(nn, ACTIVATION)()" in code
+    assert "nn.Sequential(nn.Flatten(), nn.Linear(2, HIDDEN), getattr(nn, ACTIVATION)()" in code
     assert "ACTIVATION = 'Tanh'" in code and "DATASET = 'XOR'" in code and "EPOCHS = 150" in code
     assert "torch.optim.Adam(model.parameters(), lr=LR)" in code
     assert "METHOD = 'adam'" in at.code[1].value and "torch.optim.Adam([coef], lr=LR)" in at.code[1].value
