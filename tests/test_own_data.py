@@ -11,7 +11,7 @@ import pytest
 import torch
 from test_content import HANGUL
 
-from conftest import open_page
+from conftest import open_page, reopen_workspace
 from core import own_data, regression, stocks
 from core.data import DataError
 from core.words import english, sections
@@ -321,6 +321,9 @@ def test_regression_page_reads_an_own_table_refuses_bad_ones_and_trains(lang, on
     assert any("측정.csv → y" in o for o in at.selectbox(key="reg_result_run").options)
     if lang == "ko":
         assert all(HANGUL.search(w.value) for w in at.warning)
+    else:  # the run is kept in the workspace with the file's name, digest and columns, never its rows
+        again = reopen_workspace(at, "views/ann/ann.py", ["ann_reg_runs"])
+        assert again.session_state["ann_reg_runs"]["runs"][-1].settings.data == "측정.csv"
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
@@ -353,3 +356,5 @@ def test_stock_page_forecasts_an_own_series_and_refuses_bad_ones(lang, one_threa
     assert (run.settings.upload, run.settings.value, run.settings.features) == ("기온.csv", "기온", ("기온", "습도"))
     table = at.dataframe[-1].value
     assert len(table) == 4 and not table.iloc[:, 0].str.contains("[₩$]").any()
+    if lang == "en":
+        reopen_workspace(at, "views/stocks/stocks.py", ["stocks_runs"])
