@@ -285,10 +285,34 @@ def test_the_page_handles_every_bad_input_then_trains_and_reads_a_new_photo(lang
     at.run()
     _fine(at)
     assert any(names["finetune"] in m.value and "%" in m.value for m in at.markdown)
+    [shown] = [d.value for d in at.dataframe if words["chart_probability"] in d.value.columns]
+    assert list(shown[words["chart_class"]]) == ["circle", "square"]
+    assert shown[words["chart_probability"]].sum() == pytest.approx(1.0, abs=1e-5)
     at.file_uploader(key="photos_new").set_value(("new.heic", HEIC, "image/heic"))
     at.run()
     _fine(at)
     assert "new\\.heic" in _said(at)
+
+    # The camera: a shot joins class 1, the next one is read.
+    def shot(kind: str, seed: int) -> tuple[str, bytes, str]:
+        img = Image.open(io.BytesIO(shape_png(kind, np.random.default_rng(seed)))).convert("RGB")
+        return (f"{kind}.jpg", _encoded(img, "JPEG"), "image/jpeg")
+
+    at.file_uploader(key="photos_new").set_value(None)
+    at.toggle(key="photos_camera_on").set_value(True).run()
+    _fine(at)
+    at.radio(key="photos_camera_target").set_value(1)
+    at.camera_input(key="photos_camera_shot").set_value(shot("circle", 11))
+    at.run()
+    _fine(at)
+    assert fill(words["count"], {"count": 13}) in _said(at)  # class 1: twelve uploads and the shot
+    assert fill(words["other_settings"], {"classes": "circle, square", "photos": 24}) in _said(at)
+    at.radio(key="photos_camera_target").set_value("new")
+    at.camera_input(key="photos_camera_shot").set_value(shot("square", 12))
+    at.run()
+    _fine(at)
+    assert fill(words["count"], {"count": 13}) in _said(at)  # the photo to read joins no class
+    assert any(names["finetune"] in m.value and "%" in m.value for m in at.markdown)
     [run] = at.session_state["resnet_photo_runs"]["runs"]
     assert run.settings.classes == ("circle", "square") and run.settings.counts == (12, 12)
     assert set(run.state_dict) == set(photos.MODES) and "photos" not in str(run.results.keys())

@@ -19,7 +19,6 @@ from ui.content import escape, say, t
 from ui.runs import Run, RunStore
 from ui.share import setting
 from ui.training import announce, end_text, estimated, lever, run_training, time_check, train_button
-from views.resnet.transfer import curves_chart
 
 DECODED = "photos_decoded"   # session_state: upload file id -> (Photo | Words)
 CAMERA = "photos_camera"     # session_state: class slot -> the camera's photos; "new" -> the photo to read
@@ -27,6 +26,7 @@ SHOWN_PROBLEMS = 5           # file messages listed per class; the rest are coun
 SHOWN_WRONG = 12             # misclassified photos drawn; the rest are counted
 BACKBONE_LRS = [1e-4, 3e-4, 1e-3, 3e-3]
 NEW = "new"                  # the camera's target for a photo to read rather than to learn
+COLORS = ["#1f77b4", "#ff7f0e"]  # frozen blue, fine-tuning orange: as in the CIFAR comparison below
 
 
 @dataclass
@@ -112,6 +112,12 @@ def _camera(groups: list[Group]) -> None:
 
 
 def render(device: torch.device) -> None:
+    """The whole subsection, in one container (.st-key-photos_section: a browser finds it whole)."""
+    with st.container(key="photos_section"):
+        _render(device)
+
+
+def _render(device: torch.device) -> None:
     st.subheader(t("photos.header"))
     st.markdown(t("photos.intro", least_classes=photos.MIN_CLASSES, most_classes=photos.MAX_CLASSES,
                   least=photos.MIN_PER_CLASS, most=photos.MAX_PER_CLASS))
@@ -208,6 +214,24 @@ def _names() -> dict[str, str]:
     return {m: t(f"transfer.model_{m}") for m in photos.MODES}
 
 
+def curves_chart(history: list[dict]) -> alt.Chart:
+    """Held-out accuracy after each epoch of both models (also the live view)."""
+    names = _names()
+    frame = transfer.curves(history)
+    frame = frame.assign(model=frame["model"].map(names))
+    if frame.empty:
+        frame = pd.DataFrame([{"model": names["frozen"], "epoch": 1, "accuracy": None}])
+    return alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", title=t("photos.chart_epoch"), axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("accuracy:Q", title=t("photos.chart_accuracy"), scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("model:N", title=t("photos.chart_model"), legend=alt.Legend(labelLimit=300),
+                        scale=alt.Scale(domain=[names[m] for m in photos.MODES], range=COLORS)),
+        tooltip=[alt.Tooltip("model:N", title=t("photos.chart_model")),
+                 alt.Tooltip("epoch:Q", title=t("photos.chart_epoch")),
+                 alt.Tooltip("accuracy:Q", title=t("photos.chart_accuracy"), format=".1f")],
+    ).properties(title=t("photos.chart_title"), height=240)
+
+
 def _show_run(run: Run, settings: photos.PhotoSettings, pool: dict) -> None:
     kept, res = run.settings, run.results
     names = list(kept.classes)
@@ -279,7 +303,8 @@ def _show_maps(model, res: dict, found: dict, names: list[str], pool: dict) -> N
                    answer=escape(names[answers.get(pick, truth[pick])])))
     with right:
         for layer, maps in photos.feature_maps(model, photo):
-            st.image(list(maps), width=48, caption=[t(f"photos.layer_{layer}")] + [""] * (len(maps) - 1))
+            st.caption(t(f"photos.layer_{layer}"))
+            st.image(list(maps), width=48)
 
 
 def _read_new(run: Run | None) -> None:
@@ -302,11 +327,7 @@ def _read_new(run: Run | None) -> None:
     left, right = st.columns([1, 3])
     left.image(found.thumb, width=96)
     right.markdown(t("photos.read_answer", model=_names()[mode], name=escape(names[best]), probability=probs[best]))
-    frame = pd.DataFrame({"class": names, "probability": probs})
-    right.altair_chart(alt.Chart(frame).mark_bar().encode(
-        x=alt.X("probability:Q", title=t("photos.chart_probability"), scale=alt.Scale(domain=[0, 1]),
-                axis=alt.Axis(format="%")),
-        y=alt.Y("class:N", title=t("photos.chart_class"), sort=None),
-        tooltip=[alt.Tooltip("class:N", title=t("photos.chart_class")),
-                 alt.Tooltip("probability:Q", title=t("photos.chart_probability"), format=".1%")],
-    ).properties(height=40 + 30 * len(names)), width="stretch")
+    column = t("photos.chart_probability")
+    bars = st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="percent")
+    right.dataframe(pd.DataFrame({t("photos.chart_class"): names, column: probs}), hide_index=True, width="stretch",
+                    column_config={column: bars})
