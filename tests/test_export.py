@@ -183,6 +183,26 @@ def test_rnn_page_offers_one_download_pair_per_cell():
     assert "rnn_sine-run1-rnn.onnx" in snippet and "'코드 보기'(rnn_sine.py)" in snippet
 
 
+
+def test_resnet_page_offers_both_photo_models():
+    """Your photos: two classes of shapes, a short run, then one pair of downloads per transfer mode."""
+    from test_photos import shapes
+
+    at = open_page("views/resnet/resnet.py", timeout=300)
+    made = shapes(6, seed=5)
+    for number, kind in ((1, "circle"), (2, "square")):
+        at.text_input(key=f"photos_name_{number}").set_value(kind)
+        at.file_uploader(key=f"photos_files_{number}").set_value(
+            [(f"{kind}{i}.png", raw, "image/png") for i, raw in enumerate(made[kind])])
+    at.slider(key="photos_epochs").set_value(5).run()
+    at.button(key="photos_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = [d.proto.label for d in at.get("download_button") if "export_resnet_photo_runs" in d.proto.id]
+    assert labels == ["Frozen backbone + new head · .pt (weights + settings)", "Frozen backbone + new head · .onnx",
+                      "Full fine-tuning · .pt (weights + settings)", "Full fine-tuning · .onnx"], labels
+    snippet = next(c.value for c in at.code if "my_photos-run" in c.value)
+    assert "np.random.rand(1, 3, 32, 32)" in snippet and 'saved["settings"]["classes"]' in snippet
+
 def _box_script():
     """export_box alone, on a store holding one run whose LSTM blew up (NaN weights)."""
     import math
@@ -215,3 +235,18 @@ def test_a_model_that_blew_up_is_named():
                       "LSTM · .pt (weights + settings)", "LSTM · .onnx"]
     assert at.session_state["export_rnn_runs_finite"] == {(1, "rnn"): True, (1, "lstm"): False}
 
+
+
+def test_every_page_that_keeps_weights_offers_them():
+    """A view that hands run_training weights also draws the 📦 box, and every store the registry
+    knows is a page's store (no entry for runs nobody keeps)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    views = {path: path.read_text(encoding="utf-8") for path in sorted((root / "views").rglob("*.py"))}
+    for path, text in views.items():
+        if "run_training(" in text and re.search(r"\bweights=", text):
+            assert "export_box(" in text, f"{path.relative_to(root)} keeps weights but offers no download"
+    stores = {key for text in views.values() for key in re.findall(r'RunStore\("(\w+)"', text)}
+    assert set(export.REGISTRY) <= stores, set(export.REGISTRY) - stores

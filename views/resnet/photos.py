@@ -16,6 +16,7 @@ from core import data, photos, transfer
 from core.engine import FAILED
 from core.words import LearnerError, Words
 from ui.content import escape, say, t
+from ui.export import export_box
 from ui.runs import Run, RunStore
 from ui.share import setting
 from ui.training import announce, end_text, estimated, lever, run_training, time_check, train_button
@@ -182,6 +183,7 @@ def _render(device: torch.device) -> None:
     if run is not None:
         _show_run(run, settings, {p.digest: p for g in groups for p in g.photos})
     _read_new(run)
+    export_box(store)
 
 
 def _class_box_refresh(group: Group) -> Group:
