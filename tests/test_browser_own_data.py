@@ -50,3 +50,35 @@ def test_an_uploaded_table_is_read_trained_and_judged(streamlit_url, page, lang)
     assert float(rmse.locator("[data-testid='stMetricValue']").inner_text()) < 1.0  # the noise is 0.3
     page.get_by_text(words["results_header"], exact=True).scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / f"own_table_{lang}.png"))
+
+
+def test_an_uploaded_series_is_forecast_and_drawn(streamlit_url, page):
+    """The stock page with a daily temperature series (unsorted, negative values, a repeated date)."""
+    words = sections("en", "stocks")
+    rng = np.random.default_rng(1)
+    days = pd.date_range("2022-01-01", periods=300, freq="D")
+    frame = pd.DataFrame({"date": days.strftime("%Y.%m.%d"),
+                          "temperature": 8 * np.sin(np.arange(300) / 30) + rng.normal(size=300)})
+    raw = pd.concat([frame, frame.iloc[[4]]]).sample(frac=1, random_state=0).to_csv(index=False).encode("utf-8-sig")
+    page.goto(f"{streamlit_url}/stocks?lang=en&stocks_symbol=upload", timeout=120_000)
+    uploader = page.locator(".st-key-stocks_own_file")
+    uploader.wait_for(timeout=120_000)
+    idle(page)
+    uploader.locator("input[type='file']").set_input_files(
+        files=[{"name": "weather.csv", "mimeType": "text/csv", "buffer": raw}])
+    train = page.get_by_role("button", name=words["train"], exact=True)
+    train.wait_for(timeout=120_000)
+    idle(page)
+    assert page.get_by_text(words["own_sorted"]).count() == 1
+    train.click()
+    table = page.locator("[data-testid='stDataFrame']").filter(has_text=words["series_naive"]).first
+    table.wait_for(timeout=180_000)
+    idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    assert charts.count() >= 4  # the series, two loss curves, the test period
+    charts.first.scroll_into_view_if_needed()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "own_series_en.png"))
+    table.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "own_series_results_en.png"))

@@ -92,7 +92,7 @@ else:
 icons = {"embedded": "💾", "upload": "📄"}
 (st.info if data.source == "embedded" else st.success)(charts.source_note(data), icon=icons.get(data.source, "🌐"))
 price_chart_slot = st.empty()  # filled below, once the split is known (periods are shaded)
-st.caption(t("stocks.price_caption"))
+st.caption(t("stocks.own_price_caption" if own else "stocks.price_caption"))
 
 # --- 2 · Setup ---------------------------------------------------------------------------------
 st.header(t("stocks.h_setup"), anchor="setup")
@@ -230,11 +230,11 @@ else:
         predictions = predictions[predictions["Date"] >= cutoff]
     value = run.settings.value if run.settings.upload else ""
     st.altair_chart(charts.prediction_chart(predictions, currency, value), width="stretch")
-    st.caption(t("stocks.prediction_caption"))
+    st.caption(t("stocks.own_prediction_caption" if value else "stocks.prediction_caption"))
 
     table = result["table"]
     st.dataframe(charts.metrics_table(table, currency), width="stretch")
-    st.caption(t("stocks.metrics_caption"))
+    st.caption(t("stocks.own_metrics_caption", value=value) if value else t("stocks.metrics_caption"))
     for verdict in result["verdicts"]:
         st.markdown(charts.verdict_text(verdict, currency))
     if "lstm_leaky" in table.index and "lstm" in table.index:
