@@ -177,3 +177,20 @@ def test_page_section_trains_and_shows_results(lang):
     if lang == "ko":  # the results, tables and run comparison read in Korean too
         english = [text[:80] for text in _texts(at.main) if not HANGUL.search(text) and _latin_words(text)]
         assert not english, english
+
+
+def test_the_default_settings_are_the_diabetes_table_and_an_old_run_reads_back():
+    """Runs kept before own tables existed have no data, target, features or rows: rebuilt from
+    the stored JSON they take the defaults, which are the diabetes table's."""
+    import json
+
+    from db import codec
+
+    settings = regression.RegressionSettings(hidden=(8,), seed=4)
+    assert not settings.own and settings.architecture() == "10-8-1" and settings.rows == 442
+    assert settings.steps_per_epoch() == math.ceil(264 / 32)
+    stored = json.loads(codec.encode(settings, {}))
+    for field in ("data", "data_hash", "target", "features", "rows"):
+        del stored["v"][field]
+    problems = []
+    assert codec.decode(json.dumps(stored), {}, problems) == settings and not problems

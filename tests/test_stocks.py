@@ -509,3 +509,14 @@ def test_page_in_korean_trains_and_reports_in_korean(no_network):
     assert not at.exception
     message = " ".join(e.value for e in at.error)
     assert "네트워크에 연결할 수 없습니다" in message and "005930 삼성전자" in message and "TSLA 테슬라" in message
+
+
+def test_an_own_series_is_worded_in_its_own_units():
+    """An uploaded series has no currency: its values keep four significant digits, its columns
+    their own names, and the leak sentence shows its ranges as numbers (no ₩, $ or %)."""
+    assert stocks.format_price(1234.5678, "") == "1,235" and stocks.format_price(-0.012345, "") == "-0.01235"
+    assert stocks.format_price(1234.5, "₩") == "₩1,234" and stocks.format_price(12.3, "$") == "$12.30"
+    assert charts.feature("기온") == "기온" and charts.feature("Open") == t("stocks.feature_Open")
+    settings = stocks.StockSettings(upload="t.csv", value="기온", features=("기온",))
+    text = charts.leak_text({"changed": {"기온": ((-3.5, 9.25), (-8.0, 9.25))}, "leaky_rows": 300}, settings, "")
+    assert "-8" in text and "9.25" in text and not re.search(r"[₩$%]", text)
