@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from conftest import open_page
+from conftest import open_page, reopen_workspace
 from core import photos
 from core.words import LearnerError, english, fill, sections
 
@@ -316,3 +316,9 @@ def test_the_page_handles_every_bad_input_then_trains_and_reads_a_new_photo(lang
     [run] = at.session_state["resnet_photo_runs"]["runs"]
     assert run.settings.classes == ("circle", "square") and run.settings.counts == (12, 12)
     assert set(run.state_dict) == set(photos.MODES) and "photos" not in str(run.results.keys())
+
+    # The run comes back in a new session of the workspace; its photos do not (they were never kept).
+    again = reopen_workspace(at, "views/resnet/resnet.py", ["resnet_photo_runs"])
+    lang_again = again.session_state["lang"]  # the personal link names no language
+    assert {m.label for m in again.metric} >= {sections(lang_again, "transfer")[f"model_{m}"] for m in photos.MODES}
+    assert sections(lang_again, "photos")["gone"] in _said(again) and not again.exception

@@ -266,8 +266,8 @@ def _show_run(run: Run, settings: photos.PhotoSettings, pool: dict) -> None:
         st.table(pd.DataFrame(found["confusion"], index=pd.Index(names, name=t("photos.truth")), columns=names))
         st.caption(t("photos.confusion_caption"))
     _show_wrong(found["wrong"], names, res["test_digests"], pool)
-    model = photos.restore(run.state_dict[mode], len(names), mode)
-    _show_maps(model, res, found, names, pool)
+    if run.state_dict is not None:  # a run over the workspace's weight limit is kept without them
+        _show_maps(photos.restore(run.state_dict[mode], len(names), mode), res, found, names, pool)
 
 
 def _show_wrong(wrong: list[dict], names: list[str], digests: list[str], pool: dict) -> None:
@@ -319,7 +319,7 @@ def _read_new(run: Run | None) -> None:
     if isinstance(found, Words):
         st.warning(_said(found))
         return
-    if run is None:
+    if run is None or run.state_dict is None:  # nothing trained, or a run kept without its weights
         st.info(t("photos.train_first"))
         return
     mode = st.session_state.get("photos_view", "finetune")  # the model the results above look at
