@@ -127,6 +127,17 @@ def test_the_held_out_split_is_stratified_and_named_by_digest():
         photos.prepare(photos.PhotoSettings(classes=("circle", "square"), counts=(9, 4)), group)
 
 
+@pytest.mark.parametrize("counts", [(5, 5), (5, 100), (100, 5, 5, 5, 5), (5, 100, 100, 100, 100), (7, 9, 13)])
+def test_every_class_keeps_photos_on_both_sides_of_the_split(counts):
+    blank = np.zeros((photos.SIZE, photos.SIZE, 3), np.uint8)
+    group = [[photos.Photo(blank, blank, "", f"{c}-{i}") for i in range(n)] for c, n in enumerate(counts)]
+    settings = photos.PhotoSettings(classes=tuple(map(str, range(len(counts)))), counts=counts)
+    task = photos.prepare(settings, group)
+    classes = set(range(len(counts)))
+    assert set(task["y_test"].tolist()) == classes and set(task["y_train"].tolist()) == classes
+    assert len(task["y_test"]) == settings.n_test and len(task["y_train"]) == settings.n_train
+
+
 @pytest.fixture(scope="module")
 def learned(one_thread):
     """40 generated circles and 40 squares, both models trained with the page's default settings."""
