@@ -162,8 +162,8 @@ def test_ann_page_offers_the_kept_runs_model(lang):
     assert not at.exception, [e.message for e in at.exception]
     assert at.selectbox(key="export_ann_runs_run").value == "#1"
     labels = [d.label for d in _downloads(at) if d.id and "export_ann_runs" in d.id]
-    assert labels == ["#1 · .pt (weights + settings)", "#1 · .onnx"] if lang == "en" else \
-        labels == ["#1 · .pt (가중치 + 설정)", "#1 · .onnx"], labels
+    assert labels == ["#1 · .pt (weights + settings)", "#1 · .onnx (for any runtime)"] if lang == "en" else \
+        labels == ["#1 · .pt (가중치 + 설정)", "#1 · .onnx (어느 런타임에서나)"], labels
     snippet = next(c.value for c in at.code if "onnxruntime" in c.value)
     assert 'torch.load("mnist_ann-run1.pt", weights_only=True)' in snippet
     assert 'ort.InferenceSession("mnist_ann-run1.onnx")' in snippet and "np.random.rand(1, 1, 28, 28)" in snippet
@@ -178,7 +178,7 @@ def test_rnn_page_offers_one_download_pair_per_cell():
     assert not at.exception, [e.message for e in at.exception]
     labels = [d.label for d in _downloads(at) if d.id and "export_rnn_runs" in d.id]
     assert labels == [f"{cell} · {kind}" for cell in ("RNN", "LSTM", "GRU")
-                      for kind in (".pt (가중치 + 설정)", ".onnx")], labels
+                      for kind in (".pt (가중치 + 설정)", ".onnx (어느 런타임에서나)")], labels
     snippet = next(c.value for c in at.code if "onnxruntime" in c.value)
     assert "rnn_sine-run1-rnn.onnx" in snippet and "'코드 보기'(rnn_sine.py)" in snippet
 
@@ -198,8 +198,8 @@ def test_resnet_page_offers_both_photo_models():
     at.button(key="photos_train").click().run()
     assert not at.exception, [e.message for e in at.exception]
     labels = [d.proto.label for d in at.get("download_button") if "export_resnet_photo_runs" in d.proto.id]
-    assert labels == ["Frozen backbone + new head · .pt (weights + settings)", "Frozen backbone + new head · .onnx",
-                      "Full fine-tuning · .pt (weights + settings)", "Full fine-tuning · .onnx"], labels
+    assert labels == ["Frozen backbone + new head · .pt (weights + settings)", "Frozen backbone + new head · .onnx (for any runtime)",
+                      "Full fine-tuning · .pt (weights + settings)", "Full fine-tuning · .onnx (for any runtime)"], labels
     snippet = next(c.value for c in at.code if "my_photos-run" in c.value)
     assert "np.random.rand(1, 3, 32, 32)" in snippet and 'saved["settings"]["classes"]' in snippet
 
@@ -231,8 +231,8 @@ def test_a_model_that_blew_up_is_named():
     assert [w.value for w in at.warning] == [
         "LSTM: the weights hold NaN or infinite values (the training blew up), so this model computes nothing useful."]
     labels = [d.proto.label for d in at.get("download_button")]
-    assert labels == ["RNN · .pt (weights + settings)", "RNN · .onnx",
-                      "LSTM · .pt (weights + settings)", "LSTM · .onnx"]
+    assert labels == ["RNN · .pt (weights + settings)", "RNN · .onnx (for any runtime)",
+                      "LSTM · .pt (weights + settings)", "LSTM · .onnx (for any runtime)"]
     assert at.session_state["export_rnn_runs_finite"] == {(1, "rnn"): True, (1, "lstm"): False}
 
 
