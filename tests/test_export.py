@@ -198,8 +198,8 @@ def test_resnet_page_offers_both_photo_models():
     at.button(key="photos_train").click().run()
     assert not at.exception, [e.message for e in at.exception]
     labels = [d.proto.label for d in at.get("download_button") if "export_resnet_photo_runs" in d.proto.id]
-    assert labels == ["Frozen backbone + new head · .pt (weights + settings)", "Frozen backbone + new head · .onnx (for any runtime)",
-                      "Full fine-tuning · .pt (weights + settings)", "Full fine-tuning · .onnx (for any runtime)"], labels
+    assert labels == [f"{model} · {kind}" for model in ("Frozen backbone + new head", "Full fine-tuning")
+                      for kind in (".pt (weights + settings)", ".onnx (for any runtime)")], labels
     snippet = next(c.value for c in at.code if "my_photos-run" in c.value)
     assert "np.random.rand(1, 3, 32, 32)" in snippet and 'saved["settings"]["classes"]' in snippet
 
