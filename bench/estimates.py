@@ -8,10 +8,15 @@ the issue asks for 0.5..2). Core-level runs: the page's live chart is not drawn,
 click-to-result time in the browser is a little longer (see `python -m bench pages`).
 """
 import dataclasses
+import io
 import time
 from collections.abc import Callable, Iterator
 
-from core import ann, augment, cnn, perceptron, regression, resnet, rnn, stocks, transfer
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw
+
+from core import ann, augment, cnn, own_data, perceptron, photos, regression, resnet, rnn, stocks, transfer
 from core.data import load_stock_csv
 from core.engine import run_to_end
 
@@ -101,8 +106,8 @@ def _augment(settings: cnn.CNNSettings, device) -> tuple[float, Callable]:
     return cnn.compare_estimate(settings, device), run
 
 
-def _regression(settings: regression.RegressionSettings, device) -> tuple[float, Callable]:
-    data = regression.split(settings.split_seed, settings.val_share, settings.test_share)
+def _regression(settings: regression.RegressionSettings, device, data=None) -> tuple[float, Callable]:
+    data = data or regression.split(settings.split_seed, settings.val_share, settings.test_share)
     return (regression.estimate_seconds(settings, device),
             lambda: run_to_end(regression.train_events(regression.build_model(settings), data, settings, device)))
 
@@ -111,6 +116,42 @@ def _transfer(settings: transfer.TransferSettings, device) -> tuple[float, Calla
     def run():
         run_to_end(transfer.compare(settings, transfer.build_models(settings), transfer.target_data(settings), device))
     return transfer.estimate_seconds(settings, device), run
+
+
+def _own_table(rows: int, columns: int, settings: regression.RegressionSettings, device) -> tuple[float, Callable]:
+    """A CSV of `rows` × `columns` random numbers (the last column a noisy sum of the others), read
+    as an upload is (core.own_data), then the regression section's estimate and training."""
+    generator = np.random.default_rng(0)
+    x = generator.normal(size=(rows, columns - 1)).round(1)
+    y = (x.sum(axis=1) + generator.normal(size=rows)).round(1)
+    frame = pd.DataFrame(np.column_stack([x, y]), columns=[*(f"x{i}" for i in range(columns - 1)), "y"])
+    own = own_data.read_csv(frame.to_csv(index=False).encode(), "regression", "bench.csv")
+    table, _ = regression.own_table(own, "y", own.numeric_columns()[:-1])
+    settings = dataclasses.replace(settings, data=own.name, data_hash=own.digest, target="y",
+                                   features=table.features, rows=len(table.y))
+    return _regression(settings, device, regression.split(settings.split_seed, settings.val_share,
+                                                          settings.test_share, table))
+
+
+def _photo(shape: str, seed: int) -> photos.Photo:
+    """A 64×64 PNG of a circle or a square in a random colour and place, decoded as an upload."""
+    generator = np.random.default_rng(seed)
+    img = Image.new("RGB", (64, 64), tuple(int(v) for v in generator.integers(0, 256, 3)))
+    (x, y), r = (int(v) for v in generator.integers(16, 48, 2)), int(generator.integers(8, 16))
+    box, ink = (x - r, y - r, x + r, y + r), tuple(int(v) for v in generator.integers(0, 256, 3))
+    (ImageDraw.Draw(img).ellipse if shape == "circle" else ImageDraw.Draw(img).rectangle)(box, fill=ink)
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG")
+    return photos.decode(buffer.getvalue(), f"{shape}{seed}.png")
+
+
+def _photos(classes: int, per_class: int, device, **options) -> tuple[float, Callable]:
+    names = [("circle", "square")[c % 2] for c in range(classes)]
+    settings = photos.PhotoSettings(classes=tuple(f"{n} {c}" for c, n in enumerate(names)),
+                                    counts=(per_class,) * classes, **options)
+    task = photos.prepare(settings, [[_photo(n, 1000 * c + i) for i in range(per_class)] for c, n in enumerate(names)])
+    return (photos.estimate_seconds(settings, device),
+            lambda: run_to_end(photos.train_events(settings, photos.build_models(settings), task, device)))
 
 
 def cases(quick: bool) -> list[tuple[str, str, Callable]]:
@@ -149,6 +190,7 @@ def cases(quick: bool) -> list[tuple[str, str, Callable]]:
         ("stocks", "window 120, hidden 63, 2 layers, 20 epochs", lambda d: _stocks(
             dataclasses.replace(stocks.StockSettings(), window=120, hidden=63, layers=2, epochs=20, patience=None), d)),
         *EXTREMES,
+        *OWN_DATA,
     ]
 
 
@@ -204,3 +246,14 @@ def run(quick: bool, device) -> Iterator[dict]:
         yield {"workload": WORKLOAD, "page": page, "case": case, "device": str(device),
                "estimated_seconds": round(estimate, 2), "measured_seconds": round(measured, 2),
                "ratio": round(estimate / measured, 2) if measured > 0 else None}
+
+
+# The learner's own data (issue 30): about the largest tables a 10 MB upload holds (one decimal per value), and photos.
+OWN_DATA = [
+    ("ann", "own table: 100,000 rows × 20 columns, 3 epochs", lambda d: _own_table(
+        100_000, 20, regression.RegressionSettings(epochs=3, patience=0), d)),
+    ("ann", "own table: 10,000 rows × 199 columns, 3 epochs", lambda d: _own_table(
+        10_000, 199, regression.RegressionSettings(epochs=3, patience=0), d)),
+    ("resnet", "own photos: 2 classes × 30, defaults (20 epochs)", lambda d: _photos(2, 30, d)),
+    ("resnet", "own photos: 5 classes × 100, 5 epochs", lambda d: _photos(5, 100, d, epochs=5)),
+]
