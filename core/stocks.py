@@ -220,7 +220,8 @@ def prepare(frame: pd.DataFrame, settings: StockSettings) -> Prepared:
     total, window, horizon = len(frame), settings.window, settings.horizon
     need = window + horizon + MIN_TRAIN_WINDOWS + MIN_VAL_WINDOWS + MIN_TEST_WINDOWS
     if total < need:
-        raise DataError("stocks.too_short", days=total, window=window, need=need)
+        raise DataError("stocks.own_too_short" if settings.upload else "stocks.too_short", days=total, window=window,
+                        need=need)  # an own series has rows, not trading days
     split = pd.Timestamp(settings.split_date)
     test_start = int(dates.searchsorted(split))  # first row on or after the split date
     if test_start >= total:

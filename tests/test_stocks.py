@@ -406,6 +406,8 @@ def test_page_offline_trains_and_reports_honestly(no_network):
     verdicts = [m.value for m in at.markdown if m.value.startswith(("**LSTM**", "**GRU**"))]
     assert len(verdicts) == 2 and all("tomorrow = today" in v for v in verdicts)
     assert {m.label for m in at.metric} >= {"LSTM", "GRU"}
+    assert any(m.label.startswith("Tomorrow = today (close ") for m in at.metric)  # a stock keeps its price words
+    assert "Next trading day" in [h.value for h in at.subheader] and all("the last close" in v for v in verdicts)
     assert any("not financial advice" in w.value for w in at.warning)
 
     at.slider(key="stocks_window").set_value(20).run()  # a second run: the picker appears
@@ -520,3 +522,34 @@ def test_an_own_series_is_worded_in_its_own_units():
     settings = stocks.StockSettings(upload="t.csv", value="기온", features=("기온",))
     text = charts.leak_text({"changed": {"기온": ((-3.5, 9.25), (-8.0, 9.25))}, "leaky_rows": 300}, settings, "")
     assert "-8" in text and "9.25" in text and not re.search(r"[₩$%]", text)
+
+
+# What a price series is called, in each language: none of it may be said of an own series once trained on.
+PRICE_WORDS = {"en": re.compile(r"price|close|trading day", re.IGNORECASE),
+               "ko": re.compile(r"주가|종가|거래일|가격|최고가|최저가")}
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_page_trained_on_an_own_series_never_speaks_of_prices(lang, one_thread):
+    """A temperature is no price: after training on an uploaded series (the notebook's leaky LSTM
+    too), the titles, captions, verdicts, next-step lines, tables and charts speak of its values
+    and rows, never of prices, closes or trading days."""
+    n = 300
+    temperature = 8 * np.sin(np.arange(n) / 30) + np.random.default_rng(1).normal(size=n)  # crosses zero
+    raw = pd.DataFrame({"날짜": pd.date_range("2022-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+                        "기온": temperature}).to_csv(index=False).encode()
+    at = open_page("views/stocks/stocks.py", query={"lang": lang}, timeout=300)
+    at.selectbox(key="stocks_symbol").set_value("upload").run()
+    at.file_uploader(key="stocks_own_file").set_value(("temperature.csv", raw, "text/csv")).run()
+    at.slider(key="stocks_epochs").set_value(2).run()
+    at.checkbox(key="stocks_leaky_demo").check().run()
+    at.button(key="stocks_train").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error
+
+    verdicts = [m.value for m in at.markdown if m.value.startswith(("**LSTM**", "**GRU**"))]
+    assert len(verdicts) == 2 and all("기온" in v for v in verdicts)  # the own variants, naming the value
+    assert {"en": "Next step", "ko": "다음 스텝"}[lang] in [h.value for h in at.subheader]
+    tables = [str(x) for frame in at.dataframe for x in (*frame.value.columns, *frame.value.index)]
+    read = _texts(at.main) + _chart_titles(at) + tables
+    assert not [x for x in read if PRICE_WORDS[lang].search(x)], [x for x in read if PRICE_WORDS[lang].search(x)]

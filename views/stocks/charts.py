@@ -15,6 +15,13 @@ CURVE_COLORS = {"train": "#1f77b4", "val": "#ff7f0e", "val_leaky": "#d62728"}
 PERIOD_COLORS = {"train": "#2ca02c", "val": "#ff7f0e", "test": "#d62728"}
 
 
+def worded(name: str, own: bool, **values) -> str:
+    """The section `name` of the page's words, or for the learner's own series (`own`: the data is an
+    upload, a run's settings.upload is set) its variant `own_<name>`: the same sentence about values,
+    rows and steps, since a temperature or a sales figure has no price, close or trading day."""
+    return t(f"stocks.{'own_' if own else ''}{name}", **values)
+
+
 def series(name: str) -> str:
     """"lstm" -> "LSTM", "naive" -> "Tomorrow = today"."""
     return t(f"stocks.series_{name}")
@@ -33,8 +40,9 @@ def feature(column: str) -> str:
 
 
 def source_note(data: StockData) -> str:
-    """One sentence: where the prices came from, and which dates."""
-    return t(f"stocks.source_{data.source}", symbol=data.symbol, span=say(data.span), file=data.cache_file,
+    """One sentence: where the prices (or an own series' values) came from, and which dates."""
+    span = worded("span", data.source == "upload", **data.span.values)  # an own series counts rows, not trading days
+    return t(f"stocks.source_{data.source}", symbol=data.symbol, span=span, file=data.cache_file,
              why=say(data.why) if data.why else "", origin=t(f"stocks.origin_{data.origin}"),
              covers=say(data.covers) if data.covers else "")
 
@@ -98,13 +106,13 @@ def leak_text(leak: dict, settings: stocks.StockSettings, currency: str) -> str:
         return "–".join(f"{100 * v:+.1f}%" for v in values)
 
     def label(column: str) -> str:
-        return t("stocks.leak_target", target=t(f"stocks.target_word_{settings.target}")) if column == "target" \
-            else feature(column)
+        target = settings.value if settings.upload else t(f"stocks.target_word_{settings.target}")
+        return t("stocks.leak_target", target=target) if column == "target" else feature(column)
 
     if leak["changed"]:
         moved = "; ".join(t("stocks.leak_moved", column=label(col), new=bounds(col, new), old=bounds(col, old))
                           for col, (old, new) in leak["changed"].items())
-        scaler = t("stocks.leak_changed", moved=moved)
+        scaler = worded("leak_changed", bool(settings.upload), moved=moved)
     else:
         scaler = t("stocks.leak_unchanged")
     return t("stocks.leak", rows=leak["leaky_rows"], scaler=scaler)
@@ -157,8 +165,8 @@ def prediction_chart(predictions: pd.DataFrame, currency: str, value: str = ""):
                                                   range=[SERIES_DASH.get(i, [1, 0]) for i in ids])),
         tooltip=[alt.Tooltip("Date:T", title=t("stocks.field_date")),
                  alt.Tooltip("series:N", title=t("stocks.field_series")),
-                 alt.Tooltip("price:Q", format=",.2f", title=t("stocks.field_price"))],
-    ).properties(height=340, title=t("stocks.prediction_title")).interactive(bind_y=False)
+                 alt.Tooltip("price:Q", format=",.2f", title=value or t("stocks.field_price"))],
+    ).properties(height=340, title=worded("prediction_title", bool(value), value=value)).interactive(bind_y=False)
 
 
 def metrics_table(table: pd.DataFrame, currency: str) -> pd.DataFrame:
@@ -174,14 +182,16 @@ def metrics_table(table: pd.DataFrame, currency: str) -> pd.DataFrame:
     return frame.set_axis([series(name) for name in table.index])
 
 
-def verdict_text(v: dict, currency: str) -> str:
-    """One plain paragraph: does the model beat tomorrow = today, and why (not)."""
+def verdict_text(v: dict, currency: str, value: str = "") -> str:
+    """One plain paragraph: does the model beat tomorrow = today, and why (not); for an own series
+    (its `value` column) in words of values and rows."""
+    own = bool(value)
     head = t("stocks.verdict_head", model=series(v["model"]), rmse=stocks.format_price(v["rmse"], currency),
              naive=stocks.format_price(v["naive"], currency))
-    why = t(f"stocks.verdict_why_{v['target']}")
+    why = worded(f"verdict_why_{v['target']}", own, value=value)
     percent = 100 * abs(1 - v["ratio"])
-    main = t(f"stocks.verdict_{v['case']}", head=head, percent=percent, direction=v["direction"],
-             up_days=v["up_days"], why=why)
+    main = worded(f"verdict_{v['case']}", own, head=head, percent=percent, direction=v["direction"],
+                  up_days=v["up_days"], why=why)
     related = t(f"stocks.related_{v['related']}", corr=v["corr_change"])
-    return main + " " + t("stocks.verdict_moves", move_model=stocks.format_price(v["move_model"], currency),
-                          move_actual=stocks.format_price(v["move_actual"], currency), related=related)
+    return main + " " + worded("verdict_moves", own, move_model=stocks.format_price(v["move_model"], currency),
+                               move_actual=stocks.format_price(v["move_actual"], currency), related=related)

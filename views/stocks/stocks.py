@@ -21,9 +21,7 @@ FIRST_DAY, NOTEBOOK_START, NOTEBOOK_SPLIT = dt.date(1990, 1, 1), dt.date(2020, 1
 
 store = RunStore("stocks_runs")
 announce(store)
-st.title(t("stocks.title"))
-st.markdown(t("stocks.intro"))
-st.caption("⚠️ " + t("stocks.disclaimer"))
+head = st.container()  # the title and intro, worded once the data is known: a stock, or the learner's own series
 
 
 def _suggest_dates(last: dt.date) -> None:
@@ -55,6 +53,9 @@ with left:
                      format_func=labels("stocks.stock", [*EMBEDDED_STOCKS, OTHER, UPLOAD], lambda c: t(
                               "stocks.stock_option", code=c, name=charts.stock_name(c))
                               if c in EMBEDDED_STOCKS else t(f"stocks.stock_{c}")))
+    head.title(charts.worded("title", symbol == UPLOAD))
+    head.markdown(charts.worded("intro", symbol == UPLOAD))
+    head.caption("⚠️ " + t("stocks.disclaimer"))
     if symbol == OTHER:
         symbol = setting(st.text_input, t("stocks.symbol"), value="", key="stocks_other", max_chars=20,
                          placeholder=t("stocks.symbol_placeholder"), help=t("stocks.symbol_help"))
@@ -92,7 +93,7 @@ else:
 icons = {"embedded": "💾", "upload": "📄"}
 (st.info if data.source == "embedded" else st.success)(charts.source_note(data), icon=icons.get(data.source, "🌐"))
 price_chart_slot = st.empty()  # filled below, once the split is known (periods are shaded)
-st.caption(t("stocks.own_price_caption" if own else "stocks.price_caption"))
+st.caption(charts.worded("price_caption", own is not None))
 
 # --- 2 · Setup ---------------------------------------------------------------------------------
 st.header(t("stocks.h_setup"), anchor="setup")
@@ -110,7 +111,7 @@ with left:
 with right:
     window = setting(st.slider, t("stocks.window"), 5, 120, 30, key="stocks_window", help=t("stocks.window_help"))
     val_pct = setting(st.slider, t("stocks.val"), 5, 40, 15, key="stocks_val", help=t("stocks.val_help"))
-    st.caption(t("stocks.horizon"))
+    st.caption(charts.worded("horizon", own is not None))
 
 settings = stocks.StockSettings(symbol=data.symbol, start=start.isoformat(), end=end.isoformat(),
                                 features=tuple(features), target=target, window=window,
@@ -133,15 +134,16 @@ with price_chart_slot.container():
                                             charts.stock_name(data.symbol, data.name)):
         st.altair_chart(chart, width="stretch")
 st.dataframe(charts.split_table(prepared), hide_index=True, width="content")
-st.caption(t("stocks.windows_caption", window=window, features=", ".join(map(charts.feature, features)),
-             target=t(f"stocks.target_word_{target}")))
+st.caption(charts.worded("windows_caption", own is not None, window=window,
+                         features=", ".join(map(charts.feature, features)),
+                         target=own.settings["value"] if own else t(f"stocks.target_word_{target}")))
 
 with st.container(border=True):
     st.markdown(t("stocks.scaling", rows=prepared.fit_rows))
     leak = stocks.leakage_summary(data.frame, settings)
     st.markdown(charts.leak_text(leak, settings, data.currency))
     if leak["test_outside_training"]:
-        st.caption(t("stocks.leak_outside"))
+        st.caption(charts.worded("leak_outside", own is not None))
     with_leaky = setting(st.checkbox, t("stocks.leaky_demo"), value=False, key="stocks_leaky_demo")
 
 # --- 3 · Models --------------------------------------------------------------------------------
@@ -230,26 +232,26 @@ else:
         predictions = predictions[predictions["Date"] >= cutoff]
     value = run.settings.value if run.settings.upload else ""
     st.altair_chart(charts.prediction_chart(predictions, currency, value), width="stretch")
-    st.caption(t("stocks.own_prediction_caption" if value else "stocks.prediction_caption"))
+    st.caption(charts.worded("prediction_caption", bool(value)))
 
     table = result["table"]
     st.dataframe(charts.metrics_table(table, currency), width="stretch")
-    st.caption(t("stocks.own_metrics_caption", value=value) if value else t("stocks.metrics_caption"))
+    st.caption(charts.worded("metrics_caption", bool(value), value=value))
     for verdict in result["verdicts"]:
-        st.markdown(charts.verdict_text(verdict, currency))
+        st.markdown(charts.verdict_text(verdict, currency, value))
     if "lstm_leaky" in table.index and "lstm" in table.index:
         st.markdown(t("stocks.leaky_result", leaky=stocks.format_price(table.loc["lstm_leaky", "RMSE"], currency),
                       honest=stocks.format_price(table.loc["lstm", "RMSE"], currency)))
 
-    st.subheader(t("stocks.h_next_day"))
+    st.subheader(charts.worded("h_next_day", bool(value)))
     cols = st.columns(len(result["next_day"]) + 1)
-    cols[0].metric(t("stocks.next_naive", date=result["last_date"]),
+    cols[0].metric(charts.worded("next_naive", bool(value), date=result["last_date"], value=value),
                    stocks.format_price(result["last_close"], currency))
-    for column, (name, value) in zip(cols[1:], result["next_day"].items()):
-        change = value - result["last_close"]
-        column.metric(charts.series(name), stocks.format_price(value, currency),
+    for column, (name, forecast) in zip(cols[1:], result["next_day"].items()):
+        change = forecast - result["last_close"]
+        column.metric(charts.series(name), stocks.format_price(forecast, currency),
                       delta=f"{change:+,.0f}" if currency == "₩" else f"{change:+,.2f}", delta_color="off")
-    st.caption(t("stocks.next_caption", date=result["last_date"]))
+    st.caption(charts.worded("next_caption", bool(value), date=result["last_date"], value=value))
     st.warning(t("stocks.disclaimer"), icon="⚠️")
 
 export_box(store)
