@@ -26,11 +26,12 @@ TYPICAL_EVENTS = {  # events the page's default settings log, roughly (the live 
     "ann_runs": 2000, "ann_reg_runs": 400, "perceptron_rule_runs": 220, "perceptron_mlp_runs": 440,
     "perceptron_sine_runs": 200, "cnn_runs": 30, "cnn_augment_runs": 60, "resnet_runs": 300, "resnet_tl_runs": 120,
     "transfer_runs": 120, "transfer_sweeps": 400, "rnn_runs": 600, "rnn_memory": 400, "stocks_runs": 400,
+    "resnet_photo_runs": 100,
 }
 PAGES = {"ann": ("ann_runs", "ann_reg_runs"), "perceptron": ("perceptron_rule_runs", "perceptron_mlp_runs",
                                                               "perceptron_sine_runs"),
          "cnn": ("cnn_runs", "cnn_augment_runs"), "resnet": ("resnet_runs", "resnet_tl_runs", "transfer_runs",
-                                                              "transfer_sweeps"),
+                                                              "transfer_sweeps", "resnet_photo_runs"),
          "rnn": ("rnn_runs", "rnn_memory"), "stocks": ("stocks_runs",)}
 PAGE_OF = {store: page for page, stores in PAGES.items() for store in stores}
 CPU = torch.device("cpu")
@@ -109,6 +110,16 @@ def page_runs() -> dict[str, dict]:
     runs["transfer_runs"] = _run(ts, h, end, {"table": transfer.summary(h)}, None, "resnet")
     h, end = _drain(transfer.sweep(ts, CPU, (5,), backbone))
     runs["transfer_sweeps"] = _run(ts, h, end, {"frame": transfer.sweep_frame(h)}, None, "resnet")
+
+    from bench.estimates import _photo  # a generated photo of a circle or a square, decoded as an upload
+    from core import photos
+
+    ps = photos.PhotoSettings(classes=("circle", "square"), counts=(6, 6), epochs=1)
+    task = photos.prepare(ps, [[_photo(shape, 100 * c + i) for i in range(6)] for c, shape in enumerate(ps.classes)])
+    models = photos.build_models(ps, backbone)
+    h, end = _drain(photos.train_events(ps, models, task, CPU))
+    runs["resnet_photo_runs"] = _run(ps, h, end, photos.results(ps, models, task),
+                                     {mode: _weights(m) for mode, m in models.items()}, "resnet")
 
     s = rnn.SineSettings(samples=60, seq_len=8, hidden_size=4, epochs=2, batch_size=16)
     trained, events = rnn.train_cells(rnn.make_sine_data(s), s, CPU)
