@@ -36,11 +36,41 @@ log = logging.getLogger("playground.serve")
 STATE = {"ready": False, "seconds": None, "steps": {}}
 
 
+def _app_modules() -> None:
+    """The modules the first session would import: db (SQLAlchemy, Alembic and what Alembic
+    brings), the shared ui pieces and the pages' own modules (never a page script itself: that
+    would run the page)."""
+    import importlib
+    import pkgutil
+
+    import db  # noqa: F401
+    import ui
+
+    for module in pkgutil.iter_modules(ui.__path__):
+        importlib.import_module(f"ui.{module.name}")
+    for folder in sorted(p for p in (ROOT / "views").iterdir() if (p / "__init__.py").exists()):
+        for module in pkgutil.iter_modules([str(folder)]):
+            if module.name != folder.name:
+                importlib.import_module(f"views.{folder.name}.{module.name}")
+
+
+def _database() -> None:
+    """The learners' database migrated to head (once per process), as the first session's
+    connection would do it; the app's own connection then finds it done."""
+    import db
+
+    db.connect(heartbeat=False)
+
+
+APP_STEPS = (("app_modules", _app_modules), ("database", _database))
+
+
 async def warm_server() -> None:
-    """The process-wide warm-up (core.warmup), in a thread: the server answers meanwhile."""
+    """The process-wide warm-up (core.warmup, then the app's modules and database), in a thread:
+    the server answers meanwhile."""
     started = time.perf_counter()
     try:
-        STATE["steps"] = await asyncio.to_thread(warmup.warm)
+        STATE["steps"] = await asyncio.to_thread(warmup.warm, warmup.STEPS + APP_STEPS)
     except Exception as exc:  # noqa: BLE001  (warming never stops the server)
         log.warning("warm-up stopped: %r", exc)
     finally:

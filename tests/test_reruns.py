@@ -16,7 +16,8 @@ from core.models import count_params
 
 CPU = torch.device("cpu")
 WIDE = (4096,) * 6  # the widest and deepest MLP the ANN page's hidden-layer boxes accept
-CACHES = (ann._costs, regression._costs, rnn._timed_sequences, rnn._spill, stocks._timed_windows, resnet._timed_twin,
+CACHES = (ann._costs, ann._timed, regression._costs, regression._timed, rnn._timed_sequences, rnn._spill,
+          stocks._timed_windows, resnet._timed_twin,
           cnn._costs, cnn._augment_seconds, transfer._costs, photos._costs, photos._head_costs)
 MEASUREMENTS = 6  # measure_costs calls one estimate may make at most (three RNN cells; two copies of a wide MLP)
 
@@ -210,3 +211,22 @@ def test_a_wide_networks_untrained_accuracy_is_measured_in_a_training_slot(monke
     at.run()  # measured once for every session: the next rerun shows it, without the button
     assert "ann_untrained_measure" not in [b.key for b in at.button]
     assert next(m for m in at.metric if m.label == "Untrained accuracy").value == metric.value
+
+
+@pytest.mark.parametrize("estimate", ["ann", "regression"])
+def test_a_wide_networks_activation_or_dropout_change_re_times_only_its_small_copy(estimate, monkeypatch):
+    """The widest timed copy's few-row steps are its weights' traffic: one timing serves every
+    activation and dropout, so moving either re-times only the copy an eighth of its size."""
+    timed, real = [], engine.measure_costs
+    monkeypatch.setattr(engine, "measure_costs", lambda model, *a, **k: timed.append(count_params(model)) or real(
+        model, *a, **k))
+    for cache in CACHES:
+        cache.cache_clear()
+    make = {"ann": lambda **k: ann.estimate_seconds(ann.AnnSettings(hidden=WIDE, batch_size=8, **k), CPU),
+            "regression": lambda **k: regression.estimate_seconds(
+                regression.RegressionSettings(hidden=WIDE, batch_size=8, **k), CPU)}[estimate]
+    make()
+    assert max(timed) > engine.TIMED_PARAMETERS // 2  # the widest copy was timed once
+    timed.clear()
+    assert make(dropout=0.5, activation="gelu") > 0
+    assert timed and max(timed) <= engine.TIMED_PARAMETERS // 8, timed
