@@ -191,7 +191,21 @@ def estimate_sine_seconds(settings: SineSettings, device: torch.device, cells: t
             share = min(1.0, max(0.0, reach / math.log(spill_rows / costs.rows))) if spill_rows > costs.rows else 0.0
             costs = _spilled(costs, 1 + share * (factor - 1))
         seconds.append(costs.at_batch(config.batch_size).seconds(n_train, config, n_test))
-    return parallel_seconds(seconds, workers)
+    return contended_seconds(seconds, workers, config.batch_size * T * settings.hidden_size * settings.num_layers)
+
+
+CONTENDED = 16  # × SPILL_SIZE: steps this large saturate the memory bus, so parallel cells take turns
+
+
+def contended_seconds(seconds: list[float], workers: int, size: int) -> float:
+    """The cells' seconds laid out on the workers (`parallel_seconds`), drawn towards their sum as a
+    step's rows × positions × hidden × layers (`size`) outgrow the caches: past SPILL_SIZE the
+    cells' steps stream their saved activations through memory, and two at once share its
+    bandwidth (at CONTENDED × SPILL_SIZE they run as if one after the other; by the logarithm
+    of the size between)."""
+    parallel, serial = parallel_seconds(seconds, workers), sum(seconds)
+    share = min(1.0, max(0.0, math.log(max(size, 1) / SPILL_SIZE) / math.log(CONTENDED)))
+    return parallel + share * (serial - parallel)
 
 
 SPILL_SIZE = 512 * TIMED_SEQUENCE * 128 * 2  # rows × positions × hidden × layers past the caches' hold, about

@@ -230,3 +230,12 @@ def test_a_wide_networks_activation_or_dropout_change_re_times_only_its_small_co
     timed.clear()
     assert make(dropout=0.5, activation="gelu") > 0
     assert timed and max(timed) <= engine.TIMED_PARAMETERS // 8, timed
+
+
+def test_large_sequence_batches_share_the_memory_bus():
+    """Small steps run side by side on the workers; a step whose saved activations far outgrow the
+    caches takes turns with the others (the cells' sum), and a size between is in between."""
+    seconds = [4.0, 3.0, 1.0]
+    assert rnn.contended_seconds(seconds, 2, rnn.SPILL_SIZE // 2) == engine.parallel_seconds(seconds, 2) == 4.0
+    assert rnn.contended_seconds(seconds, 2, rnn.SPILL_SIZE * rnn.CONTENDED * 4) == 8.0
+    assert 4.0 < rnn.contended_seconds(seconds, 2, rnn.SPILL_SIZE * 4) < 8.0
