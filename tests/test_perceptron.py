@@ -12,6 +12,7 @@ import torch
 from conftest import open_page, reopen_workspace, run_recipe
 from core import perceptron
 from core.engine import TrainConfig
+from core.words import sections
 
 CPU = torch.device("cpu")
 
@@ -393,7 +394,15 @@ def test_page_extreme_values_give_messages_not_exceptions():
     assert any("ignores its inputs" in w.value for w in at.warning)
     at.slider(key="perceptron_depth").set_value(50).run()
     at.slider(key="perceptron_vanish_z").set_value(-3.0).run()
+    words = sections("en", "perceptron")
+    at.session_state["perceptron_loss_tab"] = words["tab_ce"]  # a closed tab is not drawn: open it first
+    at.run()
     at.slider(key="perceptron_ce_p").set_value(0.0).run()
+    assert any("infinite" in w.value for w in at.warning)
+    at.session_state["perceptron_loss_tab"] = words["tab_bce"]
+    at.run()
+    with pytest.raises(KeyError):  # the cross-entropy tab is closed now, so its widgets are not drawn
+        at.slider(key="perceptron_ce_p")
     at.slider(key="perceptron_bce_p").set_value(0.0).run()
     assert any("infinite" in w.value for w in at.warning)
     at.select_slider(key="perceptron_sine_lr_plain").set_value(1e-4).run()

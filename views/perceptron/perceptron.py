@@ -181,36 +181,40 @@ elif grids := sum(e["kind"] == "grid" for e in run.history):
 # --- 5. Loss functions -----------------------------------------------------------------------------
 st.header(t("perceptron.loss_header"))
 st.markdown(t("perceptron.loss_intro"))
-tab_reg, tab_bce, tab_ce = st.tabs([t("perceptron.tab_regression"), t("perceptron.tab_bce"), t("perceptron.tab_ce")])
-tab_reg.latex(perceptron.FORMULAS["mse_mae"])
-c1, c2 = tab_reg.columns([1, 2])
-table = c1.data_editor(**charts.regression_table(), num_rows="dynamic", key="perceptron_reg_table",
-                       width="stretch")
-reg = charts.regression_view(table, setting(c1.slider, t("perceptron.outlier"), -10.0, 10.0, 0.0, 0.5,
-                                                          key="perceptron_reg_outlier"))
-show_messages(*reg["messages"], where=tab_reg)
-for column, (label, value) in zip(c1.columns(2), reg["metrics"]):
-    column.metric(label, value)
-show(reg["chart"], t("perceptron.regression_caption") if reg["chart"] else None, c2)
-
-tab_bce.latex(perceptron.FORMULAS["bce"])
-c1, c2 = tab_bce.columns([1, 2])
-bce = charts.bce_view(
-    setting(c1.slider, t("perceptron.bce_p"), 0.0, 1.0, 0.8, 0.001, format="%.3f", key="perceptron_bce_p"),
-    setting(c1.radio, t("perceptron.bce_label"), [1, 0], horizontal=True, key="perceptron_bce_label"))
-c1.metric(**bce["metric"])
-show_messages(bce["warning"], where=c1)
-show(bce["chart"], t("perceptron.bce_caption"), c2)
-
-tab_ce.markdown(charts.ce_intro())
-c1, c2 = tab_ce.columns([1, 2])
-ce = charts.ce_view(setting(c1.slider, t("perceptron.ce_p"), 0.0, 1.0, 0.90, 0.005, format="%.3f",
-                                       key="perceptron_ce_p"))
-c1.metric(**ce["metric"], delta_color="inverse")
-show_messages(ce["warning"], where=c1)
-show(ce["bars"], t("perceptron.ce_bars_caption"), c1)
-show(ce["curve"], t("perceptron.ce_curve_caption"), c2)
-tab_ce.caption(t("perceptron.ce_pytorch"))
+# Only the open tab is drawn (a click on another reruns the page): the page's first view draws one
+# of the section's four charts, and the browser draws every chart of a first view at once.
+tab_reg, tab_bce, tab_ce = st.tabs([t("perceptron.tab_regression"), t("perceptron.tab_bce"), t("perceptron.tab_ce")],
+                                   key="perceptron_loss_tab", on_change="rerun")
+if tab_reg.open:
+    tab_reg.latex(perceptron.FORMULAS["mse_mae"])
+    c1, c2 = tab_reg.columns([1, 2])
+    table = c1.data_editor(**charts.regression_table(), num_rows="dynamic", key="perceptron_reg_table",
+                           width="stretch")
+    reg = charts.regression_view(table, setting(c1.slider, t("perceptron.outlier"), -10.0, 10.0, 0.0, 0.5,
+                                                key="perceptron_reg_outlier"))
+    show_messages(*reg["messages"], where=tab_reg)
+    for column, (label, value) in zip(c1.columns(2), reg["metrics"]):
+        column.metric(label, value)
+    show(reg["chart"], t("perceptron.regression_caption") if reg["chart"] else None, c2)
+if tab_bce.open:
+    tab_bce.latex(perceptron.FORMULAS["bce"])
+    c1, c2 = tab_bce.columns([1, 2])
+    bce = charts.bce_view(
+        setting(c1.slider, t("perceptron.bce_p"), 0.0, 1.0, 0.8, 0.001, format="%.3f", key="perceptron_bce_p"),
+        setting(c1.radio, t("perceptron.bce_label"), [1, 0], horizontal=True, key="perceptron_bce_label"))
+    c1.metric(**bce["metric"])
+    show_messages(bce["warning"], where=c1)
+    show(bce["chart"], t("perceptron.bce_caption"), c2)
+if tab_ce.open:
+    tab_ce.markdown(charts.ce_intro())
+    c1, c2 = tab_ce.columns([1, 2])
+    ce = charts.ce_view(setting(c1.slider, t("perceptron.ce_p"), 0.0, 1.0, 0.90, 0.005, format="%.3f",
+                                key="perceptron_ce_p"))
+    c1.metric(**ce["metric"], delta_color="inverse")
+    show_messages(ce["warning"], where=c1)
+    show(ce["bars"], t("perceptron.ce_bars_caption"), c1)
+    show(ce["curve"], t("perceptron.ce_curve_caption"), c2)
+    tab_ce.caption(t("perceptron.ce_pytorch"))
 
 # --- 6. Gradient descent on sin(x) -------------------------------------------------------------------
 st.header(t("perceptron.sine_header"))
