@@ -12,6 +12,7 @@ import streamlit as st
 from core import own_data, regression
 from core.data import DataError
 from ui.content import say, t
+from ui.own_upload import uploaded_table
 
 MEMO = "reg_own"  # session_state: the upload as read, and what was made from it
 
@@ -26,22 +27,10 @@ class Choice:
 
 def choose() -> Choice | None:
     """The uploader and the column pickers; None (after a message in place) while nothing trains."""
-    st.caption(t("regression.own_limits", mb=own_data.MAX_MB, rows=own_data.MAX_ROWS, columns=own_data.MAX_COLUMNS,
-                 cells=own_data.MAX_CELLS))
-    uploaded = st.file_uploader(t("regression.own_upload"), type=["csv", "txt", "tsv"], key="reg_own_file",
-                                max_upload_size=own_data.MAX_MB, help=t("regression.own_upload_help"))
-    st.caption("🔒 " + t("regression.own_session_only"))
-    if uploaded is None:
-        st.info(t("regression.own_waiting"))
+    found = uploaded_table("regression", "reg_own_file", MEMO, ("reg_own_target", "reg_own_features"))
+    if found is None:
         return None
-    memo = _read(uploaded)
-    if memo["problem"] is not None:
-        st.error(say(memo["problem"]))
-        return None
-    own: own_data.OwnTable = memo["table"]
-    st.info(say(own.how("regression")), icon="📄")
-    for note in own.notes:
-        st.warning(say(note))
+    memo, own = found
     numeric = own.numeric_columns()
     skipped = [f"{c} ({t(f'regression.own_kind_{kind}')})" for c, kind in own.kinds.items() if kind != "number"]
     if skipped:
@@ -81,18 +70,3 @@ def split(choice: Choice, split_seed: int, val_share: float, test_share: float) 
             splits.pop(next(iter(splits)))
         splits[key] = regression.split(split_seed, val_share, test_share, table=choice.table)
     return splits[key]
-
-
-def _read(uploaded) -> dict:
-    """The upload as read (or the words of why it cannot be), once per uploaded file; a new file
-    resets the column pickers to their defaults for its columns."""
-    memo = st.session_state.get(MEMO)
-    if memo is None or memo["file_id"] != uploaded.file_id:
-        try:
-            table, problem = own_data.read_csv(uploaded.getvalue(), "regression", uploaded.name), None
-        except DataError as exc:
-            table, problem = None, exc.words
-        memo = st.session_state[MEMO] = {"file_id": uploaded.file_id, "table": table, "problem": problem}
-        for key in ("reg_own_target", "reg_own_features"):
-            st.session_state.pop(key, None)
-    return memo

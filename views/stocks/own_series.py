@@ -14,6 +14,7 @@ import streamlit as st
 from core import own_data, stocks
 from core.data import DataError, StockData
 from ui.content import say, t
+from ui.own_upload import uploaded_table
 
 MEMO = "stocks_own"  # session_state: the upload as read, and the series made from it
 SPLIT_AT = 0.8       # a new file's first test day: the date 80 % of the way through its rows
@@ -29,22 +30,13 @@ class Series:
 
 def choose() -> Series | None:
     """The uploader and the date and value pickers; None (after a message in place) when there is no series."""
-    st.caption(t("stocks.own_limits", mb=own_data.MAX_MB, rows=own_data.MAX_ROWS, columns=own_data.MAX_COLUMNS,
-                 cells=own_data.MAX_CELLS))
-    uploaded = st.file_uploader(t("stocks.own_upload"), type=["csv", "txt", "tsv"], key="stocks_own_file",
-                                max_upload_size=own_data.MAX_MB, help=t("stocks.own_upload_help"))
-    st.caption("🔒 " + t("stocks.own_session_only"))
-    if uploaded is None:
-        st.info(t("stocks.own_waiting"))
+    found = uploaded_table("stocks", "stocks_own_file", MEMO,
+                           ("stocks_own_date", "stocks_own_value", "stocks_own_inputs", "stocks_own_split"))
+    if found is None:
         return None
-    memo = _read(uploaded)
-    if memo["problem"] is not None:
-        st.error(say(memo["problem"]))
-        return None
-    own: own_data.OwnTable = memo["table"]
-    st.info(say(own.how("stocks")), icon="📄")
-    for note in own.notes:
-        st.warning(say(note))
+    memo, own = found
+    if "dates" not in memo:  # once per file: the memo is new with each upload
+        memo["dates"] = own_data.date_columns(own)
     numeric, dated = own.numeric_columns(), memo["dates"]
     if not dated:
         st.error(t("stocks.own_no_date_column", columns=", ".join(map(str, own.frame.columns[:20]))))
@@ -96,21 +88,4 @@ def _series(own: own_data.OwnTable, memo: dict, date: str, value: str, values: l
     settings = {"upload": own.name, "upload_hash": own.digest, "value": value, "target": "close",
                 "start": f"{frame['Date'].iloc[0]:%Y-%m-%d}", "end": f"{frame['Date'].iloc[-1]:%Y-%m-%d}"}
     return Series(data, settings, list(values))
-
-
-def _read(uploaded) -> dict:
-    """The upload as read (or the words of why it cannot be) and its date columns, once per
-    uploaded file; a new file resets the pickers to their defaults for its columns."""
-    memo = st.session_state.get(MEMO)
-    if memo is None or memo["file_id"] != uploaded.file_id:
-        try:
-            table, problem = own_data.read_csv(uploaded.getvalue(), "stocks", uploaded.name), None
-        except DataError as exc:
-            table, problem = None, exc.words
-        dates = own_data.date_columns(table) if table is not None else []
-        memo = st.session_state[MEMO] = {"file_id": uploaded.file_id, "table": table, "problem": problem,
-                                         "dates": dates}
-        for key in ("stocks_own_date", "stocks_own_value", "stocks_own_inputs", "stocks_own_split"):
-            st.session_state.pop(key, None)
-    return memo
 
