@@ -202,3 +202,16 @@ def test_the_leaky_lstm_is_refused_in_one_line(tmp_path):
     weights = save(tmp_path / "leaky.pt", "stocks_runs", "stocks", model, "lstm_leaky", settings)
     with pytest.raises(SystemExit, match="leaky LSTM: this script trains only the honest LSTM and GRU"):
         run_recipe("stocks", WEIGHTS=weights, EPOCHS=1)
+
+
+def test_every_recipe_loads_weights_with_the_same_function():
+    """A recipe runs alone in a learner's folder, so each carries its own load_weights; they are
+    one function written nine times, and stay one: a fix to one must reach them all."""
+    import re
+
+    found = {}
+    for name in recipes.names():
+        match = re.search(r"\ndef load_weights\(.*?\n(?=\n\S)", recipes.source(name), re.DOTALL)
+        if match:
+            found[name] = match.group(0)
+    assert len(found) >= 9 and len(set(found.values())) == 1, sorted(found)
