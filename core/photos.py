@@ -12,7 +12,6 @@ import functools
 import hashlib
 import io
 import math
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from core import data, engine, transfer
-from core.engine import TrainConfig, build_seeded, combined, train
+from core.engine import TrainConfig, build_seeded, combined
 from core.models import with_weights
 from core.words import LearnerError, Words, words
 
@@ -199,21 +198,12 @@ def train_events(settings: PhotoSettings, models: dict[str, transfer.TransferNet
     ones after every epoch: the engine's events, tagged "model". The frozen model trains its head
     on features computed once (its backbone gives the same features every epoch)."""
     config = settings.train_config()
-    train_data, val_data = (task["x_train"], task["y_train"]), (task["x_test"], task["y_test"])
 
     def frozen() -> Iterator[dict]:
-        model, started = models["frozen"], time.perf_counter()
-        feats = (transfer.features(model.backbone, task["x_train"], device),
-                 transfer.features(model.backbone, task["x_test"], device))
-        extracted = time.perf_counter() - started  # counted in this model's training time
-        for event in train(model.head, (feats[0], task["y_train"]), config, device,
-                           val_data=(feats[1], task["y_test"])):
-            yield {**event, "elapsed": event["elapsed"] + extracted} if "elapsed" in event else event
+        return transfer.train_frozen(models["frozen"], task, config, device)
 
     def finetune() -> Iterator[dict]:
-        model = models["finetune"].to(device)
-        return train(model, train_data, config, device, val_data=val_data,
-                     optimizer=transfer.finetune_optimizer(model, settings))
+        return transfer.train_finetuned(models["finetune"], task, config, device, settings)
 
     costs = work(settings, device)
     return combined([(mode, costs[mode], factory) for mode, factory in zip(MODES, (frozen, finetune))])

@@ -273,21 +273,33 @@ def compare(settings: TransferSettings, models: dict[str, TransferNet], task: di
         return train(models["scratch"], train_data, config, device, val_data=val_data)
 
     def frozen() -> Iterator[dict]:
-        model, started = models["frozen"], time.perf_counter()
-        feats = (features(model.backbone, task["x_train"], device), features(model.backbone, task["x_test"], device))
-        extracted = time.perf_counter() - started  # counted in this model's training time
-        for event in train(model.head, (feats[0], task["y_train"]), config, device,
-                           val_data=(feats[1], task["y_test"])):
-            yield {**event, "elapsed": event["elapsed"] + extracted} if "elapsed" in event else event
+        return train_frozen(models["frozen"], task, config, device)
 
     def finetune() -> Iterator[dict]:
-        model = models["finetune"].to(device)
-        return train(model, train_data, config, device, val_data=val_data,
-                     optimizer=finetune_optimizer(model, settings))
+        return train_finetuned(models["finetune"], task, config, device, settings)
 
     costs = work(settings, device)
     return combined([(mode, costs[mode], factory) for mode, factory in
                      zip(MODES, (scratch, frozen, finetune))])
+
+
+def train_frozen(model: TransferNet, task: dict, config: TrainConfig, device: torch.device) -> Iterator[dict]:
+    """A frozen model's training: its head on features computed once (its backbone gives the same
+    features every epoch), scored on the held-out ones; the extraction counts in its time."""
+    started = time.perf_counter()
+    feats = (features(model.backbone, task["x_train"], device), features(model.backbone, task["x_test"], device))
+    extracted = time.perf_counter() - started  # counted in this model's training time
+    for event in train(model.head, (feats[0], task["y_train"]), config, device, val_data=(feats[1], task["y_test"])):
+        yield {**event, "elapsed": event["elapsed"] + extracted} if "elapsed" in event else event
+
+
+def train_finetuned(model: TransferNet, task: dict, config: TrainConfig, device: torch.device,
+                    settings) -> Iterator[dict]:
+    """A fine-tuned model's training: every layer, the backbone at its own learning rate
+    (finetune_optimizer: `settings.lr` and `settings.backbone_lr`)."""
+    model = model.to(device)
+    return train(model, (task["x_train"], task["y_train"]), config, device, val_data=(task["x_test"], task["y_test"]),
+                 optimizer=finetune_optimizer(model, settings))
 
 
 def work(settings: TransferSettings, device: torch.device, n_test: int = 1000) -> dict[str, float]:
