@@ -1,6 +1,7 @@
 """The perceptron lesson: activations, toy 2-D data, the perceptron rule, a tiny MLP, losses,
 and gradient descent fitting a cubic to sin(x)."""
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Iterable, Iterator
@@ -693,7 +694,19 @@ def _two_point(run, total: int, short: int = 5, longer: int = 25) -> float:
 def estimate_mlp_seconds(X: torch.Tensor, y: torch.Tensor, config: MLPConfig, device: torch.device,
                          bounds=None) -> float:
     """A few epochs timed twice (at most TIMED_MLP_STEPS steps in all), extended to all of them,
-    the decision-region grids drawn as often as in the whole run."""
+    the decision-region grids drawn as often as in the whole run. Kept per size and settings (the
+    server's warm-up times the page's starting ones): where the points lie, the learning rate and
+    the seed do not change what a step costs."""
+    timed = dataclasses.replace(config, lr=MLPConfig.lr, seed=0)
+    return _mlp_seconds(len(X), tuple(dataclasses.astuple(timed)), str(device), bounds is not None,
+                        torch.get_num_threads())
+
+
+@functools.lru_cache(maxsize=64)
+def _mlp_seconds(n_points: int, config: tuple, device: str, grids: bool, threads: int) -> float:
+    config = MLPConfig(*config)
+    X, y = make_dataset("XOR", n_points, 0.1, 0)  # a stand-in of the same size: the cost is the same
+    bounds = plot_bounds(X) if grids else None
     steps_per_epoch = math.ceil(len(X) / config.train_config(len(X)).batch_size)
     longer = max(2, min(50, TIMED_MLP_STEPS // steps_per_epoch * 5 // 7))  # warm-up, short and longer: 7/5 of it
     short = max(1, longer // 5)
@@ -701,12 +714,20 @@ def estimate_mlp_seconds(X: torch.Tensor, y: torch.Tensor, config: MLPConfig, de
 
     def run(n: int) -> float:
         timed = dataclasses.replace(config, epochs=n, snapshots=max(1, n // every))
-        return _timed(train_mlp(X, y, timed, device, bounds))[0]
+        return _timed(train_mlp(X, y, timed, torch.device(device), bounds))[0]
     return _two_point(run, config.epochs, short, longer)
 
 
 def estimate_cubic_seconds(config: CubicFitConfig) -> float:
-    """A few steps timed twice, extended to all of them."""
+    """A few steps timed twice, extended to all of them; kept per settings but the learning rate
+    and the seed (a step costs the same whatever they are)."""
+    timed = dataclasses.replace(config, lr=CUBIC_DEFAULT_LR[config.method], seed=0)
+    return _cubic_seconds(tuple(dataclasses.astuple(timed)), torch.get_num_threads())
+
+
+@functools.lru_cache(maxsize=64)
+def _cubic_seconds(config: tuple, threads: int) -> float:
+    config = CubicFitConfig(*config)
     return _two_point(lambda n: _timed(fit_cubic(dataclasses.replace(config, steps=n)))[0], config.steps, 50, 250)
 
 

@@ -89,7 +89,8 @@ def _estimates() -> None:
     model, kept by core's caches per network shape and thread count, so the first learner on a
     page reads the estimate instead of waiting for it. The threads are the app's
     (`share_cpu_with_browser`), or the timings would be kept under another key."""
-    from core import ann, cnn, regression, resnet, rnn, transfer
+    from core import ann, cnn, perceptron, regression, resnet, rnn, stocks, transfer
+    from core.data import EMBEDDED_STOCKS, load_stock_csv
     from core.device import pick_device, share_cpu_with_browser
 
     share_cpu_with_browser()
@@ -103,6 +104,11 @@ def _estimates() -> None:
                                (rnn.estimate_sine_seconds, rnn.SineSettings()),
                                (rnn.estimate_memory_seconds, rnn.MemorySettings())):
         estimate(settings, device)
+    X, y = perceptron.ToyData().make()  # the perceptron page's MLP and cubic fit, at its starting settings
+    perceptron.estimate_mlp_seconds(X, y, perceptron.MLPConfig(), device, perceptron.plot_bounds(X))
+    perceptron.estimate_cubic_seconds(perceptron.CubicFitConfig())
+    frame = load_stock_csv(next(iter(EMBEDDED_STOCKS)))  # the stocks page's first ticker, offline or not
+    stocks.estimate_seconds(stocks.plans(frame, stocks.prepare(frame, stocks.StockSettings())), device)
 
 
 STEPS = (  # (name, work): the order a class meets them, the heaviest shared work first

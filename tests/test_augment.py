@@ -263,6 +263,7 @@ def test_page_pads_four_ways_shows_augmented_images_and_compares(language, says)
         assert HANGUL.search(verdict[0]) and all(HANGUL.search(m.label) for m in at.metric)
     for tg in ("cnn_aug_mnist_crop", "cnn_aug_mnist_rotate"):
         at.toggle(key=tg).set_value(False)
+    at.session_state["cnn_code_show_code"] = True  # "Show the code" opened (a closed one is not drawn)
     at.run()  # nothing on: no comparison to run, a hint instead; the code shows no augmentation
     assert not at.exception and at.button(key="cnn_aug_train").disabled
     code = next(c.value for c in at.code if "CROP_PADDING" in c.value)

@@ -14,7 +14,7 @@ import views.perceptron.backprop
 from conftest import open_page, run_recipe
 from core import backprop
 from core.backprop import TinyNet, WalkSettings
-from core.words import LearnerError, english
+from core.words import LearnerError, english, sections
 
 TOLERANCE = 1e-12
 SEEDS = (0, 1, 2)
@@ -173,6 +173,16 @@ def test_recipe_matches_the_walkthrough(hidden, outputs, activation, loss):
         torch.testing.assert_close(mine, walk.grads[name], rtol=0, atol=TOLERANCE)
 
 
+def _step(at, lang: str, step: str):
+    """Open the walk-through's tab `step` (only the open tab is drawn) and rerun."""
+    at.session_state["perceptron_bp_step"] = sections(lang, "backprop")[f"step_{step}"]
+    return at.run()
+
+
+def _metrics(at) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_page_section_shows_the_walkthrough(lang):
     at = open_page("views/perceptron/perceptron.py", query={"lang": lang})
@@ -180,15 +190,16 @@ def test_page_section_shows_the_walkthrough(lang):
     expected = backprop.walkthrough(backprop.random_net(2, 1, 0), WalkSettings())
     header = {"en": "8 · Backpropagation, step by step", "ko": "8 · 오차 역전파, 한 단계씩"}[lang]
     assert header in [h.value for h in at.header]
-    metrics = {m.label: m.value for m in at.metric}
     before, after, biggest = {"en": ("Loss before", "Loss after one step", "Largest difference"),
                               "ko": ("업데이트 전 손실", "한 걸음 뒤 손실", "가장 큰 차이")}[lang]
+    latex = " ".join(e.value for e in at.latex)  # the first tab, open on arrival: forward and the loss
+    assert r"\begin{bmatrix}-0.01&0.38\\-0.58&-0.52\end{bmatrix}" in latex  # W1 of seed 0
+    assert "= 0.7616" in latex and r"\delta^{(2)}" not in latex  # the loss; the backward tab is not drawn
+    assert r"\begin{bmatrix}-1.7454\end{bmatrix}" in " ".join(e.value for e in _step(at, lang, "backward").latex)
+    assert float(_metrics(_step(at, lang, "check"))[biggest]) < TOLERANCE
+    metrics = _metrics(_step(at, lang, "update"))
     assert metrics[before] == f"{expected.loss:.6f}" == "0.761607"
     assert metrics[after] == f"{expected.new_loss:.6f}" == "0.123079"
-    assert float(metrics[biggest]) < TOLERANCE
-    latex = " ".join(e.value for e in at.latex)
-    assert r"\begin{bmatrix}-0.01&0.38\\-0.58&-0.52\end{bmatrix}" in latex  # W1 of seed 0
-    assert "= 0.7616" in latex and r"\begin{bmatrix}-1.7454\end{bmatrix}" in latex  # the loss, δ2
     assert any(f"{expected.loss:.6f}" in s.value for s in at.success)  # "went down"
 
     # Cross-entropy needs two outputs: a message in the learner's language, no traceback.
@@ -202,20 +213,22 @@ def test_page_section_shows_the_walkthrough(lang):
     assert not at.exception and not at.error
     net = backprop.random_net(3, 2, 0)
     expected = backprop.walkthrough(net, WalkSettings(3, 2, "relu", "ce", (1.0, 0.5), (1.0, 0.0), 0.5, 0))
-    metrics = {m.label: m.value for m in at.metric}
+    metrics = _metrics(_step(at, lang, "update"))
     assert metrics[before] == f"{expected.loss:.6f}" and metrics[after] == f"{expected.new_loss:.6f}"
-    assert float(metrics[biggest]) < TOLERANCE
+    assert float(_metrics(_step(at, lang, "check"))[biggest]) < TOLERANCE
 
     # MSE with a learning rate of 10 overshoots: a warning that says so.
+    _step(at, lang, "update")
     at.selectbox(key="perceptron_bp_loss").set_value("mse").run()
     at.select_slider(key="perceptron_bp_lr").set_value(10.0).run()
     expected = backprop.walkthrough(net, WalkSettings(3, 2, "relu", "mse", (1.0, 0.5), (1.0, 0.0), 10.0, 0))
     assert expected.outcome == "up"
-    assert {m.label: m.value for m in at.metric}[after] == f"{expected.new_loss:.6f}"
+    assert _metrics(at)[after] == f"{expected.new_loss:.6f}"
     went_up = {"en": "went **up**", "ko": "**늘었습니다**"}[lang]
     assert any(went_up in w.value and f"{expected.loss:.6f}" in w.value for w in at.warning)
 
     # The chain rule for the hidden weight w⁽¹⁾₁₂: one path through each of the two outputs.
+    _step(at, lang, "chain")
     at.selectbox(key="perceptron_bp_weight_3_2").set_value(("W1", 0, 1)).run()
     assert not at.exception
     chain = next(e.value for e in at.latex if r"\frac{\partial L}{\partial w^{(1)}_{12}} &=" in e.value)

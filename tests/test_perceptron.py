@@ -342,11 +342,14 @@ def test_page_renders_and_training_clicks_produce_charts():
     assert [r.settings.method for r in sine_runs] == ["plain", "adam"]  # both overlaid in the loss chart
     reopen_workspace(at, "views/perceptron/perceptron.py",
                      ["perceptron_rule_runs", "perceptron_mlp_runs", "perceptron_sine_runs"])
-    code = at.code[0].value
+    at.session_state["perceptron_show_code"] = True  # a closed "Show the code" is not drawn: open both
+    at.session_state["perceptron_cubic_show_code"] = True
+    at.run()
+    code, cubic = [c.value for c in at.main.code]
     assert "nn.Sequential(nn.Flatten(), nn.Linear(2, HIDDEN), getattr(nn, ACTIVATION)()" in code
     assert "ACTIVATION = 'Tanh'" in code and "DATASET = 'XOR'" in code and "EPOCHS = 150" in code
     assert "torch.optim.Adam(model.parameters(), lr=LR)" in code
-    assert "METHOD = 'adam'" in at.code[1].value and "torch.optim.Adam([coef], lr=LR)" in at.code[1].value
+    assert "METHOD = 'adam'" in cubic and "torch.optim.Adam([coef], lr=LR)" in cubic
 
     at.selectbox(key="perceptron_dataset").set_value("OR").run()  # the runs stay, the pictures wait
     assert any("data changed since the last training run" in i.value for i in at.info)

@@ -136,6 +136,9 @@ def test_show_code_offers_each_file_the_recipe_reads_and_says_where_it_goes(lang
     at.session_state["lang"] = lang
     at.run()
     assert not at.exception, at.exception
+    assert not _file_buttons(at) and not at.code  # closed: nothing rendered, nothing offered yet
+    at.session_state["t_show_code"] = at.session_state["r_show_code"] = True
+    at.run()
     offered = _file_buttons(at)
     expected = {words["download_file"].format(path=where) for where in recipes.files("transfer")}
     assert set(offered) == expected and all(offered.values())  # megabytes: read only when clicked
@@ -146,6 +149,8 @@ def test_show_code_offers_each_file_the_recipe_reads_and_says_where_it_goes(lang
 def test_the_cnn_page_offers_mnist_beside_its_recipe(lang):
     at = open_page("views/cnn/cnn.py", query={"lang": lang})
     assert not at.exception, [e.message for e in at.exception]
+    at.session_state["cnn_code_show_code"] = True
+    at.run()
     words = sections(lang, "common")
     offered = _file_buttons(at)
     for where in (f"data/{name}" for name in recipes.MNIST):

@@ -9,13 +9,20 @@ from core.engine import TrainConfig
 from ui.content import language, t
 
 
-def show_code(recipe: str, key: str, optimizer: TrainConfig | None = None, **values) -> str:
+def show_code(recipe: str, key: str, optimizer: TrainConfig | None = None, **values) -> str | None:
     """Render core/recipes/<recipe>.py with `values`, show it, offer both downloads and every file
-    it reads from its DATA_DIR (each button names where the file goes); returns the code."""
+    it reads from its DATA_DIR (each button names where the file goes); returns the code.
+
+    Only an open expander is filled (opening it reruns the page, its state under `<key>_show_code`):
+    a closed one costs neither the rendering here nor the browser's syntax highlighting of a long
+    script on every first view. Returns None while closed."""
+    box = st.expander(t("common.show_code"), icon="🐍", key=f"{key}_show_code", on_change="rerun")
+    if not box.open:
+        return None
     code = recipes.render(recipe, optimizer=optimizer, language=language(), **values)
     files = recipes.files(recipe, **values)
     filename, notebook = f"{recipe}.py", f"{recipe}.ipynb"
-    with st.expander(t("common.show_code"), icon="🐍"):
+    with box:
         st.caption(t("common.show_code_caption", filename=filename))
         st.code(code, language="python")
         col_py, col_nb = st.columns(2)

@@ -225,8 +225,12 @@ def _update(walk: backprop.Walkthrough, settings: backprop.WalkSettings) -> None
                             lr=settings.lr)), where=c3)
 
 
+STEPS = {"forward": _forward, "backward": _backward, "chain": _chain, "check": _check, "update": _update}
+
+
 def render() -> None:
-    """The whole section: settings and weights, forward, backward, chain rule, check, update, code."""
+    """The whole section: settings and weights, then one tab per step (forward, backward, chain
+    rule, check, update), then the code."""
     st.header(t("backprop.header"))
     st.markdown(t("backprop.intro"))
     settings, net = _settings()
@@ -235,10 +239,13 @@ def render() -> None:
     except LearnerError as error:
         st.error(say(error.words))
         return
-    _forward(walk, settings)
-    _backward(walk, settings)
-    _chain(walk, settings)
-    _check(walk, settings)
-    _update(walk, settings)
+    # One step per tab, and only the open one is drawn (a click on another reruns the page): the
+    # five steps together are dozens of typeset matrices, most of what the page's first view
+    # would otherwise cost the browser.
+    tabs = st.tabs([t(f"backprop.step_{step}") for step in STEPS], key=f"{KEY}_step", on_change="rerun")
+    for tab, step in zip(tabs, STEPS):
+        if tab.open:
+            with tab:
+                STEPS[step](walk, settings)
     st.markdown(t("backprop.engine_note"))
     show_code("backprop", key=KEY, **backprop.recipe_values(net, settings))

@@ -33,32 +33,32 @@ def scientific(value: float, digits: int | None = None) -> str:
 
 # --- 1, 2 · Activations, softmax, the vanishing gradient ------------------------------------------
 
-HOVER_EVERY = 5  # every fifth of the 401 points (an x step of 0.125 on -5..5) answers the hover
+HOVER_EVERY = 5  # every fifth x (a step of 0.125 on -5..5) answers the hover, with the exact values there
+ACTIVATION_COLORS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#b279a2", "#72b7b2"]  # in ACTIVATIONS order
 
 
-def activation(curves: pd.DataFrame, name: str) -> alt.LayerChart:
-    """f(x) solid and its autograd derivative f'(x) dashed, with a hover rule showing both."""
-    data = curves[curves["activation"] == name].pivot_table(
-        index="x", columns="series", values="value").reset_index()
-    data = data.rename(columns={"f(x)": "fx", "f'(x)": "dfx"})  # plain field names for Vega-Lite
-    names = ["f(x)", "f′(x)"]
+def activations(curves: pd.DataFrame, series: str) -> alt.LayerChart:
+    """Every activation on one chart, `series` "f(x)" (the functions) or "f'(x)" (their autograd
+    derivatives), one colour per activation, the same in both charts; hovering shows all six values
+    at one x. Two charts instead of six small ones: the six derivatives side by side on one axis are
+    the comparison that matters (sigmoid's never above 0.25), and the browser draws the page's top
+    in a fraction of the time."""
+    labels = [perceptron.ACTIVATION_LABELS[name] for name in perceptron.ACTIVATIONS]
+    rows = curves[curves["series"] == series]
+    drawn = rows.assign(name=rows["activation"].map(perceptron.ACTIVATION_LABELS))[["x", "value", "name"]]
+    lines = alt.Chart(drawn).mark_line().encode(
+        x=alt.X("x:Q", title="x"), y=alt.Y("value:Q", title=None),
+        color=alt.Color("name:N", title=None, scale=alt.Scale(domain=labels, range=ACTIVATION_COLORS),
+                        legend=alt.Legend(orient="top", direction="horizontal", columns=3)))
+    wide = rows.pivot_table(index="x", columns="activation", values="value").reset_index().iloc[::HOVER_EVERY]
     hover = alt.selection_point(fields=["x"], nearest=True, on="pointerover", empty=False)
-    base = alt.Chart(data).encode(x=alt.X("x:Q", title="x"))
-    lines = base.transform_fold(["fx", "dfx"], as_=["key", "value"]).transform_calculate(
-        series="datum.key == 'fx' ? 'f(x)' : 'f′(x)'").mark_line().encode(
-        y=alt.Y("value:Q", title=None),
-        color=alt.Color("series:N", scale=alt.Scale(domain=names, range=["#4c78a8", "#e45756"]),
-                        title=None, legend=alt.Legend(orient="top", direction="horizontal")),
-        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=names, range=[[1, 0], [5, 3]]), legend=None))
-    # The hover rule reads every HOVER_EVERY-th x: a rule per x and the nearest-point search over
-    # them cost the browser most of the page's first view (six charts), and the tooltip's numbers
-    # stay exact at the x they name.
-    rule = alt.Chart(data.iloc[::HOVER_EVERY]).encode(x=alt.X("x:Q", title="x")).mark_rule(color="gray").encode(
-        opacity=alt.condition(hover, alt.value(0.8), alt.value(0)),
-        tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("fx:Q", format=".4f", title="f(x)"),
-                 alt.Tooltip("dfx:Q", format=".4f", title=t("perceptron.tooltip_autograd"))],
-    ).add_params(hover)
-    return alt.layer(lines, rule).properties(title=perceptron.ACTIVATION_LABELS[name], height=220)
+    rule = alt.Chart(wide).mark_rule(color="gray").encode(
+        x="x:Q", opacity=alt.condition(hover, alt.value(0.8), alt.value(0)),
+        tooltip=[alt.Tooltip("x:Q", format=".2f")] + [
+            alt.Tooltip(f"{name}:Q", format=".4f", title=perceptron.ACTIVATION_LABELS[name])
+            for name in perceptron.ACTIVATIONS]).add_params(hover)
+    title = t("perceptron.act_title_f") if series == "f(x)" else t("perceptron.act_title_df")
+    return alt.layer(lines, rule).properties(title=title, height=320)
 
 
 def usable_range(x_range: tuple[float, float]) -> tuple[tuple[float, float], tuple[str, str] | None]:

@@ -49,10 +49,10 @@ elu_alpha = setting(c3.slider, t("perceptron.elu_alpha"), 0.1, 3.0, 1.0, 0.1, ke
 x_range, message = charts.usable_range(x_range)
 show_messages(message)
 curves = perceptron.activation_curves(x_range[0], x_range[1], slope=leaky_slope, alpha=elu_alpha)
-for column, name in zip(st.columns(3) * 2, perceptron.ACTIVATIONS):  # two rows of three
-    show(charts.activation(curves, name), where=column)
-    column.latex(perceptron.ACTIVATION_FORMULAS[name])
+side_by_side([charts.activations(curves, "f(x)"), charts.activations(curves, "f'(x)")])
 st.caption(t("perceptron.act_caption"))
+for column, name in zip(st.columns(3) * 2, perceptron.ACTIVATIONS):  # each formula, two rows of three
+    column.latex(perceptron.ACTIVATION_FORMULAS[name])
 
 st.markdown(t("perceptron.softmax_intro", formula=perceptron.FORMULAS["softmax"]))  # subheading and formula
 c1, c2 = st.columns([2, 1])
