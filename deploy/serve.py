@@ -34,7 +34,7 @@ from starlette.routing import Route  # noqa: E402
 from core import warmup  # noqa: E402
 
 log = logging.getLogger("playground.serve")
-STATE = {"ready": False, "seconds": None, "steps": {}}
+STATE = {"ready": False, "seconds": None, "steps": {}, "frozen_objects": 0}
 
 
 def _app_modules() -> None:
@@ -80,6 +80,7 @@ async def warm_server() -> None:
         # few hundredths of a second instead of tenths on every rerun).
         gc.collect()
         gc.freeze()
+        STATE["frozen_objects"] = gc.get_freeze_count()
     except Exception as exc:  # noqa: BLE001  (warming never stops the server)
         log.warning("warm-up stopped: %r", exc)
     finally:

@@ -175,9 +175,10 @@ def test_the_cpu_quota_of_a_container_sets_the_cpus(tmp_path):
 
 
 def test_the_warm_up_loads_what_every_learner_needs_without_a_failure():
-    from core import ann, cnn, regression, resnet, rnn, transfer, warmup
+    from core import ann, cnn, perceptron, regression, resnet, rnn, stocks, transfer, warmup
 
-    timings = (ann._costs, regression._costs, cnn._costs, resnet._timed_twin, transfer._costs, rnn._timed_sequences)
+    timings = (ann._costs, regression._costs, cnn._costs, resnet._timed_twin, transfer._costs, rnn._timed_sequences,
+               perceptron._mlp_seconds, perceptron._cubic_seconds, stocks._timed_windows)
     for cache in timings:
         cache.cache_clear()
     done = warmup.warm()
@@ -215,6 +216,7 @@ def test_a_fresh_server_warms_up_every_page_then_the_heaviest_first_view_is_quic
     assert statuses == [200] and state["ready"] is True
     assert all(isinstance(value, float) for value in state["steps"].values()), state["steps"]
     assert state["trainings"] == {"running": 0, "waiting": 0}
+    assert state["frozen_objects"] > 100_000  # what the warm-up loaded, out of every post-run collection
     with capsys.disabled():
         print(f"\ncold start: server warmed in {state['seconds']} s; then the ANN page's first view took "
               f"{seconds:.1f} s (before the warm-up: 9.4 s)")
