@@ -30,6 +30,9 @@ BUTTONS = [  # (page, content key of its button), in the order a learner meets t
     ("ann", "train"), ("cnn", "train"), ("resnet", "train_button"),
     ("rnn", "train_button"), ("rnn", "mem_button"), ("stocks", "train"),
 ]
+# The link a learner follows to the buttons: the perceptron page's gradient-descent section opens
+# with a toggle, and a link that names it opens it.
+LINKS = {"perceptron": "perceptron?perceptron_sine_open=true"}
 PAGES = ["", "lessons", "perceptron", "ann", "cnn", "resnet", "rnn", "stocks", "glossary"]  # URL paths
 TITLE = "[data-testid='stMain'] h1"  # every page starts with its title
 
@@ -56,7 +59,7 @@ async def _press_all(base: str, buttons: list[tuple[str, str]]) -> list[float]:
             if page_name != current:  # a fresh session per page, as a learner opening a link
                 if tab is not None:
                     await tab[0].close()
-                tab, current = await new_tab(browser, f"{base}/{page_name}"), page_name
+                tab, current = await new_tab(browser, f"{base}/{LINKS.get(page_name, page_name)}"), page_name
                 label = sections("en", page_name)[key]
                 await tab[1].get_by_role("button", name=label, exact=True).first.wait_for(timeout=180_000)
                 await wait_idle(tab[1])

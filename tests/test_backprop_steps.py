@@ -190,6 +190,9 @@ def test_page_section_shows_the_walkthrough(lang):
     expected = backprop.walkthrough(backprop.random_net(2, 1, 0), WalkSettings())
     header = {"en": "8 · Backpropagation, step by step", "ko": "8 · 오차 역전파, 한 단계씩"}[lang]
     assert header in [h.value for h in at.header]
+    with pytest.raises(KeyError):  # closed on arrival: the section's widgets are not drawn
+        at.radio(key="perceptron_bp_hidden")
+    at.toggle(key="perceptron_bp_open").set_value(True).run()
     before, after, biggest = {"en": ("Loss before", "Loss after one step", "Largest difference"),
                               "ko": ("업데이트 전 손실", "한 걸음 뒤 손실", "가장 큰 차이")}[lang]
     latex = " ".join(e.value for e in at.latex)  # the first tab, open on arrival: forward and the loss

@@ -330,6 +330,7 @@ def test_page_renders_and_training_clicks_produce_charts():
     (mlp_run,) = _runs(at, "perceptron_mlp_runs")
     assert mlp_run.end["reason"] == "completed" and len(mlp_run.epochs) == 150 and mlp_run.state_dict is None
 
+    at.toggle(key="perceptron_sine_open").set_value(True).run()  # the section is drawn once opened
     at.slider(key="perceptron_sine_steps").set_value(500).run()
     at.button(key="perceptron_sine_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
@@ -375,6 +376,7 @@ def test_stopped_runs_are_kept_and_shown():
                                              ("perceptron_sine_runs", sine, sine_events, {})):
         at.session_state[store] = {"runs": [Run(1, settings, events, None, results)], "next_id": 2,
                                    "notice": "Run #1 was stopped; kept with what it finished."}
+    at.toggle(key="perceptron_sine_open").set_value(True)  # its runs show in the open section
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     warnings = [w.value for w in at.warning]
@@ -408,6 +410,7 @@ def test_page_extreme_values_give_messages_not_exceptions():
         at.slider(key="perceptron_ce_p")
     at.slider(key="perceptron_bce_p").set_value(0.0).run()
     assert any("infinite" in w.value for w in at.warning)
+    at.toggle(key="perceptron_sine_open").set_value(True).run()
     at.select_slider(key="perceptron_sine_lr_plain").set_value(1e-4).run()
     at.slider(key="perceptron_sine_steps").set_value(100).run()
     at.button(key="perceptron_sine_run").click().run()
@@ -443,6 +446,7 @@ def test_page_reads_in_korean_after_training():
     at.button(key="perceptron_rule_train").click().run()
     at.slider(key="perceptron_mlp_epochs").set_value(30).run()
     at.button(key="perceptron_mlp_train").click().run()
+    at.toggle(key="perceptron_sine_open").set_value(True).run()
     at.slider(key="perceptron_sine_steps").set_value(100).run()
     at.button(key="perceptron_sine_run").click().run()
     at.select_slider(key="perceptron_mlp_lr").set_value(10.0).run()

@@ -15,7 +15,8 @@ ROUND_TRIP = {
                                        "perceptron_temperature": 2.5,
                             "perceptron_act_range": (-3.0, 4.5), "perceptron_logits": "1, 2, 3",
                             "perceptron_mlp_activation": "relu", "perceptron_rule_start": "sliders",
-                            "perceptron_mlp_lr": 0.3, "perceptron_bp_hidden": 3, "perceptron_sine_method": "adam"},
+                            "perceptron_mlp_lr": 0.3, "perceptron_bp_open": True, "perceptron_bp_hidden": 3,
+                            "perceptron_sine_open": True, "perceptron_sine_method": "adam"},
     "views/ann/ann.py": {"ann_hidden": "64", "ann_epochs": 3, "ann_lr": 0.001, "ann_optimizer": "adam",
                      "ann_dropout": 0.2, "ann_normalization": "mnist", "reg_epochs": 50, "ann_draw_input": "photo"},
     "views/cnn/cnn.py": {"cnn_preset": "simplecnn_cifar", "cnn_pool_k": 3, "cnn_conv_padding": 1,
@@ -212,3 +213,15 @@ def test_an_embedded_app_keeps_its_embed_option_and_the_learners_settings():
     assert (at.slider(key="perceptron_depth").value, at.slider(key="perceptron_noise").value) == (12, 0.3)
     assert not [w for w in at.warning.values if "link" in w]
     assert at.query_params["embed"] == "true"
+
+
+def test_a_link_that_sets_a_closed_sections_setting_opens_that_section():
+    """The perceptron page's last sections open with a toggle (a closed one is not drawn); a link
+    naming one of a section's settings opens it, and only it."""
+    at = open_link("views/perceptron/perceptron.py", {"lang": "en", "perceptron_bp_hidden": "3"})
+    assert not at.exception, at.exception
+    assert at.toggle(key="perceptron_bp_open").value and at.radio(key="perceptron_bp_hidden").value == 3
+    assert not at.toggle(key="perceptron_sine_open").value
+    with pytest.raises(KeyError):
+        at.radio(key="perceptron_sine_method")
+    assert link_query(share_link(at))["perceptron_bp_open"] == "true"

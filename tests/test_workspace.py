@@ -52,7 +52,7 @@ def test_the_key_is_in_no_share_link_and_no_report():
 
 
 def test_delete_my_data_empties_the_workspace_and_the_old_key_is_gone():
-    at = open_link(PERCEPTRON, {"lang": "en"})
+    at = open_link(PERCEPTRON, {"lang": "en", "perceptron_sine_open": "true"})
     at.button(key="perceptron_sine_run").click().run()
     old = _key(at)
     assert len(at.session_state["perceptron_sine_runs"]["runs"]) == 1
@@ -87,7 +87,7 @@ def test_a_lesson_opened_and_a_challenge_met_are_kept_as_progress():
 
 def test_without_a_database_the_pages_work_and_say_so(monkeypatch):
     monkeypatch.setattr(workspace, "database", lambda: None)
-    at = open_link(PERCEPTRON, {"lang": "en"})
+    at = open_link(PERCEPTRON, {"lang": "en", "perceptron_sine_open": "true"})
     at.button(key="perceptron_sine_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
     assert len(at.session_state["perceptron_sine_runs"]["runs"]) == 1  # kept in this session

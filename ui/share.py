@@ -252,6 +252,18 @@ def new_link() -> bool:
     return _state()["reset"]
 
 
+def section(label: str, key: str, settings: str, help: str | None = None, kept: bool = False) -> bool:
+    """Whether to draw a section that opens with a toggle (a shareable setting under `key`, off by
+    default): a closed section costs the page's first view nothing. Arriving on the page opens it
+    when the link names any of the section's settings (keys starting with `settings`) or when
+    the learner has `kept` runs there."""
+    state = _state()
+    waiting = state["pending"]
+    if state["reset"] and key not in waiting and (kept or any(name.startswith(settings) for name in waiting)):
+        waiting[key] = "true"
+    return setting(st.toggle, label, value=False, key=key, help=help)
+
+
 def pending(key: str):
     """A custom setting's URL text to apply now (once), or None: for settings that are not one
     widget (the CNN page's layer stack)."""

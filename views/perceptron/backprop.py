@@ -9,7 +9,7 @@ from core import backprop
 from core.words import LearnerError
 from ui.code import show_code
 from ui.content import labels, say, show_messages, t
-from ui.share import setting
+from ui.share import section, setting
 
 KEY = "perceptron_bp"
 LEARNING_RATES = [0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0]
@@ -233,6 +233,8 @@ def render() -> None:
     rule, check, update), then the code."""
     st.header(t("backprop.header"))
     st.markdown(t("backprop.intro"))
+    if not section(t("backprop.open"), f"{KEY}_open", f"{KEY}_", help=t("common.section_help")):
+        return
     settings, net = _settings()
     try:
         walk = backprop.walkthrough(net, settings)

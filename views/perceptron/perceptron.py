@@ -8,7 +8,7 @@ from ui.charts import show
 from ui.code import show_code
 from ui.content import labels, say, show_messages, t
 from ui.runs import RunStore
-from ui.share import setting
+from ui.share import section, setting
 from ui.shell import current_device
 from ui.training import announce, estimated, lever, run_training, time_check, train_button
 from views.perceptron import backprop, charts
@@ -219,32 +219,36 @@ if tab_ce.open:
 # --- 6. Gradient descent on sin(x) -------------------------------------------------------------------
 st.header(t("perceptron.sine_header"))
 st.markdown(t("perceptron.sine_intro"))
-problem = perceptron.cubic_problem(1000, seed=0)
-c1, c2, c3 = st.columns(3)
-method = setting(c1.radio, t("perceptron.update_rule"), perceptron.CUBIC_METHODS, key="perceptron_sine_method",
-                 format_func=labels("perceptron.method", perceptron.CUBIC_METHODS))
-sine_config = perceptron.CubicFitConfig(
-    method=method, lr=setting(c2.select_slider, t("perceptron.lr"), perceptron.CUBIC_LEARNING_RATES,
-                              format_func=charts.scientific,
-                              value=perceptron.CUBIC_DEFAULT_LR[method], key=f"perceptron_sine_lr_{method}",
-                              help=t("perceptron.sine_lr_help")),
-    steps=setting(c3.slider, t("perceptron.steps"), 100, 10000, 2000, 100, key="perceptron_sine_steps"),
-    seed=int(setting(c3.number_input, t("perceptron.sine_seed"), 0, 9999, 0, key="perceptron_sine_seed")))
-st.caption(t("perceptron.sine_lr_caption", stable_lr=problem["stable_lr"]))
-show_messages(charts.lr_warning(sine_config.lr, method))
-announce(sine_store := RunStore("perceptron_sine_runs", limit=6))
-time_check(estimated(lambda k, d: perceptron.estimate_cubic_seconds(sine_config), sine_config), "perceptron_sine")
-if train_button(sine_store, t("perceptron.sine_run"), "perceptron_sine_run", type="primary"):
-    train(perceptron.fit_cubic(sine_config), sine_store, "perceptron_sine", sine_config,
-          lambda history: show(charts.cubic_losses([(t("perceptron.sine_live"), history)])),
-          keep_partial=bool)  # every logged step counts: a stopped fit is still worth seeing
-sine = charts.sine_view(sine_store.runs, method, problem, sine_config.seed)
-show_messages(sine["message"])
-side_by_side(sine["charts"], sine["captions"])
-if sine["table"] is not None:
-    c1, c2 = side_by_side([sine["coefficients"]], [t("perceptron.coefficients_caption")], (3, 2))
-    c2.dataframe(sine["table"], hide_index=True, width="stretch")
-    c2.caption(t("perceptron.coefficients_table_caption"))
+sine_config = perceptron.CubicFitConfig()  # what the code below shows while the section is closed
+sine_store = RunStore("perceptron_sine_runs", limit=6)
+if section(t("perceptron.sine_open"), "perceptron_sine_open", "perceptron_sine_", help=t("common.section_help"),
+           kept=bool(sine_store.runs or sine_store.interrupted)):
+    problem = perceptron.cubic_problem(1000, seed=0)
+    c1, c2, c3 = st.columns(3)
+    method = setting(c1.radio, t("perceptron.update_rule"), perceptron.CUBIC_METHODS, key="perceptron_sine_method",
+                     format_func=labels("perceptron.method", perceptron.CUBIC_METHODS))
+    sine_config = perceptron.CubicFitConfig(
+        method=method, lr=setting(c2.select_slider, t("perceptron.lr"), perceptron.CUBIC_LEARNING_RATES,
+                                  format_func=charts.scientific,
+                                  value=perceptron.CUBIC_DEFAULT_LR[method], key=f"perceptron_sine_lr_{method}",
+                                  help=t("perceptron.sine_lr_help")),
+        steps=setting(c3.slider, t("perceptron.steps"), 100, 10000, 2000, 100, key="perceptron_sine_steps"),
+        seed=int(setting(c3.number_input, t("perceptron.sine_seed"), 0, 9999, 0, key="perceptron_sine_seed")))
+    st.caption(t("perceptron.sine_lr_caption", stable_lr=problem["stable_lr"]))
+    show_messages(charts.lr_warning(sine_config.lr, method))
+    announce(sine_store)
+    time_check(estimated(lambda k, d: perceptron.estimate_cubic_seconds(sine_config), sine_config), "perceptron_sine")
+    if train_button(sine_store, t("perceptron.sine_run"), "perceptron_sine_run", type="primary"):
+        train(perceptron.fit_cubic(sine_config), sine_store, "perceptron_sine", sine_config,
+              lambda history: show(charts.cubic_losses([(t("perceptron.sine_live"), history)])),
+              keep_partial=bool)  # every logged step counts: a stopped fit is still worth seeing
+    sine = charts.sine_view(sine_store.runs, method, problem, sine_config.seed)
+    show_messages(sine["message"])
+    side_by_side(sine["charts"], sine["captions"])
+    if sine["table"] is not None:
+        c1, c2 = side_by_side([sine["coefficients"]], [t("perceptron.coefficients_caption")], (3, 2))
+        c2.dataframe(sine["table"], hide_index=True, width="stretch")
+        c2.caption(t("perceptron.coefficients_table_caption"))
 
 # --- 7. Show the code -----------------------------------------------------------------------------
 st.header(t("perceptron.code_header"))
