@@ -44,6 +44,7 @@ CASES: dict[str, list[tuple[str, list[dict]]]] = {
             {"perceptron_mlp_epochs": 2000}, {"perceptron_mlp_batch": 16}, {"perceptron_mlp_batch": 0},
             {"perceptron_mlp_epochs": 200},
             {"perceptron_mlp_optimizer": "rmsprop"}, {"perceptron_mlp_optimizer": "adam"},
+            {"perceptron_sine_open": True},  # the gradient-descent exercise opens with a toggle
             {"perceptron_sine_steps": 10000}, {"perceptron_sine_steps": 2000},
         ]),
         ("worst: 1,000 noisy points, 200 rule epochs, MLP 32 wide, 2,000 epochs, batch 16, 10,000 steps", [
@@ -51,7 +52,7 @@ CASES: dict[str, list[tuple[str, list[dict]]]] = {
             {"perceptron_rule_epochs": 200}, {"perceptron_rule_lr": 0.001},
             {"perceptron_mlp_hidden": 32}, {"perceptron_mlp_epochs": 2000}, {"perceptron_mlp_batch": 16},
             {"perceptron_mlp_optimizer": "rmsprop"}, {"perceptron_mlp_activation": "gelu"},
-            {"perceptron_sine_steps": 10000}, {"perceptron_sine_method": "adam"},
+            {"perceptron_sine_open": True}, {"perceptron_sine_steps": 10000}, {"perceptron_sine_method": "adam"},
             {"perceptron_points": 980},
         ]),
     ],
